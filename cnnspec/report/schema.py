@@ -1,0 +1,96 @@
+"""The report JSON (contract: DESIGN.md §5) and atomic file writing.
+
+Minimum fields::
+
+    {"cnnspec_version", "kind": "validate-op|validate-model|prove|train|verify", "target", "op",
+     "verdict": "pass|fail", "claims": [ClaimResult.to_json()...], "environment": {...}}
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+from .. import __version__
+from ..claims import ClaimResult
+
+KINDS = ("validate-op", "validate-model", "prove", "train", "verify")
+
+
+def verdict(results: Iterable[ClaimResult]) -> str:
+    """``pass`` when no claim failed or errored (skipped claims do not fail a run)."""
+    return "fail" if any(r.status in ("fail", "error") for r in results) else "pass"
+
+
+def environment(device: str = "cpu", seed: int | None = 0, **extra: Any) -> dict[str, Any]:
+    env: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
+                           "device": device, "seed": seed}
+    torch = sys.modules.get("torch")
+    if torch is None:
+        try:
+            import torch  # noqa: F401 - only to report the version
+        except ImportError:
+            torch = None
+    env["torch"] = getattr(torch, "__version__", None)
+    try:
+        import numpy, scipy, sympy  # noqa: E401
+        env.update(numpy=numpy.__version__, scipy=scipy.__version__, sympy=sympy.__version__)
+    except ImportError:  # pragma: no cover - all three are dependencies
+        pass
+    env.update(extra)
+    return env
+
+
+def build_report(kind: str, results: list[ClaimResult], *, target: str | None = None,
+                 op: str | None = None, env: dict[str, Any] | None = None,
+                 **extra: Any) -> dict[str, Any]:
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} is not one of {KINDS}")
+    report = {"cnnspec_version": __version__, "kind": kind, "target": target, "op": op,
+              "verdict": verdict(results), "claims": [r.to_json() for r in results],
+              "environment": env if env is not None else environment()}
+    report.update(extra)
+    return report
+
+
+def write_atomic(path: str | os.PathLike, text: str | bytes) -> Path:
+    """Write a file so that a reader sees the old content or the new, never half of the new."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = text.encode() if isinstance(text, str) else text
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def dumps(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, sort_keys=False, default=_default) + "\n"
+
+
+def _default(o: Any):
+    import numpy as np
+
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (set, tuple)):
+        return list(o)
+    return str(o)
