@@ -79,7 +79,7 @@ def mode_padding(n: int, k: int, mode: str, stride: int = 1, dilation: int = 1) 
 
 
 def _tuple(name: str, value: IntOrSeq, ndim: int, minimum: int) -> tuple[int, ...]:
-    vals = (value,) * ndim if isinstance(value, int) else tuple(value)
+    vals = tuple(value) if isinstance(value, (tuple, list)) else (value,) * ndim
     if len(vals) == 1 and ndim > 1:
         vals = vals * ndim
     if len(vals) != ndim:
