@@ -427,7 +427,7 @@ def cifar_resnet(depth: int, shortcut: str = "A", in_channels: int = 3, input_si
         pub = [Published("params", str(exact), _ISSUE4),
                Published("params", printed, _HE_T6, scale=10**6)]
     kind = {"A": "option A shortcuts", "B": "option B shortcuts", "none": "no shortcuts (plain)"}[shortcut]
-    return Architecture(name, f"CIFAR-10 {prefix} net, {depth} layers, {kind}",
+    return Architecture(name, f"CIFAR-10 {'plain net' if prefix == 'plain' else 'ResNet'}, {depth} layers, {kind}",
                         (in_channels, input_size, input_size), tuple(net.layers), tuple(net.blocks),
                         tuple(pub), stages=tuple(stages))
 
