@@ -150,9 +150,15 @@ class RBF(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x.unsqueeze(1) - self.prototypes).pow(2).sum(-1)
 
+    def multiply_adds(self, out: torch.Tensor) -> int:
+        return self.prototypes.numel()
+
 
 class LeNet5_1998(nn.Module):
     """The paper's LeNet-5; ``forward`` returns logits ``−y`` (negated RBF distances).
+
+    Initialisation is PyTorch's default (uniform ±1/√fan_in) rather than the paper's uniform
+    ±2.4/F_i (LeCun et al. 1998 Appendix C; PyTorch ``nn.Conv2d`` docs): the scale differs by 2.4.
 
     Departure: the paper trains with its MAP criterion eq. (9),
     ``E = y_D + log(e^{−j} + Σ_i e^{−y_i})``; with the constant ``j → ∞`` that is exactly the
