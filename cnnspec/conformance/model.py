@@ -529,9 +529,12 @@ def check_residual_identity(ctx: Context) -> Outcome:
                                checked, counterexample=_fault(prefix, "zeroed-branch output", what, _sample(x, y)))
             ev.append(prefix)
     kinds = sorted({b.shortcut for b in arch.blocks})
-    return Outcome(True, f"with the last BN of every branch zeroed, {len(arch.blocks)} blocks and "
-                         f"{checked - len(arch.blocks)} stages compute exactly their shortcut "
-                         f"({', '.join(kinds)}) followed by ReLU, bit for bit", {"checked": ev}, checked)
+    head = (f"with the last BN of every branch zeroed, {len(arch.blocks)} blocks and "
+            f"{checked - len(arch.blocks)} stages")
+    if kinds == ["none"]:
+        return Outcome(True, f"{head} of the plain net output exactly 0, not the identity", {"checked": ev}, checked)
+    return Outcome(True, f"{head} compute exactly relu of their shortcut ({', '.join(kinds)}), bit for bit",
+                   {"checked": ev}, checked)
 
 
 def _sample(x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
