@@ -348,7 +348,7 @@ def check_geometry(ctx: Context) -> Outcome:
                 w = want[key][0]
                 msg = f"{name} has {key} {g}, but the spec's {s.name} has {key} {w}"
                 if key == "stride":
-                    msg = f"{name} has stride {g}; the spec's has stride {w}" + _stride_hint(ctx.arch, s, g)
+                    msg = f"{name} has stride {g}; the spec's {s.name} has stride {w}" + _stride_hint(ctx.arch, s, g)
                 return Outcome(False, msg, {"checked": n}, n, counterexample=_fault(name, key, w, g))
     return Outcome(True, f"kernel, stride, padding and dilation of {n} convolutions as the spec's",
                    {"checked": n}, n)
