@@ -630,6 +630,8 @@ def prepare(factory_or_module: Any, spec_name: str, device: str = "cpu", seed: i
     """Build the model (seeded), pair it with the spec, and trace one forward pass."""
     if spec_name not in A.SPECS:
         raise UsageError(f"--spec: {spec_name!r} is not a known architecture; known: {', '.join(A.SPECS)}")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     if device not in ("cpu", "cuda") and not str(device).startswith("cuda:"):
         raise UsageError(f"--device: {device!r} is not 'cpu' or 'cuda'")
     if str(device).startswith("cuda") and not torch.cuda.is_available():
