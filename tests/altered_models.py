@@ -74,3 +74,18 @@ def not_a_module() -> object:
 
 
 NOT_CALLABLE = 42
+
+
+class _Slow(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import time
+
+        time.sleep(5)
+        return x
+
+
+def hangs() -> nn.Module:
+    """A LeNet whose C1 takes seconds (for --timeout)."""
+    model = LeNet5()
+    model.C1 = nn.Sequential(_Slow(), model.C1)
+    return model

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnnspec.conformance.model import Context, Trace, check_params, pair_layers
+from cnnspec.conformance.model import Context, Trace, check_geometry, check_params, pair_layers
 from cnnspec.spec import architectures as A
 from reference.lenet import C3_TABLE, LeNet5, LeNet5_1998, ScaledTanh, Subsampling
 from reference.models import MODELS, build
@@ -25,9 +25,12 @@ def _meta(name, **kw):
 @pytest.mark.parametrize("name", [n for n in MODELS if "1202" not in n])
 def test_model_parameters_match_spec_layer_by_layer(name):
     model, arch = _meta(name), A.get(name)
-    out = check_params(Context(model, arch, pair_layers(model, arch), Trace()))
+    ctx = Context(model, arch, pair_layers(model, arch), Trace())
+    out = check_params(ctx)
     assert out.holds, out.message
     assert sum(p.numel() for p in model.parameters()) == arch.params
+    geometry = check_geometry(ctx)  # kernel, stride, padding of every conv, without a forward pass
+    assert geometry.holds and geometry.examples > 0, geometry.message
 
 
 @pytest.mark.slow
@@ -112,3 +115,16 @@ def test_convs_before_batch_norm_have_no_bias():
     model = build("resnet20")
     convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
     assert convs and all(m.bias is None for m in convs)
+
+
+@pytest.mark.parametrize("name", ["resnet20", "plain56", "resnet50", "resnet50-v1"])
+def test_resnets_follow_the_lecture_rules(name):
+    """3x3 (or bottleneck 1x1) convs, each followed by batch norm; no dropout; one FC at the end."""
+    model = _meta(name)
+    mods = [m for m in model.modules() if not list(m.children())]
+    assert not any(isinstance(m, torch.nn.Dropout) for m in mods)
+    params = [m for m in mods if any(True for _ in m.parameters(recurse=False))]
+    kinds = [type(m).__name__ for m in params]
+    assert kinds[-1] == "Linear" and kinds.count("Linear") == 1
+    assert all(kinds[i + 1] == "BatchNorm2d" for i, k in enumerate(kinds) if k == "Conv2d")
+    assert {m.kernel_size for m in params if isinstance(m, torch.nn.Conv2d)} <= {(3, 3), (1, 1), (7, 7)}

@@ -136,3 +136,15 @@ def test_cuda_without_a_gpu_is_a_usage_error():
 def test_imagenet_reference_models_conform(name):
     results = validate_model(lambda: build(name), name)
     assert all(r.status in ("pass", "skipped") for r in results), [(r.id, r.message) for r in results]
+
+
+def test_timeout_stops_a_hanging_forward():
+    args = _args(f"{ALTERED}:hangs", "lenet5")
+    args.timeout = 0.3
+    with pytest.raises(UsageError, match=r"ran longer than 0.3 s \(--timeout\)"):
+        validate_model_command(args)
+
+
+def test_missing_spec_with_model_is_a_usage_error():
+    with pytest.raises(UsageError, match="give --spec NAME"):
+        validate_model_command(_args("reference.lenet:LeNet5", None))

@@ -26,8 +26,11 @@ import argparse
 import copy
 import importlib
 import importlib.util
+import contextlib
 import math
+import signal
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -94,6 +97,24 @@ def instantiate(obj: Any, label: str = "factory") -> nn.Module:
 def _line(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return text[0][:300] if text else ""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float | None, what: str):
+    """Raise ``TimeoutError`` in the block after ``seconds`` (main thread, POSIX; else no limit)."""
+    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TimeoutError(f"{what} ran longer than {seconds:g} s (--timeout)")
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 # --- pairing model modules with spec rows ---------------------------------------------------------
@@ -197,7 +218,8 @@ def _macs(m: nn.Module, x: torch.Tensor, out: torch.Tensor) -> int | None:
     return None
 
 
-def trace(model: nn.Module, shape: tuple[int, ...], device: str = "cpu", seed: int = 0) -> Trace:
+def trace(model: nn.Module, shape: tuple[int, ...], device: str = "cpu", seed: int = 0,
+          timeout: float | None = None) -> Trace:
     """Run ``model`` once on a batch-1 input of ``shape``, recording per module the input and output
     shapes (without the batch), the multiply-adds, the order, and the failing module if any."""
     tr, stack = Trace(), []
@@ -228,7 +250,7 @@ def trace(model: nn.Module, shape: tuple[int, ...], device: str = "cpu", seed: i
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(1, *shape, generator=g).to(device)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), deadline(timeout, "the forward pass"):
             out = _first_tensor(model(x))
         tr.output = tuple(out.shape[1:]) if out is not None else None
     except Exception as e:  # noqa: BLE001 - reported with the module that raised
@@ -626,7 +648,7 @@ def _claim(check: str, arch: A.Architecture, group: str = "model") -> Claim:
 
 
 def prepare(factory_or_module: Any, spec_name: str, device: str = "cpu", seed: int = 0,
-            label: str = "factory") -> Context:
+            label: str = "factory", timeout: float | None = None) -> Context:
     """Build the model (seeded), pair it with the spec, and trace one forward pass."""
     if spec_name not in A.SPECS:
         raise UsageError(f"--spec: {spec_name!r} is not a known architecture; known: {', '.join(A.SPECS)}")
@@ -639,15 +661,30 @@ def prepare(factory_or_module: Any, spec_name: str, device: str = "cpu", seed: i
     arch = A.get(spec_name)
     torch.manual_seed(seed)
     model = instantiate(factory_or_module, label).to(device).eval()
-    return Context(model, arch, pair_layers(model, arch), trace(model, arch.input_shape, device, seed), device, seed)
+    tr = trace(model, arch.input_shape, device, seed, timeout)
+    return Context(model, arch, pair_layers(model, arch), tr, device, seed)
 
 
-def run_checks(ctx: Context, checks: Iterable[str] | None = None) -> list[ClaimResult]:
+def run_checks(ctx: Context, checks: Iterable[str] | None = None,
+               timeout: float | None = None) -> list[ClaimResult]:
+    """Run the named checks (all by default); each gets ``timeout`` seconds, or is an ``error``."""
     chosen = list(CHECKS if checks is None else checks)
     unknown = [c for c in chosen if c not in _CHECKS]
     if unknown:
         raise UsageError(f"checks: {unknown[0]!r} is not one of {', '.join(CHECKS)}")
-    return [run_claim(_claim(c, ctx.arch), ctx=ctx) for c in chosen]
+    results = []
+    for c in chosen:
+        claim = _claim(c, ctx.arch)
+        check = claim.check
+        timed = Claim(claim.id, claim.statement, claim.source, claim.method,
+                      lambda ctx, check=check, c=c: _timed(check, ctx, timeout, c), claim.group)
+        results.append(run_claim(timed, ctx=ctx))
+    return results
+
+
+def _timed(check: Callable[[Context], Outcome], ctx: Context, timeout: float | None, name: str) -> Outcome:
+    with deadline(timeout, f"check {name}"):
+        return check(ctx)
 
 
 def validate_model(factory_or_module: Any, spec_name: str, device: str = "cpu", seed: int = 0,
@@ -659,18 +696,21 @@ def validate_model(factory_or_module: Any, spec_name: str, device: str = "cpu", 
 def validate_model_command(args: argparse.Namespace) -> int:
     """``cnnspec validate --model TARGET --spec NAME``: 0 all hold, 1 a claim fails, 2 bad input."""
     spec = getattr(args, "spec", None)
+    if not spec:
+        raise UsageError(f"--spec: give --spec NAME with --model; known: {', '.join(A.SPECS)}")
     if spec not in A.SPECS:
         raise UsageError(f"--spec: {spec!r} is not a known architecture; known: {', '.join(A.SPECS)}")
     device = getattr(args, "device", None) or "cpu"
     seed = getattr(args, "seed", None)
     seed = 0 if seed is None else seed
+    timeout = getattr(args, "timeout", None)
     obj = load_target(args.model)
-    ctx = prepare(obj, spec, device, seed, label=args.model)
+    ctx = prepare(obj, spec, device, seed, label=args.model, timeout=timeout)
     if ctx.trace.error is not None:
         at = f" at {ctx.trace.culprit}" if ctx.trace.culprit else ""
         raise UsageError(f"--model: forward on the spec's input 1x{_fmt(ctx.arch.input_shape)} "
                          f"({spec}) fails{at}: {ctx.trace.error}")
-    results = run_checks(ctx)
+    results = run_checks(ctx, timeout=timeout)
     verdict = "fail" if any(r.status in ("fail", "error") for r in results) else "pass"
     print(f"cnnspec validate --model {args.model} --spec {spec}: {verdict}")
     width = max(len(r.id) for r in results)
