@@ -19,7 +19,8 @@ def test_lenet5_1998_table_shows_every_paper_figure(capsys):
 def test_resnet50_v1_table_marks_table1_figure(capsys):
     assert cli.main(["arch", "resnet50-v1"]) == 0
     out = capsys.readouterr().out
-    assert "3,857,973,248 ~ 3.8e9 (rounded or truncated)" in out and "He et al. 2016, Table 1" in out
+    assert "3,857,973,248 ~ 3.8e9 (truncated to the printed digits)" in out and "He et al. 2016, Table 1" in out
+    assert "25,557,032 = 25557032" in out
 
 
 def test_json_format(capsys):
@@ -37,7 +38,7 @@ def test_a_difference_exits_1_and_is_marked(capsys, monkeypatch):
     wrong = replace(arch, published=(A.Published("params", "11689513", "a wrong table"),))
     monkeypatch.setitem(A._CACHE, "resnet18", wrong)
     assert cli.main(["arch", "resnet18"]) == 1
-    assert "DIFF params: derived 11,689,512 ~ 11689513" in capsys.readouterr().out
+    assert "DIFF params: derived 11,689,512 != 11689513" in capsys.readouterr().out
 
 
 def test_unknown_name_is_one_line_exit_2(capsys):

@@ -140,3 +140,20 @@ def test_residual_addition_needs_equal_shapes():
         return "b.bn1"
     with pytest.raises(SpecError, match="equal shapes"):
         net.residual_block("b", branch, 16, 1, "B", "basic")  # branch gives 32 channels, shortcut 16
+
+
+def test_table1_figures_say_how_they_were_printed():
+    how = {d: next(p for p in A.get(n).published if p.source.startswith("He et al. 2016, Table 1")).how(A.get(n).macs)
+           for d, n in ((18, "resnet18"), (34, "resnet34"), (50, "resnet50-v1"), (101, "resnet101-v1"),
+                        (152, "resnet152-v1"))}
+    # 1.814 -> 1.8, 3.664 -> 3.6 (truncated), 3.858 -> 3.8 (truncated), 7.570 -> 7.6, 11.282 -> 11.3
+    assert how == {18: "rounded", 34: "truncated", 50: "truncated", 101: "rounded", 152: "rounded"}
+
+
+def test_spec_modules_do_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, cnnspec.spec.architectures, cnnspec.spec.residual, cnnspec.spec.arch_claims; "
+            "sys.exit('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

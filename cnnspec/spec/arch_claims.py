@@ -26,8 +26,8 @@ def compare_published(name: str, quantity: str | None = None) -> Outcome:
     for p, derived, ok in arch.comparisons():
         if quantity is not None and p.quantity != quantity:
             continue
-        row = {"quantity": p.quantity, "layer": p.layer, "derived": derived,
-               "published": p.printed(), "rule": p.rule, "source": p.source, "holds": ok}
+        row = {"quantity": p.quantity, "layer": p.layer, "derived": derived, "published": p.printed(),
+               "rule": p.rule, "how": p.how(derived), "source": p.source, "holds": ok}
         rows.append(row)
         if not ok:
             bad.append(row)
@@ -42,7 +42,8 @@ def compare_published(name: str, quantity: str | None = None) -> Outcome:
                                        "expected": [b["published"]], "got": [b["derived"]]})
     return Outcome(True, f"{name}: {len(rows)} published figure(s) reproduced: "
                          + "; ".join(f"{r['layer'] + ' ' if r['layer'] else ''}{r['quantity']} "
-                                     f"{r['derived']:,} ~ {r['published']}" for r in rows),
+                                     f"{r['derived']:,} = {r['published']}"
+                                     + ("" if r["how"] == "exact" else f" ({r['how']})") for r in rows),
                    {"figures": rows}, len(rows))
 
 
