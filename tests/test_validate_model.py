@@ -148,3 +148,14 @@ def test_timeout_stops_a_hanging_forward():
 def test_missing_spec_with_model_is_a_usage_error():
     with pytest.raises(UsageError, match="give --spec NAME"):
         validate_model_command(_args("reference.lenet:LeNet5", None))
+
+
+def test_independent_model_with_other_names_conforms_in_order():
+    results = _by_id(validate_model(M.OtherResNet20, "resnet20"))
+    assert all(r.status == "pass" for r in results.values()), [(r.id, r.message) for r in results.values()]
+    assert "paired in order" in results["model.params"].message
+
+
+def test_residual_model_is_not_a_plain_one():
+    res = _by_id(validate_model(M.OtherResNet20, "plain20", checks=["residual_identity"]))["model.residual_identity"]
+    assert res.status == "fail" and "plain block outputs non-zero values" in res.message
