@@ -7,7 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from cnnspec.claims import REGISTRY, run_claim, select
+from cnnspec.claims import load_all, run_claim, select
+
+REGISTRY = load_all()
 from cnnspec.spec import architectures as A
 from cnnspec.spec.arch_claims import compare_published
 from cnnspec.spec.convolution import SpecError

@@ -7,7 +7,9 @@ import pytest
 import sympy
 import torch
 
-from cnnspec.claims import REGISTRY, run_claim
+from cnnspec.claims import load_all, run_claim
+
+REGISTRY = load_all()
 from cnnspec.spec.convolution import SpecError
 from cnnspec.spec.residual import batchnorm_expr, option_a_matrix, residual_jacobian
 from reference.models import build
