@@ -51,8 +51,10 @@ def test_lenet5_for_28x28_conforms_to_the_padded_spec():
 # (factory, spec, claim that must fail, fragments its message must contain)
 ALTERATIONS = [
     (M.resnet20_conv_bias, "resnet20", "model.params", ["conv1 has 448 parameters", "bias before batch norm"]),
-    (M.resnet20_no_relu_after_add, "resnet20", "model.residual_identity", ["layer1.0", "ReLU after the addition is missing"]),
-    (M.resnet50_stride_on_1x1, "resnet50", "model.geometry", ["layer2.0.conv1 has stride 2", "stride on conv2 (torchvision's v1.5"]),
+    (M.resnet20_no_relu_after_add, "resnet20", "model.residual_identity",
+     ["layer1.0", "ReLU after the addition is missing"]),
+    (M.resnet50_stride_on_1x1, "resnet50", "model.geometry",
+     ["layer2.0.conv1 has stride 2", "stride on conv2 (torchvision's v1.5"]),
     (M.resnet20_option_b, "resnet20", "model.params", ["layer2.0.downsample.0", "option-A shortcut"]),
     (M.resnet20_option_b, "resnet20", "model.residual_identity", ["layer2.0", "not option A"]),
     (M.lenet5_28_nopad, "lenet5-28", "model.shapes", ["C1 outputs 6x24x24", "6x28x28", "padding 2"]),

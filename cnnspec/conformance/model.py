@@ -412,11 +412,13 @@ def check_shapes(ctx: Context) -> Outcome:
                 msg += f"; {name} has stride {_pair2(m.stride)[0]}" + _stride_hint(arch, s, _pair2(m.stride)[0])
             if s is not None and s.name == "C1" and arch.input_shape[1] == 28:
                 msg += "; a 28x28 input needs C1 padding 2 to give the lecture's 28x28 maps and 16x5x5 at S4"
-            return Outcome(False, msg, {"checked": n}, n, counterexample=_fault(name, "output shape", list(want), list(got)))
+            return Outcome(False, msg, {"checked": n}, n,
+                           counterexample=_fault(name, "output shape", list(want), list(got)))
     want_out = arch.layers[-1].out_shape
     if tr.output != want_out:
-        return Outcome(False, f"the model outputs {_fmt(tr.output)} per example, but should output {_fmt(want_out)}",
-                       {"checked": n}, n, counterexample=_fault("(output)", "output shape", list(want_out), list(tr.output or ())))
+        return Outcome(False, f"the model outputs {_fmt(tr.output)} per example, but should output "
+                              f"{_fmt(want_out)}", {"checked": n}, n,
+                       counterexample=_fault("(output)", "output shape", list(want_out), list(tr.output or ())))
     return Outcome(True, f"output shapes of {n} layers and stages, and the output {_fmt(want_out)}, as the spec's",
                    {"checked": n + 1}, n + 1)
 
@@ -490,7 +492,10 @@ def _block_prefix(ctx: Context, block: A.Block) -> str | None:
     return ".".join(common) or None
 
 
-def _expected(ctx: Context, zeroed: nn.Module, block: A.Block, x: torch.Tensor) -> Callable[[torch.Tensor], tuple[bool, str]]:
+Judge = Callable[[torch.Tensor], "tuple[bool, str]"]
+
+
+def _expected(ctx: Context, zeroed: nn.Module, block: A.Block, x: torch.Tensor) -> Judge:
     """A judge of the block's output ``y`` for input ``x``, with the residual branch zeroed."""
     relu = torch.relu
     if block.shortcut == "none":
@@ -509,7 +514,8 @@ def _expected(ctx: Context, zeroed: nn.Module, block: A.Block, x: torch.Tensor) 
                 return False, (f"relu(x on the stride grid) with {y.shape[1] - sub.shape[1]} zero channels "
                                f"(option A), but {y.shape[1] - len(live)} channels are zero: the shortcut is "
                                "not option A (a projection, option B?)")
-            return torch.equal(y[:, live], sub), "relu(x on the stride grid), zeros in the added channels (option A)"
+            return (torch.equal(y[:, live], sub),
+                    "relu(x on the stride grid), zeros in the added channels (option A)")
         return judge_a
     names = dict(zeroed.named_modules())
     conv = names[ctx.pairing.name_of(f"{block.name}.downsample.0")]
@@ -529,19 +535,26 @@ def check_residual_identity(ctx: Context) -> Outcome:
         for b in arch.blocks:
             bn_name = ctx.pairing.name_of(b.last_bn)
             if bn_name is None:
-                return Outcome(False, f"the spec's {b.last_bn} (last batch norm of {b.name}) has no counterpart "
-                                      "in the model", counterexample=_fault(b.last_bn, "missing layer", "a batch norm", None))
+                return Outcome(False, f"the spec's {b.last_bn} (last batch norm of {b.name}) has no "
+                                      "counterpart in the model",
+                               counterexample=_fault(b.last_bn, "missing layer", "a batch norm", None))
             names[bn_name].weight.zero_()
             names[bn_name].bias.zero_()
+        # every block, then every stage the model names as the spec does (a stage with its branches
+        # zeroed is its first block's shortcut: the later blocks apply relu to a relu)
+        units = [(_block_prefix(ctx, b), b) for b in arch.blocks]
+        for st in arch.stages:
+            if st in names:
+                units.append((st, next(b for b in arch.blocks if b.name.startswith(st + "."))))
         checked, ev = 0, []
-        units = [(b.name, b, b) for b in arch.blocks]
-        units += [(st, b, b) for st in arch.stages if st in names
-                  for b in [next(x for x in arch.blocks if x.name.startswith(st + "."))]]
-        for label, b, first in units:
-            prefix = label if label in arch.stages else _block_prefix(ctx, b)
+        for prefix, first in units:
             if prefix is None or prefix not in names:
-                return Outcome(False, f"cannot find the module of block {b.name} in the model",
-                               counterexample=_fault(b.name, "block module", b.name, None))
+                return Outcome(False, f"cannot find the module of block {first.name} in the model",
+                               counterexample=_fault(first.name, "block module", first.name, None))
+            if first.shortcut == "B" and None in (ctx.pairing.name_of(f"{first.name}.downsample.{i}") for i in (0, 1)):
+                return Outcome(False, f"{prefix}: the spec's projection shortcut {first.name}.downsample has no "
+                                      "counterpart in the model", counterexample=_fault(prefix, "missing layer",
+                                                                                         "a projection", None))
             x = torch.randn(2, *first.in_shape, generator=g).to(ctx.device)
             y = names[prefix](x.clone())
             ok, what = _expected(ctx, zeroed, first, x)(y)
@@ -554,7 +567,8 @@ def check_residual_identity(ctx: Context) -> Outcome:
     head = (f"with the last BN of every branch zeroed, {len(arch.blocks)} blocks and "
             f"{checked - len(arch.blocks)} stages")
     if kinds == ["none"]:
-        return Outcome(True, f"{head} of the plain net output exactly 0, not the identity", {"checked": ev}, checked)
+        return Outcome(True, f"{head} of the plain net output exactly 0, not the identity",
+                       {"checked": ev}, checked)
     return Outcome(True, f"{head} compute exactly relu of their shortcut ({', '.join(kinds)}), bit for bit",
                    {"checked": ev}, checked)
 
@@ -613,38 +627,43 @@ def check_stem_equivariance(ctx: Context) -> Outcome:
     ev = {"layer": name, "shift": st, "interior": [len(idx), len(jdx)], "differing": int((a != b).sum())}
     if not ok:
         return Outcome(False, f"{name}: shifting the input by its stride {st} does not shift the output by one "
-                              f"on the interior ({ev['differing']} of {a.numel()} entries differ; exact-integer data)",
+                              f"on the interior ({ev['differing']} of {a.numel()} entries differ; "
+                              "exact-integer data)",
                        ev, 1, counterexample=_fault(name, "shift equivariance", "equal", "different"))
     return Outcome(True, f"{name}: a shift of the input by {st} shifts the output by 1 on the "
                          f"{len(idx)}x{len(jdx)} interior, exactly (small-integer weights and input)", ev, 1)
 
 
+_SPEC = "cnnspec spec {spec}"
+# check name: (function, statement, method, source)
 _CHECKS: dict[str, tuple[Callable[[Context], Outcome], str, str, str]] = {
-    "params": (check_params, "Every parametrised layer has the spec's weights and biases; the total is the spec's.", "exact",
-               "cnnspec spec {spec} (derived from {source})"),
-    "geometry": (check_geometry, "Every convolution has the spec's kernel, stride, padding and dilation.", "exact",
-                 "cnnspec spec {spec}"),
-    "shapes": (check_shapes, "Every layer and stage outputs the spec's shape on the spec's input; so does the network.",
-               "exact", "cnnspec spec {spec}"),
-    "receptive_field": (check_receptive_field, "The receptive field of the last spatial layer is the spec's.", "exact",
-                        "cnnspec spec {spec}; Araujo et al. 2019"),
-    "macs": (check_macs, "The measured multiply-adds of every layer, and in total, are the spec's.", "exact",
-             "cnnspec spec {spec}"),
+    "params": (check_params, "Every parametrised layer has the spec's weights and biases; the total "
+               "is the spec's.", "exact", _SPEC + " (derived; published: {source})"),
+    "geometry": (check_geometry, "Every convolution has the spec's kernel, stride, padding and "
+                 "dilation.", "exact", _SPEC),
+    "shapes": (check_shapes, "Every layer and stage outputs the spec's shape on the spec's input; so "
+               "does the network.", "exact", _SPEC),
+    "receptive_field": (check_receptive_field, "The receptive field of the last spatial layer is the "
+                        "spec's.", "exact", _SPEC + "; Araujo et al. 2019"),
+    "macs": (check_macs, "The measured multiply-adds of every layer, and in total, are the spec's.",
+             "exact", _SPEC),
     "residual_identity": (check_residual_identity,
-                          "With the last batch norm (γ, β) of every residual branch zeroed, each block computes exactly "
-                          "relu of its shortcut (relu(x) for identity shortcuts), and each stage reduces to its "
-                          "shortcut; a plain block outputs 0.", "exact", "He et al. 2016 §3.1, §3.3, Fig. 2"),
+                          "With the last batch norm (γ, β) of every residual branch zeroed, each block "
+                          "computes exactly relu of its shortcut (relu(x) for identity shortcuts), and "
+                          "each stage reduces to its shortcut; a plain block outputs 0.", "exact",
+                          "He et al. 2016 §3.1, §3.3, Fig. 2"),
     "stem_equivariance": (check_stem_equivariance,
-                          "The first convolution commutes with a shift of the input by its stride on the interior.",
-                          "exact", "CNN lecture, equivariance to translation; Goodfellow et al. 2016 §9.2"),
+                          "The first convolution commutes with a shift of the input by its stride on "
+                          "the interior.", "exact",
+                          "CNN lecture, equivariance to translation; Goodfellow et al. 2016 §9.2"),
 }
 
 
 def _claim(check: str, arch: A.Architecture, group: str = "model") -> Claim:
     fn, statement, method, source = _CHECKS[check]
     src = "; ".join(sorted({p.source for p in arch.published})) or "the layer table"
-    return Claim(f"model.{check}", statement, source.format(spec=arch.name, source=src), method,  # type: ignore[arg-type]
-                 lambda ctx: fn(ctx), group)
+    return Claim(f"model.{check}", statement, source.format(spec=arch.name, source=src),
+                 method, lambda ctx: fn(ctx), group)  # type: ignore[arg-type]
 
 
 def prepare(factory_or_module: Any, spec_name: str, device: str = "cpu", seed: int = 0,
