@@ -8,11 +8,11 @@ from dataclasses import replace
 import pytest
 
 from cnnspec.claims import load_all, run_claim, select
-
-REGISTRY = load_all()
 from cnnspec.spec import architectures as A
 from cnnspec.spec.arch_claims import compare_published
 from cnnspec.spec.convolution import SpecError
+
+REGISTRY = load_all()
 
 PUBLISHED = [(name, p) for name in A.SPECS for p in A.get(name).published]
 

@@ -3,7 +3,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnnspec.conformance.model import Context, Trace, check_geometry, check_params, pair_layers
+from cnnspec.conformance.model import (Context, Trace, check_geometry, check_params, intra_op_threads,
+                                       pair_layers)
 from cnnspec.spec import architectures as A
 from reference.lenet import C3_TABLE, LeNet5, LeNet5_1998, ScaledTanh, Subsampling
 from reference.models import MODELS, build
@@ -11,10 +12,8 @@ from reference.models import MODELS, build
 
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+    with intra_op_threads(1):  # small batches on 2 shared cores
+        yield
 
 
 def _meta(name, **kw):

@@ -8,19 +8,18 @@ import sympy
 import torch
 
 from cnnspec.claims import load_all, run_claim
-
-REGISTRY = load_all()
+from cnnspec.conformance.model import intra_op_threads
 from cnnspec.spec.convolution import SpecError
 from cnnspec.spec.residual import batchnorm_expr, option_a_matrix, residual_jacobian
 from reference.models import build
 
+REGISTRY = load_all()
+
 
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # 2 shared cores: one thread avoids spin-wait contention
-    yield
-    torch.set_num_threads(n)
+    with intra_op_threads(1):  # small batches on 2 shared cores
+        yield
 
 
 def test_jacobian_is_identity_plus_branch():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnspec.conformance.model import validate_model, validate_model_command
+from cnnspec.conformance.model import intra_op_threads, validate_model, validate_model_command
 from cnnspec.errors import UsageError
 from reference.models import build
 
@@ -23,10 +23,8 @@ import altered_models as M  # noqa: E402
 
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+    with intra_op_threads(1):  # small batches on 2 shared cores
+        yield
 
 
 def _by_id(results):

@@ -117,6 +117,20 @@ def deadline(seconds: float | None, what: str):
         signal.signal(signal.SIGALRM, old)
 
 
+@contextlib.contextmanager
+def intra_op_threads(n: int = 1):
+    """Run the block with ``n`` intra-op threads, then restore the setting.
+
+    Small-batch passes on 2 shared cores: two threads spin-wait against each other, and a
+    ResNet-20 forward takes 0.6 s instead of 0.015 s on one (measured on this project's machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 # --- pairing model modules with spec rows ---------------------------------------------------------
 
 def _own_params(m: nn.Module) -> int:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from ..claims import Outcome, claim
 from ..spec import architectures as A
-from .model import Context, Trace, check_params, pair_layers, prepare, run_checks
+from .model import Context, Trace, check_params, intra_op_threads, pair_layers, prepare, run_checks
 
 GROUP = "reference"
 
@@ -29,18 +29,11 @@ ZERO_BRANCH = ("resnet20", "resnet20-B", "resnet56", "resnet50", "plain20", "pla
 
 
 def one_thread(check: Callable[..., Outcome]) -> Callable[..., Outcome]:
-    """Run ``check`` with one intra-op thread, then restore the setting.
-
-    These are batch-1/2 passes: on this project's 2 shared cores, two threads spin-wait against
-    each other and a ResNet-20 forward takes 0.6 s instead of 0.015 s (measured here)."""
+    """``check`` run under :func:`intra_op_threads` (1): these are batch-1/2 passes."""
     @functools.wraps(check)
     def run(*args: Any, **kwargs: Any) -> Outcome:
-        n = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with intra_op_threads(1):
             return check(*args, **kwargs)
-        finally:
-            torch.set_num_threads(n)
     return run
 
 
