@@ -93,3 +93,13 @@ def test_flip_reverses_spatial_axes_only():
     fl = flip(spec, w)
     assert fl[:6] == [5, 4, 3, 2, 1, 0] and fl[6:] == [11, 10, 9, 8, 7, 6]
     assert flip(spec, fl) == w
+
+
+def test_spec_and_prove_never_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, cnnspec.spec.convolution, cnnspec.spec.toeplitz, cnnspec.spec.equivariance, "
+            "cnnspec.spec.claims, cnnspec.commands.derive, cnnspec.commands.prove; "
+            "assert 'torch' not in sys.modules, 'torch was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
