@@ -45,6 +45,7 @@ from .spec.pooling import avg_divisors, pool_geometry
 # Significand bits (with the hidden bit) and unit roundoff of the dtypes cnnspec validates.
 _BLOCK = 2 ** 23  # entries of one im2col block
 PRECISION = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8, "tf32": 11}
+INPUT_ROUNDINGS = ("tf32", "bfloat16", "float16")
 
 
 def unit_roundoff(dtype: str) -> float:

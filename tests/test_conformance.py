@@ -138,3 +138,15 @@ def test_default_validate_over_the_four_torch_ops_within_60_seconds():
         r = cli("validate", f"torch.nn.functional:{op}", "--op", op, "--array", "torch", "--quiet")
         assert r.returncode == 0, r.stdout + r.stderr
     assert time.perf_counter() - t0 <= 60
+
+
+def test_correct_but_not_exact_target_passes_the_bound_tier_reported_not_bit_exact():
+    tf32 = "cnnspec.conformance.shims.numpy_ops:conv2d_tf32"
+    claims = ["conformance.conv.values", "conformance.conv.bound"]
+    strict, _ = validate_op(tf32, "conv2d", examples=12, claims=claims, shrink_seconds=1)
+    assert strict[0].status == "fail" and strict[0].max_error_over_bound > 1   # rounding undeclared
+    results, report = validate_op(tf32, "conv2d", examples=12, claims=claims, input_rounding="tf32")
+    assert report["verdict"] == "pass"
+    values = results[0]
+    assert values.message.startswith("not bit-exact") and values.evidence["bit_exact"] is False
+    assert 0 < values.max_error_over_bound <= 1

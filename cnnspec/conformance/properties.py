@@ -46,6 +46,7 @@ class Context:
     timeout: float = 60.0
     progress: Callable[[str], None] | None = None
     shrink_seconds: float = 20.0                  # per failing claim
+    input_rounding: str | None = None             # the target rounds its inputs (tf32, bfloat16)
     cache: dict = field(default_factory=dict)     # drawn cases, shared by claims with one key
     memo: dict = field(default_factory=dict)      # call fingerprint -> result
 
