@@ -90,7 +90,7 @@ def test_misbehaving_targets_fail_a_claim_and_the_run_goes_on(attr, words):
 
 @pytest.mark.parametrize("target,words", [
     ("no_such_module_xyz:conv2d", "cannot import module 'no_such_module_xyz'"),
-    (f"{BAD}:NOT_CALLABLE", "is a int, not a callable"),
+    (f"{BAD}:NOT_CALLABLE", "is not callable (it is of type int)"),
     (f"{BAD}:missing", "has no attribute 'missing'"),
     (str(ROOT / "tests/buggy/broken_import.py") + ":f", "raised RuntimeError: this module needs a GPU"),
     ("conv2d", "is not 'package.module:attr'"),
