@@ -108,16 +108,20 @@ def certificate(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, taps: int,
     When it holds every partial sum of every output is an integer below ``2^p``, so any
     implementation that multiplies and adds in ``dtype`` (or wider), in any order, is bit-exact.
     """
+    integer = _all_integer(x, w, b)
     value = taps * _maxabs(x) * _maxabs(w) + _maxabs(b)
     limit = 2 ** PRECISION[dtype]
-    return {"integer": _all_integer(x, w, b), "K": taps, "value": value, "limit": limit,
-            "dtype": dtype, "holds": _all_integer(x, w, b) and value < limit}
+    return {"integer": integer, "K": taps, "value": value, "limit": limit, "dtype": dtype,
+            "holds": integer and value < limit}
 
 
 def _arith(x, w, b, taps: int):
     """The narrowest exact arithmetic for these data: float32, float64, or Python objects."""
+    if not _all_integer(x, w, b):
+        return np.dtype(object)
+    value = taps * _maxabs(x) * _maxabs(w) + _maxabs(b)
     for dt in ("float32", "float64"):
-        if certificate(x, w, b, taps, dt)["holds"]:
+        if value < 2 ** PRECISION[dt]:
             return np.dtype(dt)
     return np.dtype(object)
 
