@@ -107,6 +107,7 @@ class _Adapter:
             import torch
             self.torch = torch
             self.tdtype = getattr(torch, dtype)
+            torch.empty(1, device=device, dtype=self.tdtype)   # an unusable device fails here, once
         else:
             self.np_dtype = np.dtype(dtype)
 
