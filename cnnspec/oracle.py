@@ -43,7 +43,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .spec.pooling import avg_divisors, pool_geometry
 
 # Significand bits (with the hidden bit) and unit roundoff of the dtypes cnnspec validates.
-_BLOCK = 2 ** 23  # entries of one im2col block
+_BLOCK = 2 ** 25  # entries of one im2col block (128 MiB in float32)
 PRECISION = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8, "tf32": 11}
 INPUT_ROUNDINGS = ("tf32", "bfloat16", "float16")
 
@@ -157,7 +157,7 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride=1, pa
     wg = _cast(w, arith).reshape(groups, co // groups, cg * math.prod(k))
     kk, mm = cg * math.prod(k), math.prod(m)
     y = np.empty((n, groups, co // groups, mm), dtype=arith)
-    step = max(1, _BLOCK // (kk * mm))  # samples per im2col block (the block stays ~32 MB)
+    step = max(1, _BLOCK // (kk * mm))  # samples per im2col block
     for i in range(0, n, step):
         # im2col: (N, g, C_in/g, *m, *k) -> (g, C_in/g·Πk, N·Πm); one GEMM per group
         vb = v[i:i + step].reshape(-1, groups, cg, *m, *k)
