@@ -19,6 +19,9 @@ from .. import __version__
 from ..claims import ClaimResult
 
 KINDS = ("validate-op", "validate-model", "prove", "train", "verify")
+# Fields that hold times; everything else in a report is a function of the code, the data and the seed.
+TIME_KEYS = frozenset({"seconds", "elapsed_s", "started", "finished", "wall_s", "run_id", "time_s",
+                       "train_time_s", "duration_s"})
 
 
 def verdict(results: Iterable[ClaimResult]) -> str:
@@ -68,6 +71,7 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> Path:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is meant to be read
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -76,6 +80,12 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> Path:
             pass
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def dumps(report: dict[str, Any]) -> str:
@@ -94,3 +104,15 @@ def _default(o: Any):
     if isinstance(o, (set, tuple)):
         return list(o)
     return str(o)
+
+
+def without_times(obj: Any) -> Any:
+    """A copy of a report with every time field (:data:`TIME_KEYS`) removed, at any depth.
+
+    Two runs with the same seed give equal ``without_times(report)`` (the determinism contract).
+    """
+    if isinstance(obj, dict):
+        return {k: without_times(v) for k, v in obj.items() if k not in TIME_KEYS}
+    if isinstance(obj, list):
+        return [without_times(v) for v in obj]
+    return obj

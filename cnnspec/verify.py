@@ -1,0 +1,346 @@
+"""``cnnspec verify``: every claim on the embedded defaults, into one report.
+
+The job is a list of :class:`Stage`\\ s, run in order. Each stage produces
+:class:`~cnnspec.claims.ClaimResult`\\ s and *artifacts* (figures and tables, as JSON data that
+:mod:`cnnspec.report.html` draws). A stage whose part is not installed is reported as skipped with
+the reason; a stage that raises becomes one ``error`` result; neither stops the run. Stages may hand
+objects to later ones through :attr:`Context.shared` (the trained models, for post-training checks).
+
+Modes: ``quick`` (the default: a training schedule that still reaches LeNet-5 ≥ 90 % on
+Fashion-MNIST, the whole run at most ten minutes on two CPU cores) and ``full`` (every recipe, more
+examples per property).
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from .claims import ClaimResult, run_claim, select
+from .errors import UsageError
+from .report.schema import build_report, environment
+
+MODES = ("quick", "full")
+
+
+@dataclass
+class StageOutput:
+    results: list[ClaimResult] = field(default_factory=list)
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
+    targets: list[dict[str, Any]] = field(default_factory=list)
+    # Per result (same order): extra fields for its report entry, e.g. {"subject": ...}.
+    tags: list[dict[str, Any]] = field(default_factory=list)
+    note: str = ""
+
+    def add(self, results: list[ClaimResult], **tag: Any) -> None:
+        self.results += results
+        self.tags += [dict(tag) for _ in results]
+
+
+@dataclass
+class Context:
+    mode: str = "quick"
+    seed: int = 0
+    device: str = "auto"
+    data: str | None = None
+    workdir: Path | None = None
+    progress: "Progress | None" = None
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    def step(self, message: str) -> None:
+        if self.progress:
+            self.progress.step(message)
+
+    @property
+    def full(self) -> bool:
+        return self.mode == "full"
+
+    def devices(self) -> list[str]:
+        """Devices to run on: CPU always, CUDA too when present (``--device`` narrows it)."""
+        if self.device in ("cpu", "cuda"):
+            return [self.device]
+        try:
+            import torch
+            return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+        except ImportError:
+            return ["cpu"]
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    title: str
+    part: str                      # who provides it, for "skipped: <part> not installed"
+    needs: tuple[str, ...]         # modules that must be importable
+    run: Callable[[Context], StageOutput]
+
+
+# --- progress -------------------------------------------------------------------------------------
+
+class Progress:
+    """What runs and what is left, on stderr: one line per stage, sub-steps under it."""
+
+    def __init__(self, stages: list[str], stream: TextIO | None = None):
+        self.stream = stream or sys.stderr
+        self.names = stages
+        self.t0 = time.monotonic()
+        self.current = 0
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last_step = 0.0
+
+    def _clock(self) -> str:
+        s = int(time.monotonic() - self.t0)
+        return f"{s // 60:2d}:{s % 60:02d}"
+
+    def _write(self, line: str, transient: bool = False) -> None:
+        if self.tty:
+            self.stream.write("\r\033[K" + line + ("" if transient else "\n"))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def start(self, index: int, name: str, title: str) -> None:
+        self.current = index
+        left = self.names[index + 1:]
+        self._write(f"[{self._clock()}] ({index + 1}/{len(self.names)}) {name}: {title}"
+                    + (f" — then: {', '.join(left)}" if left else " — last stage"))
+
+    def step(self, message: str) -> None:
+        now = time.monotonic()
+        if not self.tty and now - self._last_step < 2.0 and not message.endswith("done"):
+            return  # a log file gets a line every two seconds at most
+        self._last_step = now
+        name = self.names[self.current] if self.current < len(self.names) else ""
+        self._write(f"[{self._clock()}]     {name}: {message}", transient=True)
+
+    def finish(self, name: str, status: str, counts: dict[str, int], seconds: float, reason: str = "") -> None:
+        summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "no claims"
+        self._write(f"[{self._clock()}]     {name}: {status} — {summary} ({seconds:.1f} s)"
+                    + (f" — {reason}" if reason else ""))
+
+    def done(self, verdict: str, out: Path | None) -> None:
+        self._write(f"[{self._clock()}] verdict: {verdict.upper()}" + (f" — report: {out}" if out else ""))
+
+
+# --- the stages -----------------------------------------------------------------------------------
+
+def _run_group(ctx: Context, group: str, out: StageOutput) -> None:
+    claims = select(groups=[group])
+    for i, c in enumerate(claims):
+        ctx.step(f"{c.id} ({i + 1}/{len(claims)})")
+        out.add([run_claim(c)])
+
+
+def stage_spec(ctx: Context) -> StageOutput:
+    from .report import lecture
+
+    out = StageOutput()
+    _run_group(ctx, "spec", out)
+    ctx.step("lecture figures")
+    out.artifacts += lecture.spec_artifacts(ctx.seed)
+    if not out.results:
+        out.note = "no spec claims are registered"
+    return out
+
+
+CONFORMANCE_OPS = ("conv1d", "conv2d", "max_pool2d", "avg_pool2d")
+
+
+def stage_conformance(ctx: Context) -> StageOutput:
+    from .conformance.runner import validate_op
+    from .report.sections import subject_name
+
+    out = StageOutput()
+    examples = None if ctx.full else 60
+    for device in ctx.devices():
+        for op in CONFORMANCE_OPS:
+            target = f"torch.nn.functional:{op}"
+            subject = subject_name(target, op, device, "float32")
+            ctx.step(f"{subject}")
+            results, info = validate_op(target, op, array="torch", device=device, dtype="float32",
+                                        examples=examples, seed=ctx.seed, timeout=120.0,
+                                        progress=lambda msg, s=subject: ctx.step(f"{s}: {msg}"))
+            out.add(results, subject=subject, stage="conformance")
+            repro = (f"cnnspec validate {target} --op {op} --array torch --device {device} "
+                     f"--dtype float32 --seed {ctx.seed}" + (f" --examples {examples}" if examples else ""))
+            out.targets.append({"subject": subject, "target": target, "op": op, "array": "torch",
+                                "device": device, "dtype": "float32", "seed": ctx.seed,
+                                "examples": examples, "reproduce": repro, "info": _jsonable(info)})
+    return out
+
+
+def stage_arch(ctx: Context) -> StageOutput:
+    out = StageOutput()
+    _run_group(ctx, "arch", out)
+    return out
+
+
+def stage_reference(ctx: Context) -> StageOutput:
+    out = StageOutput()
+    _run_group(ctx, "reference", out)
+    return out
+
+
+def stage_training(ctx: Context) -> StageOutput:
+    from reference.train import train
+
+    out = StageOutput()
+    metrics = train("lenet5", data=ctx.data, device=ctx.device, seed=ctx.seed,
+                    out=str(ctx.workdir / "lenet5") if ctx.workdir else None, progress=False,
+                    recipe=None if ctx.full else "quick")
+    ctx.shared["lenet5"] = metrics
+    hist = metrics.get("history", [])
+    out.artifacts.append(_curves("lenet.curves", "lenet", "LeNet-5 on Fashion-MNIST", {"LeNet-5": hist},
+                                 target=0.90))
+    return out
+
+
+def stage_post_training(ctx: Context) -> StageOutput:
+    from .conformance.trained import verify_trained
+
+    out = StageOutput()
+    for name, metrics in ctx.shared.items():
+        model = metrics.get("model")
+        if model is None:
+            continue
+        ctx.step(f"{name}: trained-model claims")
+        out.add(verify_trained(name, model, metrics.get("data"), metrics.get("device", "cpu")), subject=name)
+    if not out.results:
+        out.note = "no trained model from the training stage"
+    return out
+
+
+def _curves(aid: str, section: str, title: str, runs: dict[str, list[dict]], target: float | None) -> dict:
+    acc = [{"label": k, "x": [h["epoch"] for h in v], "y": [h.get("test_acc") for h in v]} for k, v in runs.items()]
+    loss = [{"label": k, "x": [h["epoch"] for h in v], "y": [h.get("train_loss") for h in v]} for k, v in runs.items()]
+    return {"id": aid, "section": section, "type": "curves", "title": title,
+            "charts": [{"title": "test accuracy", "xlabel": "epoch", "ylabel": "accuracy", "series": acc,
+                        "hline": [target, f"target {target:.0%}"] if target else None},
+                       {"title": "training loss", "xlabel": "epoch", "ylabel": "cross-entropy", "series": loss}],
+            "caption": title + ": test accuracy and training loss per epoch."}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    return str(v)
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("spec", "symbolic and exact claims of the lecture", "the spec (issue 2)",
+          ("cnnspec.spec.convolution", "cnnspec.spec.toeplitz"), stage_spec),
+    Stage("conformance", "torch.nn.functional conv1d/conv2d/max_pool2d/avg_pool2d against the spec",
+          "conformance (issue 3)", ("cnnspec.conformance.runner",), stage_conformance),
+    Stage("arch", "architecture accounting against the papers", "architectures (issue 4)",
+          ("cnnspec.spec.architectures",), stage_arch),
+    Stage("reference", "reference models before training", "reference models (issue 4)",
+          ("reference.models",), stage_reference),
+    Stage("training", "reference training", "training (issue 5)", ("reference.train",), stage_training),
+    Stage("post-training", "claims on the trained models", "trained-model conformance (issue 5)",
+          ("cnnspec.conformance.trained",), stage_post_training),
+)
+STAGE_NAMES = tuple(s.name for s in STAGES)
+
+
+def _missing(modules: tuple[str, ...]) -> str | None:
+    for m in modules:
+        try:
+            if importlib.util.find_spec(m) is None:
+                return m
+        except ModuleNotFoundError:
+            return m
+    return None
+
+
+def parse_stages(text: str | None) -> list[str]:
+    """``"spec,arch"`` → ``["spec", "arch"]`` in run order; unknown names are a usage error."""
+    if not text:
+        return list(STAGE_NAMES)
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    bad = [n for n in names if n not in STAGE_NAMES]
+    if bad or not names:
+        raise UsageError(f"--stages: {bad[0] if bad else text!r} is not a stage; choose from "
+                         f"{', '.join(STAGE_NAMES)} (comma-separated)")
+    return [n for n in STAGE_NAMES if n in names]
+
+
+def _stage_error(stage: Stage, e: BaseException) -> ClaimResult:
+    import traceback
+
+    tb = traceback.extract_tb(e.__traceback__)
+    where = f" (at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno})" if tb else ""
+    return ClaimResult(f"verify.{stage.name}", f"the {stage.name} stage runs to completion", "cnnspec verify",
+                       "exact", "error", f"{type(e).__name__}: {e}{where}", group=stage.name)
+
+
+def _counts(results: list[ClaimResult]) -> dict[str, int]:
+    n = {"pass": 0, "fail": 0, "error": 0, "skipped": 0}
+    for r in results:
+        n[r.status] += 1
+    return n
+
+
+def run_verify(stages: list[str] | None = None, *, mode: str = "quick", seed: int = 0,
+               device: str = "auto", data: str | None = None, out: Path | None = None,
+               progress: Progress | None | bool = True,
+               registry: tuple[Stage, ...] = STAGES) -> dict[str, Any]:
+    """Run the chosen stages and return the ``verify`` report (DESIGN.md §5 plus stages/artifacts)."""
+    if mode not in MODES:
+        raise UsageError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
+    chosen = [s for s in registry if stages is None or s.name in stages]
+    if progress is True:
+        progress = Progress([s.name for s in chosen])
+    ctx = Context(mode=mode, seed=seed, device=device, data=data,
+                  workdir=(out / "work") if out else None, progress=progress or None)
+    started = datetime.now(timezone.utc)
+    t0 = time.monotonic()
+    results: list[ClaimResult] = []
+    tags: list[dict[str, Any]] = []
+    artifacts: list[dict] = []
+    targets: list[dict] = []
+    stage_rows: list[dict] = []
+    for i, stage in enumerate(chosen):
+        if ctx.progress:
+            ctx.progress.start(i, stage.name, stage.title)
+        ts = time.monotonic()
+        missing = _missing(stage.needs)
+        so = StageOutput()
+        if missing:
+            status, reason = "skipped", f"skipped: {stage.part} not installed (no module {missing})"
+        else:
+            try:
+                so = stage.run(ctx)
+                status, reason = "ran", so.note
+            except Exception as e:  # noqa: BLE001 - a broken stage is reported, the run goes on
+                so = StageOutput()
+                so.add([_stage_error(stage, e)])
+                status, reason = "error", f"{type(e).__name__}: {e}"
+        tags += [{"stage": stage.name, **t} for t in (so.tags or [{}] * len(so.results))]
+        results += so.results
+        artifacts += so.artifacts
+        targets += so.targets
+        seconds = time.monotonic() - ts
+        counts = _counts(so.results)
+        if status == "ran" and (counts["fail"] or counts["error"]):
+            status = "fail"
+        stage_rows.append({"name": stage.name, "title": stage.title, "part": stage.part, "status": status,
+                           "reason": reason, "counts": counts, "seconds": round(seconds, 2)})
+        if ctx.progress:
+            ctx.progress.finish(stage.name, status, counts, seconds, reason)
+    env = environment(device=",".join(ctx.devices()) if device == "auto" else device, seed=seed, mode=mode)
+    report = build_report("verify", results, env=env, mode=mode, stages=stage_rows, artifacts=artifacts,
+                          targets=targets, run_id=started.strftime("%Y%m%dT%H%M%SZ"),
+                          started=started.isoformat(timespec="seconds"),
+                          wall_s=round(time.monotonic() - t0, 1))
+    for entry, tag in zip(report["claims"], tags):
+        entry.update(tag)
+    return report
