@@ -14,6 +14,7 @@ field growth, parameter sharing) and §9.2 (equivariance).
 from __future__ import annotations
 
 import math
+import re
 from html import escape
 from typing import Any, Sequence
 
@@ -28,8 +29,12 @@ CATEGORICAL = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2",
 SERIES = ["#1f6fb2", "#d1495b", "#2a9d8f", "#e9a03b", "#6d597a", "#3d405b"]
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _t(s: Any) -> str:
-    return escape(str(s), quote=True)
+    """Text for SVG: escaped, and without control characters (not allowed in XML or HTML)."""
+    return escape(_CONTROL.sub("\ufffd", str(s)), quote=True)
 
 
 def _ramp(anchors: list[tuple[int, int, int]], f: float) -> str:
@@ -117,6 +122,7 @@ def heatmap(values: Matrix, *, title: str, scale: str = "seq", annotations: Matr
         cy = top + rows * cell / 2
         body.append(f"<text x='12' y='{cy:.1f}' font-size='11' text-anchor='middle' fill='#444' "
                     f"transform='rotate(-90 12 {cy:.1f})'>{_t(ylabel)}</text>")
+    w = max(w, left + 7.2 * len(title) + 10)
     if legend:
         x, y = left, h + 4
         for v, label in legend:
@@ -149,7 +155,8 @@ def panels(items: Sequence[dict], *, title: str, scale: str = "div", per_row: in
     hi = max((_bounds(p["values"])[1] for p in items), default=1.0)
     widths = [max(len(r) for r in p["values"]) * cell for p in items]
     heights = [len(p["values"]) * cell for p in items]
-    col_w = max(max(widths, default=0) + 30, 170)
+    text_w = max((6.6 * len(str(p.get(k, ""))) for p in items for k in ("title", "note")), default=0)
+    col_w = max(max(widths, default=0) + 30, text_w + 20, 170)
     body = [f"<text x='10' y='18' font-size='13' font-weight='600' fill='#222'>{_t(title)}</text>"]
     y, rows_h = 34.0, 0.0
     nrows = math.ceil(len(items) / per_row)
@@ -169,7 +176,7 @@ def panels(items: Sequence[dict], *, title: str, scale: str = "div", per_row: in
                 body.append(f"<text x='{x}' y='{y + 32 + rh:.1f}' font-size='11' fill='#555'>{_t(p['note'])}</text>")
         y += rh + 48
         rows_h = y
-    return _svg(10 + min(per_row, len(items)) * col_w, rows_h, body, title)
+    return _svg(max(10 + min(per_row, len(items)) * col_w, 20 + 7.2 * len(title)), rows_h, body, title)
 
 
 def layered_graph(layers: Sequence[dict], *, title: str, width: float = 420.0) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from html import escape
 from typing import Any, Iterable
 
 from . import figures
@@ -21,7 +20,7 @@ MAX_EVIDENCE_CHARS = 4000
 
 
 def _e(s: Any) -> str:
-    return escape("" if s is None else str(s), quote=True)
+    return figures._t("" if s is None else s)
 
 
 def _slug(s: str) -> str:
@@ -38,7 +37,11 @@ def symbolic_html(expr: str) -> str:
 
 
 def _json(v: Any, limit: int = MAX_EVIDENCE_CHARS) -> str:
-    text = json.dumps(v, indent=1, default=str, ensure_ascii=False)
+    """Compact JSON: one line per top-level key, arrays kept on one line."""
+    if isinstance(v, dict):
+        text = "\n".join(f"{k}: {json.dumps(x, default=str, ensure_ascii=False)}" for k, x in v.items())
+    else:
+        text = json.dumps(v, default=str, ensure_ascii=False)
     if len(text) > limit:
         text = text[:limit] + f"\n… ({len(text) - limit} more characters in report.json)"
     return text
@@ -151,6 +154,7 @@ def _fmt(v: Any) -> str:
 def claim_rows(claims: list[dict[str, Any]], start: int = 0) -> str:
     rows = []
     for k, c in enumerate(sorted(claims, key=lambda c: STATUS_ORDER.get(c.get("status"), 1)), start):
+        k = c.get("_anchor", k)
         status = c.get("status", "error")
         ev = []
         if c.get("message"):
@@ -244,7 +248,7 @@ def _stage_notes(section_stages: tuple[str, ...], stages: list[dict]) -> str:
 def render(report: dict[str, Any]) -> str:
     """The whole page as a string (UTF-8, no external resources)."""
     report = normalize(report)
-    claims = list(report.get("claims", []))
+    claims = [{**c, "_anchor": i} for i, c in enumerate(report.get("claims", []))]
     artifacts = list(report.get("artifacts", []))
     stages = list(report.get("stages", []))
     by_section: dict[str, list] = {s.id: [] for s in SECTIONS + (OTHER,)}
@@ -282,7 +286,7 @@ def render(report: dict[str, Any]) -> str:
     failing = [c for c in claims if c.get("status") in ("fail", "error")]
     fail_box = ""
     if failing:
-        items = "".join(f"<li>{_badge(c['status'])} <code>{_e(c.get('id'))}</code>"
+        items = "".join(f"<li>{_badge(c['status'])} <a href='#claim-{c['_anchor']}'><code>{_e(c.get('id'))}</code></a>"
                         f"{' — ' + _e(c['subject']) if c.get('subject') else ''}: {_e(c.get('message', ''))[:300]}</li>"
                         for c in failing[:50])
         more = f"<li>… and {len(failing) - 50} more</li>" if len(failing) > 50 else ""

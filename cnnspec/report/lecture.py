@@ -39,7 +39,7 @@ def _derivation(aid: str, title: str, given: str, spec: ConvSpec, u: str, w: str
 def derivation_1d() -> Artifact:
     """The lecture's 1-D example: input a…f, kernel (x, y, z), cross-correlation, valid."""
     return _derivation("conv.derivation-1d", "Worked example, 1-D (cross-correlation, valid)",
-                       "input u = (a, b, c, d, e, f), kernel w = (x, y, z), s_t = Σ_j u_{t+j} w_j",
+                       "input u = (a, b, c, d, e, f), kernel w = (x, y, z); sₜ = Σⱼ uₜ₊ⱼ wⱼ",
                        ConvSpec.make(6, 3), "a b c d e f", "x y z",
                        "Each output is derived symbolically from the definition's sum by sympy.")
 

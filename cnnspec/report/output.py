@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import UsageError
 from . import html, junit, markdown
-from .schema import KINDS, dumps, verdict, write_atomic
+from .schema import KINDS, dumps, remove_stale_temporaries, verdict, write_atomic
 from .sections import normalize, subject_name
 
 FILES = ("index.html", "junit.xml", "summary.md", "report.json")
@@ -30,6 +30,8 @@ def write_report_dir(report: dict[str, Any], out: str | os.PathLike) -> dict[str
     """Render ``report`` and write the four files into ``out`` (created if needed)."""
     texts = render_all(report)
     out = Path(out)
+    if out.is_dir():
+        remove_stale_temporaries(out)
     return {name: write_atomic(out / name, texts[name]) for name in FILES}
 
 

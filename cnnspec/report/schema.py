@@ -65,7 +65,9 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = text.encode() if isinstance(text, str) else text
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # The writer's pid is in the name, so that a later writer can tell a killed run's leftover
+    # (remove_stale_temporaries) from a live writer's file.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -80,6 +82,32 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> Path:
             pass
         raise
     return path
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files of :func:`write_atomic` left in ``folder`` by writers that died."""
+    removed = []
+    for p in Path(folder).glob(".*.tmp"):
+        parts = p.name.split(".")
+        pid = next((int(x) for x in parts[2:-1] if x.isdigit()), None)
+        if pid is None or pid == os.getpid() or _alive(pid):
+            continue
+        try:
+            p.unlink()
+            removed.append(p)
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _umask() -> int:
