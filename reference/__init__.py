@@ -1,0 +1,1 @@
+"""Reference PyTorch implementations of the lecture's and the papers' networks (see models.build)."""
