@@ -50,7 +50,12 @@ class Context:
     data: str | None = None
     workdir: Path | None = None
     progress: "Progress | None" = None
+    claims: list[str] | None = None   # id patterns (``conv.*``) that narrow every stage
     shared: dict[str, Any] = field(default_factory=dict)
+
+    def wanted(self, cid: str) -> bool:
+        return self.claims is None or any(cid.startswith(p[:-1]) if p.endswith("*") else cid == p
+                                          for p in self.claims)
 
     def step(self, message: str) -> None:
         if self.progress:
@@ -130,7 +135,7 @@ class Progress:
 # --- the stages -----------------------------------------------------------------------------------
 
 def _run_group(ctx: Context, group: str, out: StageOutput) -> None:
-    claims = select(groups=[group])
+    claims = [c for c in select(groups=[group]) if ctx.wanted(c.id)]
     for i, c in enumerate(claims):
         ctx.step(f"{c.id} ({i + 1}/{len(claims)})")
         out.add([run_claim(c)])
@@ -175,8 +180,12 @@ def stage_conformance(ctx: Context) -> StageOutput:
 
 
 def stage_arch(ctx: Context) -> StageOutput:
+    from .report import lecture
+
     out = StageOutput()
     _run_group(ctx, "arch", out)
+    ctx.step("layer tables")
+    out.artifacts += lecture.arch_artifacts()
     return out
 
 
@@ -289,17 +298,33 @@ def _counts(results: list[ClaimResult]) -> dict[str, int]:
     return n
 
 
+def parse_claims(text: str | None) -> list[str] | None:
+    """``"conv.flip,arch.*"`` → id patterns; each must match a registered claim (else a usage error)."""
+    if not text:
+        return None
+    pats = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        select(ids=pats)
+    except KeyError as e:
+        raise UsageError(f"--claims: {e.args[0]!r} matches no claim; give ids or prefixes ending in * "
+                         f"(cnnspec prove lists the ids)") from None
+    return pats
+
+
 def run_verify(stages: list[str] | None = None, *, mode: str = "quick", seed: int = 0,
                device: str = "auto", data: str | None = None, out: Path | None = None,
-               progress: Progress | None | bool = True,
+               progress: Progress | None | bool = True, claims: list[str] | None = None,
                registry: tuple[Stage, ...] = STAGES) -> dict[str, Any]:
-    """Run the chosen stages and return the ``verify`` report (DESIGN.md §5 plus stages/artifacts)."""
+    """Run the chosen stages and return the ``verify`` report (DESIGN.md §5 plus stages/artifacts).
+
+    ``claims`` (id patterns) narrows every stage to those claims; figures and tables are still made.
+    """
     if mode not in MODES:
         raise UsageError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
     chosen = [s for s in registry if stages is None or s.name in stages]
     if progress is True:
         progress = Progress([s.name for s in chosen])
-    ctx = Context(mode=mode, seed=seed, device=device, data=data,
+    ctx = Context(mode=mode, seed=seed, device=device, data=data, claims=claims,
                   workdir=(out / "work") if out else None, progress=progress or None)
     started = datetime.now(timezone.utc)
     t0 = time.monotonic()

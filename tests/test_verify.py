@@ -21,6 +21,8 @@ from cnnspec.report.schema import without_times
 from cnnspec.verify import STAGE_NAMES, STAGES, Context, Stage, StageOutput, parse_stages, run_verify
 
 ROOT = Path(__file__).resolve().parents[1]
+# A few fast spec claims: the small real run (the whole spec stage takes ~20 s on a loaded machine).
+FEW = "conv.flip,conv.lecture.examples,conv.receptive_field,conv.equivariance.circulant"
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
 
 
@@ -32,7 +34,7 @@ def _cli(*args, cwd=ROOT, timeout=600):
 @pytest.fixture(scope="module")
 def spec_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("verify-spec")
-    r = _cli("--stages", "spec", "--out", str(out))
+    r = _cli("--stages", "spec", "--claims", FEW, "--out", str(out))
     return r, out
 
 
@@ -45,6 +47,7 @@ def test_spec_stage_writes_the_four_files_and_its_exit_code_matches(spec_run):
     for name in ("index.html", "junit.xml", "summary.md"):
         assert (out / name).stat().st_size > 0
     assert {a["section"] for a in rep["artifacts"]} >= {"convolution", "sparse", "receptive", "equivariance", "pooling"}
+    assert [c["id"] for c in rep["claims"]] == FEW.split(",")
     assert all(c["stage"] == "spec" for c in rep["claims"])
 
 
@@ -65,9 +68,9 @@ def test_the_spec_figures_show_what_the_spec_computes(spec_run):
 
 
 def test_same_seed_same_report_apart_from_times():
-    a = run_verify(["spec"], seed=3, progress=None)
-    b = run_verify(["spec"], seed=3, progress=None)
-    c = run_verify(["spec"], seed=4, progress=None)
+    a = run_verify(["spec"], seed=3, progress=None, claims=FEW.split(","))
+    b = run_verify(["spec"], seed=3, progress=None, claims=FEW.split(","))
+    c = run_verify(["spec"], seed=4, progress=None, claims=FEW.split(","))
     assert json.dumps(without_times(a), sort_keys=True) == json.dumps(without_times(b), sort_keys=True)
     assert without_times(a)["artifacts"] != without_times(c)["artifacts"]   # the seed does reach the data
 
@@ -115,6 +118,7 @@ def test_stage_names_are_checked():
 
 @pytest.mark.parametrize("args, expect", [
     (["--stages", "spec,nope"], "--stages: 'nope' is not a stage"),
+    (["--claims", "conv.flip,no.such.claim"], "--claims: 'no.such.claim' matches no claim"),
     (["--quick", "--full"], "not allowed with argument"),
     (["--seed", "x"], "invalid int value"),
     (["--data", "/no/such/dir", "--stages", "spec"], "--data: '/no/such/dir' is not a folder"),
@@ -148,7 +152,8 @@ def test_a_killed_run_leaves_the_previous_report_intact(spec_run, tmp_path):
     for name in ("index.html", "report.json", "junit.xml", "summary.md"):
         (out / name).write_bytes((first / name).read_bytes())
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    proc = subprocess.Popen([sys.executable, "-m", "cnnspec", "verify", "--stages", "spec", "--out", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "cnnspec", "verify", "--stages", "spec", "--claims", FEW,
+                             "--out", str(out)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
     assert "(1/1) spec" in proc.stderr.readline()      # it is running the stage now
     proc.send_signal(signal.SIGKILL)
@@ -158,7 +163,7 @@ def test_a_killed_run_leaves_the_previous_report_intact(spec_run, tmp_path):
 
 def test_default_folder_is_reports_run_id_with_a_latest_link(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert _main("--stages", "spec", "--quiet") in (0, 1)
+    assert _main("--stages", "spec", "--claims", FEW, "--quiet") in (0, 1)
     assert capsys.readouterr().err == ""
     runs = [p for p in (tmp_path / "reports").iterdir() if p.name != "latest"]
     assert len(runs) == 1 and (runs[0] / "index.html").exists()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..report.output import link_latest, write_report_dir
-from ..verify import STAGE_NAMES, Progress, parse_stages, run_verify
+from ..verify import STAGE_NAMES, Progress, parse_claims, parse_stages, run_verify
 
 DEFAULT_ROOT = Path("reports")
 
@@ -29,6 +29,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="write the report here instead of reports/<run-id>/")
     p.add_argument("--stages", metavar="LIST",
                    help=f"comma-separated subset of the stages, in any order: {','.join(STAGE_NAMES)}")
+    p.add_argument("--claims", metavar="IDS", help="only these claim ids (comma-separated; a prefix may "
+                                                  "end in *), in every stage")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="auto: CPU, and CUDA too when present (default)")
@@ -40,6 +42,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     stages = parse_stages(args.stages)
+    claims = parse_claims(args.claims)
     if args.device == "cuda":
         import torch
         if not torch.cuda.is_available():
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out: {args.out!r} exists and is not a folder; give a folder path")
     progress = None if args.quiet else Progress(stages)
     report = run_verify(stages, mode=args.mode, seed=args.seed, device=args.device, data=args.data,
-                        out=out, progress=progress)
+                        out=out, progress=progress, claims=claims)
     if out is None:
         out = DEFAULT_ROOT / report["run_id"]
         n = 1

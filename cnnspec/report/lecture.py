@@ -199,3 +199,93 @@ def spec_artifacts(seed: int = 0) -> list[Artifact]:
     return [derivation_1d(), derivation_2d(), toeplitz_matrix_1d(), toeplitz_heatmap_2d(),
             sparsity_table(), sparse_graphs(), receptive_field_graph(), equivariance_panels(seed),
             pooling_panels(seed)]
+
+
+# --- architectures (the spec's layer tables, published figures beside) -----------------------------
+
+def _shape(s: tuple[int, ...]) -> str:
+    return "×".join(map(str, s))
+
+
+def _published(arch, quantity: str, layer: str | None) -> dict | str:
+    """The published figure for ``quantity`` of ``layer`` (or the whole net), marked ok/bad."""
+    for p, derived, ok in arch.comparisons():
+        if p.quantity == quantity and p.layer == layer:
+            return {"value": f"{int(p.value):,}" if p.scale == 1 and p.value.isdigit() else p.printed(), "ok": ok}
+    return ""
+
+
+def lenet_table(name: str = "lenet5-1998") -> Artifact:
+    """The layer table of a LeNet-5 with the paper's per-layer figures beside the derived ones."""
+    from ..spec import architectures as A
+
+    arch = A.get(name)
+    rows = [[r.name, r.kind, _shape(r.in_shape), _shape(r.out_shape),
+             f"{r.kernel}/{r.stride}/{r.padding}" if r.kernel else "", r.params,
+             _published(arch, "params", r.name), r.connections, _published(arch, "connections", r.name),
+             r.macs, r.rf] for r in arch.layers]
+    rows.append(["total", "", _shape(arch.input_shape), "", "", arch.params, _published(arch, "params", None),
+                 arch.total("connections"), _published(arch, "connections", None), arch.macs, ""])
+    return {"id": f"lenet.table.{name}", "section": "lenet", "type": "table", "title": arch.title,
+            "columns": ["layer", "kind", "input", "output", "k/s/p", "parameters", "published",
+                        "connections", "published", "multiply-adds", "RF"],
+            "rows": rows,
+            "caption": ("Derived by the spec's arithmetic; the published columns quote the source "
+                        "(green: reproduced exactly at the printed precision). "
+                        + "; ".join(arch.notes))}
+
+
+def resnet_summary(names: tuple[str, ...] = ("resnet20", "plain20", "resnet56", "resnet110", "resnet18",
+                                             "resnet34", "resnet50", "resnet50-v1", "resnet101", "resnet152")) -> Artifact:
+    from ..spec import architectures as A
+
+    rows = []
+    for n in names:
+        arch = A.get(n)
+        pubs = {(p.quantity, p.rule, p.scale): (p, ok) for p, _, ok in arch.comparisons() if p.layer is None}
+        par = [{"value": p.printed(), "ok": ok} for (q, _, _), (p, ok) in pubs.items() if q == "params"]
+        mac = [{"value": p.printed(), "ok": ok} for (q, _, _), (p, ok) in pubs.items() if q == "macs"]
+        rows.append([n, _shape(arch.input_shape), sum(1 for r in arch.layers if r.kind in ("conv", "fc") and not r.shortcut),
+                     arch.params, par[-1] if par else "", arch.macs, mac[-1] if mac else "",
+                     arch.layers[-1].rf])
+    return {"id": "resnet.summary", "section": "resnet", "type": "table",
+            "title": "ResNets: parameters and multiply-adds, derived and published",
+            "columns": ["network", "input", "weighted layers", "parameters", "published", "multiply-adds",
+                        "published", "RF of the output"],
+            "rows": rows,
+            "caption": "Published: He et al. 2016 Tables 1 and 6 and torchvision's model metadata, compared "
+                       "at the precision they are printed with."}
+
+
+def resnet_blocks(name: str = "resnet20") -> Artifact:
+    from ..spec import architectures as A
+
+    arch = A.get(name)
+    rows = []
+    for b in arch.blocks:
+        layers = arch.block_layers(b.name)
+        rows.append([b.name, b.kind, _shape(b.in_shape), _shape(b.out_shape), b.stride, str(b.shortcut),
+                     sum(r.params for r in layers), sum(r.macs for r in layers), max(r.rf for r in layers)])
+    return {"id": f"resnet.blocks.{name}", "section": "resnet", "type": "table",
+            "title": f"{arch.title}: residual blocks", "rows": rows,
+            "columns": ["block", "kind", "input", "output", "stride", "shortcut", "parameters",
+                        "multiply-adds", "RF"],
+            "caption": "y = F(x) + x in every block; where the shape changes the shortcut pads with zeros "
+                       "(option A) or projects (option B)."}
+
+
+def rf_table(name: str = "lenet5") -> Artifact:
+    from ..spec import architectures as A
+
+    arch = A.get(name)
+    rows = [[r.name, r.kind, _shape(r.out_shape), r.kernel or "", r.stride, r.jump, r.rf]
+            for r in arch.layers if r.kind not in ("bn",)]
+    return {"id": f"rf.table.{name}", "section": "receptive", "type": "table",
+            "title": f"Receptive field through {arch.title}", "rows": rows,
+            "columns": ["layer", "kind", "output", "kernel", "stride", "jump", "receptive field"],
+            "caption": "r ← r + (k − 1)·j, j ← j·s along the main path (Araujo et al., Distill 2019)."}
+
+
+def arch_artifacts() -> list[Artifact]:
+    return [rf_table("lenet5"), lenet_table("lenet5"), lenet_table("lenet5-1998"), resnet_summary(),
+            resnet_blocks("resnet20")]

@@ -6,6 +6,7 @@ nothing lands in "Other claims", so no result is ever dropped from a page.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +93,20 @@ OTHER = Section("other", "Other claims", "Claims that belong to none of the lect
 BY_ID = {s.id: s for s in SECTIONS + (OTHER,)}
 
 
+# Words of a claim id (split at . _ -) that name a section, most specific first: "conv.receptive_field"
+# is about receptive fields, "arch.lenet5.params" about LeNet-5, "conv.output_size" about convolution.
+_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("lenet", ("lenet",)),
+    ("resnet", ("resnet", "residual", "plain", "shortcut", "cifar", "imagenet", "degradation")),
+    ("sparse", ("sparse", "sharing", "sparsity")),
+    ("receptive", ("receptive", "rf")),
+    ("equivariance", ("equivariance", "equivariant", "circulant", "shift", "translation")),
+    ("pooling", ("pool", "pooling", "maxpool", "avgpool", "invariance", "invariant")),
+    ("conformance", ("conformance", "op", "validate")),
+    ("convolution", ("conv", "convolution", "toeplitz", "im2col", "adjoint", "flip", "gradients")),
+)
+
+
 def section_of(claim: dict[str, Any]) -> str:
     """The id of the section a claim entry (report JSON) belongs to."""
     explicit = claim.get("section")
@@ -99,16 +114,15 @@ def section_of(claim: dict[str, Any]) -> str:
         return explicit
     if claim.get("stage") == "conformance" or claim.get("subject"):
         return "conformance"
-    cid = str(claim.get("id", "")).lower()
-    for s in SECTIONS:
-        if any(cid.startswith(p) for p in s.prefixes):
-            return s.id
-    for s in SECTIONS:  # a word anywhere in the id ("ref.lenet5.params")
-        if any(p.rstrip(".") in cid.split(".") for p in s.prefixes):
-            return s.id
-    for word, sid in (("lenet", "lenet"), ("resnet", "resnet"), ("pool", "pooling"),
-                      ("equivar", "equivariance"), ("receptive", "receptive"), ("conv", "convolution")):
-        if word in cid:
+    words = re.split(r"[._\-]+", str(claim.get("id", "")).lower())
+    for sid, keys in _WORDS:
+        if any(w.startswith(k) if k in ("lenet", "resnet", "plain", "pool") else w == k
+               for w in words for k in keys):
+            return sid
+    text = str(claim.get("statement", "")).lower()
+    for word, sid in (("lenet", "lenet"), ("resnet", "resnet"), ("residual", "resnet"),
+                      ("pool", "pooling"), ("equivar", "equivariance"), ("receptive", "receptive")):
+        if word in text:
             return sid
     return OTHER.id
 
