@@ -147,4 +147,6 @@ def _match(pattern: str, cid: str) -> bool:
 # Modules that register claims. Parts add themselves here.
 _CLAIM_MODULES: list[str] = [
     "cnnspec.spec.claims",
+    "cnnspec.conformance.conv_claims",
+    "cnnspec.conformance.pool_claims",
 ]
