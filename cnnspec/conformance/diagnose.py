@@ -209,3 +209,8 @@ def diagnose(op: str, pairs: list[tuple[dict, Result]], expected: Callable[[dict
         if explains and differs:
             return f"the target {name}"
     return ""
+
+
+def diagnoser(expected: Callable[[dict], np.ndarray], exact: bool = True):
+    """A :class:`~.properties.Property` ``diagnose`` hook over the first call of each case."""
+    return lambda pairs, ctx: diagnose(ctx.op, [(c, r[0]) for c, r in pairs], expected, exact)

@@ -260,12 +260,7 @@ class Worker:
             raise WorkerFailure(f"the target crashed the worker process ({_exit_words(code)})") from None
 
     def close(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            try:
-                self._conn.send(None)
-                self._proc.wait(2)
-            except (BrokenPipeError, OSError, subprocess.TimeoutExpired):
-                pass
+        """Stop the child (it holds no state worth a clean shutdown)."""
         self._kill()
 
     def __enter__(self) -> "Worker":

@@ -46,7 +46,8 @@ class Context:
     seed: int = 0
     timeout: float = 60.0
     progress: Callable[[str], None] | None = None
-    cache: dict = field(default_factory=dict)
+    cache: dict = field(default_factory=dict)     # drawn cases, shared by claims with one key
+    memo: dict = field(default_factory=dict)      # call fingerprint -> result
 
     def reproduce(self) -> str:
         return (f"cnnspec validate {self.target} --op {self.op} --array {self.array} "
@@ -112,7 +113,7 @@ class Property:
     check: Callable[[dict, list[Result], Context], Verdict]
     key: str = ""                       # cases with the same key are drawn once per run and shared
     diagnose: Callable[[list[tuple[dict, list[Result]]], Context], str] | None = None
-    examples: Callable[[Context], int] | None = None
+    share: float = 1.0                  # this property's share of --examples (costly ones: less)
 
 
 # --- the grammar ------------------------------------------------------------------------------------
@@ -199,10 +200,15 @@ def draw_cases(strategy: st.SearchStrategy, n: int, seed: int) -> list[dict]:
 
 
 def call_all(ctx: Context, calls: list[Call]) -> list[Result]:
-    out: list[Result] = []
-    for i in range(0, len(calls), BATCH):
-        out.extend(ctx.worker.call_many(calls[i:i + BATCH]))
-    return out
+    """Every call's result, ``BATCH`` calls per round trip; calls made before are not repeated."""
+    keys = [_fingerprint(vars(c)) for c in calls]
+    todo = [i for i, k in enumerate(keys) if k not in ctx.memo]
+    todo = list({keys[i]: i for i in todo}.values())
+    for j in range(0, len(todo), BATCH):
+        chunk = todo[j:j + BATCH]
+        for i, r in zip(chunk, ctx.worker.call_many([calls[i] for i in chunk])):
+            ctx.memo[keys[i]] = r
+    return [ctx.memo[k] for k in keys]
 
 
 class _Found(Exception):
@@ -211,7 +217,7 @@ class _Found(Exception):
 
 def run_property(prop: Property, ctx: Context) -> Outcome:
     """Search, check, shrink: the :class:`Outcome` of one property over the target."""
-    n = prop.examples(ctx) if prop.examples else ctx.examples
+    n = max(1, round(ctx.examples * prop.share))
     strategy = prop.strategy(ctx)
     ckey = (prop.key or id(prop), n, ctx.seed)
     cases = ctx.cache.get(ckey)
@@ -269,7 +275,7 @@ def _shrink(prop: Property, strategy, ctx: Context, n: int, known: dict) -> tupl
             if time.perf_counter() - t0 > SHRINK_SECONDS:
                 return            # out of time: stop shrinking (the last failure stands)
             try:
-                res = ctx.worker.call_many(prop.calls(case, ctx))
+                res = call_all(ctx, prop.calls(case, ctx))
             except WorkerFailure:
                 return
         v = prop.check(case, res, ctx)

@@ -63,11 +63,32 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
             results.append(res)
             if progress is not None:
                 progress(status_line(res))
-    env = environment(device, seed, array=array, dtype=dtype, op=op)
+    env = _environment(device, seed, array=array, dtype=dtype, op=op)
     report = build_report("validate-op", results, target=target, op=op, env=env,
                           seconds=round(time.perf_counter() - t0, 3),
                           examples=ctx.examples, calls=worker.calls)
     return results, report
+
+
+def _environment(device: str, seed: int, **extra) -> dict:
+    """:func:`cnnspec.report.environment`, without importing torch into this process just for its
+    version (the target runs in a child; this process need not pay torch's import)."""
+    import sys
+    from importlib import metadata
+
+    if "torch" not in sys.modules:
+        try:
+            extra["torch_version"] = metadata.version("torch")
+        except metadata.PackageNotFoundError:
+            pass
+        sys.modules["torch"] = None  # type: ignore[assignment] - environment() then skips the import
+        try:
+            env = environment(device, seed, **extra)
+        finally:
+            del sys.modules["torch"]
+        env["torch"] = env.pop("torch_version", None)
+        return env
+    return environment(device, seed, **extra)
 
 
 def status_line(r: ClaimResult) -> str:
