@@ -12,6 +12,7 @@ examples per property).
 """
 from __future__ import annotations
 
+import argparse
 import importlib
 import importlib.util
 import sys
@@ -51,6 +52,8 @@ class Context:
     workdir: Path | None = None
     progress: "Progress | None" = None
     claims: list[str] | None = None   # id patterns (``conv.*``) that narrow every stage
+    targets: list[tuple[str, str, str]] = field(default_factory=list)  # extra (target, op, array)
+    targets_only: bool = False        # conformance of ``targets`` alone, not of torch's ops
     shared: dict[str, Any] = field(default_factory=dict)
 
     def wanted(self, cid: str) -> bool:
@@ -157,25 +160,33 @@ CONFORMANCE_OPS = ("conv1d", "conv2d", "max_pool2d", "avg_pool2d")
 
 
 def stage_conformance(ctx: Context) -> StageOutput:
-    from .conformance.runner import validate_op
+    from .conformance.runner import claims_for, validate_op
     from .report.sections import subject_name
 
     out = StageOutput()
-    examples = None if ctx.full else 60
-    for device in ctx.devices():
-        for op in CONFORMANCE_OPS:
-            target = f"torch.nn.functional:{op}"
-            subject = subject_name(target, op, device, "float32")
-            ctx.step(f"{subject}")
-            results, info = validate_op(target, op, array="torch", device=device, dtype="float32",
-                                        examples=examples, seed=ctx.seed, timeout=120.0,
-                                        progress=lambda msg, s=subject: ctx.step(f"{s}: {msg}"))
-            out.add(results, subject=subject, stage="conformance")
-            repro = (f"cnnspec validate {target} --op {op} --array torch --device {device} "
-                     f"--dtype float32 --seed {ctx.seed}" + (f" --examples {examples}" if examples else ""))
-            out.targets.append({"subject": subject, "target": target, "op": op, "array": "torch",
-                                "device": device, "dtype": "float32", "seed": ctx.seed,
-                                "examples": examples, "reproduce": repro, "info": _jsonable(info)})
+    examples = 200 if ctx.full else None   # None: the runner's default (40 per property)
+    jobs = [] if ctx.targets_only else [(f"torch.nn.functional:{op}", op, "torch", device)
+                                        for device in ctx.devices() for op in CONFORMANCE_OPS]
+    jobs += [(target, op, array, "cpu") for target, op, array in ctx.targets]
+    for target, op, array, device in jobs:
+        subject = subject_name(target, op, device, "float32")
+        ids = [c for c in claims_for(op) if ctx.wanted(c)]
+        if not ids:
+            continue
+        ctx.step(subject)
+        try:
+            results, info = validate_op(target, op, array=array, device=device, dtype="float32",
+                                        examples=examples, seed=ctx.seed, timeout=120.0, claims=ids,
+                                        progress=lambda msg, s=subject: ctx.step(f"{s}: {msg.split('  ')[0]}"))
+        except UsageError as e:   # a target that cannot be imported: its card says so, the run goes on
+            results, info = [ClaimResult(f"conformance.{op}.import", f"{target} can be imported and called",
+                                         "DESIGN.md §4", "exact", "error", str(e), group="conformance")], {}
+        out.add(results, subject=subject)
+        repro = (f"cnnspec validate {target} --op {op} --array {array} --device {device} "
+                 f"--dtype float32 --seed {ctx.seed}" + (f" --examples {examples}" if examples else ""))
+        out.targets.append({"subject": subject, "target": target, "op": op, "array": array,
+                            "device": device, "dtype": "float32", "seed": ctx.seed,
+                            "examples": info.get("examples", examples), "reproduce": repro})
     return out
 
 
@@ -195,17 +206,60 @@ def stage_reference(ctx: Context) -> StageOutput:
     return out
 
 
+# Fashion-MNIST's classes (Xiao, Rasul & Vollgraf 2017, Table 1); any other data set shows indices.
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+                   "Bag", "Ankle boot")
+# What each mode trains: (model, recipe) runs and the plain-vs-residual pair (He et al. 2016 Fig. 6).
+QUICK_RUNS = (("lenet5", "lenet5-quick"),)
+DEGRADATION = (("plain20", "degradation-cpu"), ("resnet20", "degradation-cpu"))
+
+
+def training_plan(mode: str) -> list[tuple[str, str]]:
+    """``(model, recipe)`` pairs: quick = LeNet-5's quick recipe and the small degradation pair;
+    full = every recipe of :data:`reference.train.RECIPES` (a recipe without a model trains the pair)."""
+    if mode != "full":
+        return list(QUICK_RUNS + DEGRADATION)
+    from reference.train import RECIPES
+
+    plan: list[tuple[str, str]] = []
+    for name, cfg in RECIPES.items():
+        plan += [(cfg["model"], name)] if cfg.get("model") else [(m, name) for m, _ in DEGRADATION]
+    return plan
+
+
 def stage_training(ctx: Context) -> StageOutput:
     from reference.train import train
 
+    from .commands.train import _target_result
+
     out = StageOutput()
-    metrics = train("lenet5", data=ctx.data, device=ctx.device, seed=ctx.seed,
-                    out=str(ctx.workdir / "lenet5") if ctx.workdir else None, progress=False,
-                    recipe=None if ctx.full else "quick")
-    ctx.shared["lenet5"] = metrics
-    hist = metrics.get("history", [])
-    out.artifacts.append(_curves("lenet.curves", "lenet", "LeNet-5 on Fashion-MNIST", {"LeNet-5": hist},
-                                 target=0.90))
+    runs: dict[str, dict] = {}
+    plan = training_plan(ctx.mode)
+    for i, (model, recipe) in enumerate(plan):
+        ctx.step(f"{model} with recipe {recipe} ({i + 1}/{len(plan)})")
+        folder = str(ctx.workdir / "train" / f"{model}-{recipe}") if ctx.workdir else None
+        m = train(model, data=ctx.data, recipe=recipe, device=ctx.device, seed=ctx.seed, out=folder,
+                  progress=False, return_model=True)
+        module, dd = m.pop("module"), m.pop("device_data")
+        key = f"{model}/{recipe}"
+        runs[key] = m
+        section = _model_section(model)
+        res = _target_result(m, argparse.Namespace(epochs=None, target_acc=None))
+        res.id = f"{res.id}.{model}.{recipe}"
+        out.add([res], section=section)
+        ctx.shared.setdefault("trained", []).append((model, recipe, module, dd, m["device"]))
+        if recipe != "degradation-cpu":
+            out.artifacts.append(_curves(f"{section}.curves.{model}.{recipe}", section,
+                                         f"{model} on {m['data']['name']}, recipe {recipe}",
+                                         {model: m["history"]}, m.get("target_acc")))
+            out.artifacts.append(_confusion(f"{section}.confusion.{model}.{recipe}", section, model, module, dd,
+                                            m["data"]["name"]))
+    pair = {m: runs[f"{m}/degradation-cpu"]["history"] for m, _ in DEGRADATION if f"{m}/degradation-cpu" in runs}
+    if pair:
+        out.artifacts.append(_curves("resnet.curves.degradation", "resnet",
+                                     "Plain vs residual, 20 layers (recipe degradation-cpu)", pair, None))
+    out.note = "; ".join(f"{k}: test accuracy {m['test_acc']:.4f} in {m['elapsed_s']:.0f} s"
+                         for k, m in runs.items())
     return out
 
 
@@ -213,15 +267,39 @@ def stage_post_training(ctx: Context) -> StageOutput:
     from .conformance.trained import verify_trained
 
     out = StageOutput()
-    for name, metrics in ctx.shared.items():
-        model = metrics.get("model")
-        if model is None:
-            continue
-        ctx.step(f"{name}: trained-model claims")
-        out.add(verify_trained(name, model, metrics.get("data"), metrics.get("device", "cpu")), subject=name)
-    if not out.results:
-        out.note = "no trained model from the training stage"
+    trained = ctx.shared.get("trained", [])
+    for model, recipe, module, dd, device in trained:
+        ctx.step(f"{model} ({recipe}): trained-model claims")
+        results = verify_trained(model, module, dd, device, seed=ctx.seed)
+        for r in results:
+            r.id = f"{r.id}.{model}.{recipe}"
+        out.add(results, section=_model_section(model))
+    if not trained:
+        out.note = "no trained model: the training stage did not run"
     return out
+
+
+def _model_section(model: str) -> str:
+    return "lenet" if model.startswith("lenet") else "resnet"
+
+
+def _confusion(aid: str, section: str, model: str, module, dd, data_name: str) -> dict:
+    """Counts of (true class, predicted class) on the whole test set, single view."""
+    import torch
+
+    module.eval()
+    k = int(dd.test_y.max()) + 1
+    cm = torch.zeros(k, k, dtype=torch.long)
+    with torch.no_grad():
+        for i in range(0, len(dd.test_x), 1000):
+            pred = module(dd.test_x[i:i + 1000]).argmax(1).cpu()
+            cm += torch.bincount(dd.test_y[i:i + 1000].cpu() * k + pred, minlength=k * k).reshape(k, k)
+    acc = float(cm.diag().sum()) / float(cm.sum())
+    names = FASHION_CLASSES if "fashion" in data_name.lower() and k == 10 else tuple(map(str, range(k)))
+    return {"id": aid, "section": section, "type": "confusion", "matrix": cm.tolist(), "classes": list(names),
+            "title": f"{model}: confusion matrix on the {int(cm.sum())} test images",
+            "caption": f"Rows: true class, columns: predicted class; single view (no test-time mirroring): "
+                       f"accuracy {acc:.4f}."}
 
 
 def _curves(aid: str, section: str, title: str, runs: dict[str, list[dict]], target: float | None) -> dict:
@@ -232,16 +310,6 @@ def _curves(aid: str, section: str, title: str, runs: dict[str, list[dict]], tar
                         "hline": [target, f"target {target:.0%}"] if target else None},
                        {"title": "training loss", "xlabel": "epoch", "ylabel": "cross-entropy", "series": loss}],
             "caption": title + ": test accuracy and training loss per epoch."}
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, (str, int, float, bool)) or v is None:
-        return v
-    return str(v)
 
 
 STAGES: tuple[Stage, ...] = (
@@ -314,18 +382,22 @@ def parse_claims(text: str | None) -> list[str] | None:
 def run_verify(stages: list[str] | None = None, *, mode: str = "quick", seed: int = 0,
                device: str = "auto", data: str | None = None, out: Path | None = None,
                progress: Progress | None | bool = True, claims: list[str] | None = None,
+               targets: list[tuple[str, str, str]] | None = None, targets_only: bool = False,
                registry: tuple[Stage, ...] = STAGES) -> dict[str, Any]:
     """Run the chosen stages and return the ``verify`` report (DESIGN.md §5 plus stages/artifacts).
 
     ``claims`` (id patterns) narrows every stage to those claims; figures and tables are still made.
+    ``targets``: third-party ``(target, op, array)`` validated in the conformance stage beside torch
+    (instead of torch with ``targets_only``).
     """
     if mode not in MODES:
         raise UsageError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
     chosen = [s for s in registry if stages is None or s.name in stages]
     if progress is True:
         progress = Progress([s.name for s in chosen])
-    ctx = Context(mode=mode, seed=seed, device=device, data=data, claims=claims,
-                  workdir=(out / "work") if out else None, progress=progress or None)
+    ctx = Context(mode=mode, seed=seed, device=device, data=data, claims=claims, targets=list(targets or []),
+                  targets_only=targets_only,
+                  workdir=out, progress=progress or None)
     started = datetime.now(timezone.utc)
     t0 = time.monotonic()
     results: list[ClaimResult] = []

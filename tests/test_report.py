@@ -34,12 +34,21 @@ BAD_TARGET = "tests/test_report.py:flipped_conv1d"
 
 
 def flipped_conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """A deliberately wrong ``conv1d`` (NumPy, NCL): it flips the kernel, i.e. true convolution."""
-    x, weight = np.asarray(x), np.asarray(weight)
-    n, L, k = x.shape[0], x.shape[2], weight.shape[2]
-    out = np.zeros((n, weight.shape[0], L - k + 1), dtype=np.result_type(x, weight))
-    for t in range(L - k + 1):
-        out[:, :, t] = np.einsum("ncj,ocj->no", x[:, :, t:t + k], weight[:, :, ::-1])
+    """A deliberately wrong ``conv1d`` (NumPy, NCL): right in every respect but one, it flips the
+    kernel (true convolution, where the contract of DESIGN.md §4 says cross-correlation)."""
+    one = lambda v: int(v[0]) if isinstance(v, (tuple, list)) else int(v)  # noqa: E731
+    s, p, d = one(stride), one(padding), one(dilation)
+    x, weight = np.asarray(x), np.asarray(weight)[:, :, ::-1]
+    x = np.pad(x, ((0, 0), (0, 0), (p, p)))
+    n, c_in, L = x.shape
+    c_out, cpg, k = weight.shape
+    m = (L - d * (k - 1) - 1) // s + 1
+    taps = np.arange(m)[:, None] * s + np.arange(k)[None, :] * d          # (m, k) input positions
+    out = np.zeros((n, c_out, m), dtype=np.result_type(x, weight))
+    opg = c_out // groups
+    for g in range(groups):
+        win = x[:, g * cpg:(g + 1) * cpg][:, :, taps]                       # (n, cpg, m, k)
+        out[:, g * opg:(g + 1) * opg] = np.einsum("ncmk,ock->nom", win, weight[g * opg:(g + 1) * opg])
     return out if bias is None else out + np.asarray(bias)[None, :, None]
 
 

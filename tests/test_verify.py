@@ -122,6 +122,10 @@ def test_stage_names_are_checked():
     (["--quick", "--full"], "not allowed with argument"),
     (["--seed", "x"], "invalid int value"),
     (["--data", "/no/such/dir", "--stages", "spec"], "--data: '/no/such/dir' is not a folder"),
+    (["--target", "x.py:f"], "--target: 'x.py:f' is not TARGET=OP"),
+    (["--target", "x.py:f=conv3d"], "OP one of conv1d"),
+    (["--target", "x.py:f=conv1d", "--stages", "spec"], "add conformance to --stages"),
+    (["--targets-only"], "--targets-only: give at least one --target"),
 ])
 def test_bad_arguments_exit_2_with_one_line(args, expect, tmp_path, capsys):
     assert _main(*args, "--out", str(tmp_path / "o")) == 2
@@ -182,3 +186,30 @@ def test_the_default_job_end_to_end(tmp_path):
     assert r.returncode == 0 and not bad, (bad, r.stderr[-3000:])
     assert all(s["status"] == "ran" for s in rep["stages"]), rep["stages"]
     assert wall < 600 or os.environ.get("CNNSPEC_LOADED"), f"{wall:.0f} s"
+
+
+def test_a_failing_target_end_to_end_exits_1_with_its_counterexample(tmp_path):
+    """The deliberately wrong conv1d of tests/test_report.py, validated beside torch by verify."""
+    r = _cli("--stages", "conformance", "--claims", "conformance.conv.values,conformance.conv.shape",
+             "--target", "tests/test_report.py:flipped_conv1d=conv1d", "--targets-only", "--out", str(tmp_path),
+             timeout=300)
+    assert r.returncode == 1, r.stderr[-2000:]
+    rep = load_report(tmp_path)
+    assert {c["subject"] for c in rep["claims"]} == {"tests/test_report.py:flipped_conv1d [conv1d, cpu, float32]"}
+    status = {c["id"]: c["status"] for c in rep["claims"]}
+    assert status == {"conformance.conv.values": "fail", "conformance.conv.shape": "pass"}
+    bad = next(c for c in rep["claims"] if c["status"] == "fail")
+    cx = bad["counterexample"]
+    assert cx["expected"] != cx["got"] and cx["reproduce"].startswith("cnnspec validate tests/test_report.py:flipped_conv1d")
+    page = (tmp_path / "index.html").read_text()
+    assert "Counterexample" in page and "flipped_conv1d --op conv1d" in page
+    assert "verdict: FAIL" in r.stderr
+
+
+def test_a_target_that_cannot_be_imported_is_an_error_in_the_report(tmp_path):
+    rep = run_verify(["conformance"], claims=["conformance.pool.invalid"], progress=None, targets_only=True,
+                     targets=[("tests/no_such_file.py:f", "max_pool2d", "numpy")])
+    assert [t["subject"] for t in rep["targets"]] == ["tests/no_such_file.py:f [max_pool2d, cpu, float32]"]
+    bad = [c for c in rep["claims"] if c["status"] != "pass"]
+    assert [(c["id"], c["status"]) for c in bad] == [("conformance.max_pool2d.import", "error")]
+    assert "no_such_file.py" in bad[0]["message"] and rep["verdict"] == "fail"

@@ -7,7 +7,7 @@ path and verdict to stdout. Exit 0 when every claim holds, 1 when one fails or e
 from __future__ import annotations
 
 import argparse
-import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import UsageError
@@ -31,6 +31,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help=f"comma-separated subset of the stages, in any order: {','.join(STAGE_NAMES)}")
     p.add_argument("--claims", metavar="IDS", help="only these claim ids (comma-separated; a prefix may "
                                                   "end in *), in every stage")
+    p.add_argument("--target", action="append", default=[], metavar="TARGET=OP",
+                   help="also validate a third-party op in the conformance stage, e.g. "
+                        "mypkg.ops:conv2d=conv2d (repeatable; see cnnspec validate)")
+    p.add_argument("--array", choices=("numpy", "torch"), default="numpy",
+                   help="what the --target ops take and return (default numpy)")
+    p.add_argument("--targets-only", action="store_true",
+                   help="in the conformance stage, validate the --target ops only (not torch's)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="auto: CPU, and CUDA too when present (default)")
@@ -50,24 +57,47 @@ def run(args: argparse.Namespace) -> int:
     if args.data is not None and not Path(args.data).is_dir():
         raise UsageError(f"--data: {args.data!r} is not a folder; give a folder of IDX files "
                          f"(train-images-idx3-ubyte[.gz] ...)")
-    out = Path(args.out) if args.out else None
-    if out is not None and out.exists() and not out.is_dir():
-        raise UsageError(f"--out: {args.out!r} exists and is not a folder; give a folder path")
+    targets = [_target(t, args.array) for t in args.target]
+    if args.targets_only and not targets:
+        raise UsageError("--targets-only: give at least one --target TARGET=OP")
+    if targets and "conformance" not in stages:
+        raise UsageError("--target: the conformance stage validates targets; add conformance to --stages")
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"--out: {args.out!r} exists and is not a folder; give a folder path")
+    else:
+        out = _new_run_folder()
     progress = None if args.quiet else Progress(stages)
     report = run_verify(stages, mode=args.mode, seed=args.seed, device=args.device, data=args.data,
-                        out=out, progress=progress, claims=claims)
-    if out is None:
-        out = DEFAULT_ROOT / report["run_id"]
-        n = 1
-        while (out / "report.json").exists():  # two runs in one second get their own folders
-            n += 1
-            out = DEFAULT_ROOT / f"{report['run_id']}-{n}"
+                        out=out, progress=progress, claims=claims, targets=targets,
+                        targets_only=args.targets_only)
+    if not args.out:
         report["run_id"] = out.name
-        write_report_dir(report, out)
+    write_report_dir(report, out)
+    if not args.out:
         link_latest(DEFAULT_ROOT, out)
-    else:
-        write_report_dir(report, out)
     if progress:
         progress.done(report["verdict"], out)
     print(f"{report['verdict']}: {out / 'index.html'}")
     return 0 if report["verdict"] == "pass" else 1
+
+
+def _target(text: str, array: str) -> tuple[str, str, str]:
+    from ..conformance.runner import OPS
+
+    target, sep, op = text.rpartition("=")
+    if not sep or not target or op not in OPS:
+        raise UsageError(f"--target: {text!r} is not TARGET=OP with OP one of {', '.join(OPS)}; "
+                         f"e.g. --target mypkg.ops:conv2d=conv2d")
+    return target, op, array
+
+
+def _new_run_folder() -> Path:
+    """``reports/<UTC time>``; a second run in the same second gets ``-2``, ``-3`` …"""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out, n = DEFAULT_ROOT / stamp, 1
+    while out.exists():
+        n += 1
+        out = DEFAULT_ROOT / f"{stamp}-{n}"
+    return out
