@@ -149,4 +149,5 @@ _CLAIM_MODULES: list[str] = [
     "cnnspec.spec.claims",
     "cnnspec.spec.arch_claims",
     "cnnspec.conformance.model_claims",
+    "cnnspec.conformance.trained",
 ]
