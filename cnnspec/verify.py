@@ -231,6 +231,7 @@ def stage_training(ctx: Context) -> StageOutput:
     from reference.train import train
 
     from .commands.train import _target_result
+    from .report.sections import curves
 
     out = StageOutput()
     runs: dict[str, dict] = {}
@@ -239,7 +240,7 @@ def stage_training(ctx: Context) -> StageOutput:
         ctx.step(f"{model} with recipe {recipe} ({i + 1}/{len(plan)})")
         folder = str(ctx.workdir / "train" / f"{model}-{recipe}") if ctx.workdir else None
         m = train(model, data=ctx.data, recipe=recipe, device=ctx.device, seed=ctx.seed, out=folder,
-                  progress=False, return_model=True)
+                  progress=bool(ctx.progress and ctx.progress.tty), return_model=True)  # its bar: TTY only
         module, dd = m.pop("module"), m.pop("device_data")
         key = f"{model}/{recipe}"
         runs[key] = m
@@ -249,14 +250,14 @@ def stage_training(ctx: Context) -> StageOutput:
         out.add([res], section=section)
         ctx.shared.setdefault("trained", []).append((model, recipe, module, dd, m["device"]))
         if recipe != "degradation-cpu":
-            out.artifacts.append(_curves(f"{section}.curves.{model}.{recipe}", section,
+            out.artifacts.append(curves(f"{section}.curves.{model}.{recipe}", section,
                                          f"{model} on {m['data']['name']}, recipe {recipe}",
                                          {model: m["history"]}, m.get("target_acc")))
             out.artifacts.append(_confusion(f"{section}.confusion.{model}.{recipe}", section, model, module, dd,
                                             m["data"]["name"]))
     pair = {m: runs[f"{m}/degradation-cpu"]["history"] for m, _ in DEGRADATION if f"{m}/degradation-cpu" in runs}
     if pair:
-        out.artifacts.append(_curves("resnet.curves.degradation", "resnet",
+        out.artifacts.append(curves("resnet.curves.degradation", "resnet",
                                      "Plain vs residual, 20 layers (recipe degradation-cpu)", pair, None))
     out.note = "; ".join(f"{k}: test accuracy {m['test_acc']:.4f} in {m['elapsed_s']:.0f} s"
                          for k, m in runs.items())
@@ -300,16 +301,6 @@ def _confusion(aid: str, section: str, model: str, module, dd, data_name: str) -
             "title": f"{model}: confusion matrix on the {int(cm.sum())} test images",
             "caption": f"Rows: true class, columns: predicted class; single view (no test-time mirroring): "
                        f"accuracy {acc:.4f}."}
-
-
-def _curves(aid: str, section: str, title: str, runs: dict[str, list[dict]], target: float | None) -> dict:
-    acc = [{"label": k, "x": [h["epoch"] for h in v], "y": [h.get("test_acc") for h in v]} for k, v in runs.items()]
-    loss = [{"label": k, "x": [h["epoch"] for h in v], "y": [h.get("train_loss") for h in v]} for k, v in runs.items()]
-    return {"id": aid, "section": section, "type": "curves", "title": title,
-            "charts": [{"title": "test accuracy", "xlabel": "epoch", "ylabel": "accuracy", "series": acc,
-                        "hline": [target, f"target {target:.0%}"] if target else None},
-                       {"title": "training loss", "xlabel": "epoch", "ylabel": "cross-entropy", "series": loss}],
-            "caption": title + ": test accuracy and training loss per epoch."}
 
 
 STAGES: tuple[Stage, ...] = (

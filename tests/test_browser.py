@@ -176,15 +176,30 @@ def rendered(tmp_path_factory):
     from cnnspec.verify import run_verify
 
     out = tmp_path_factory.mktemp("browser")
-    report = run_verify(["spec"], out=None, seed=0, progress=None, claims=["conv.flip", "conv.receptive_field"])
+    report = run_verify(["spec", "arch"], out=None, seed=0, progress=None,
+                        claims=["conv.flip", "conv.receptive_field", "arch.lenet5.params"])
     extra_claims, extra_targets = failing_report_parts()
     report["claims"] += extra_claims
     report["targets"] = report.get("targets", []) + extra_targets
+    report["artifacts"] += training_artifacts()
     report["verdict"] = "fail"
     write_report_dir(report, out)
     shot = Path(os.environ.get("CNNSPEC_SCREENSHOT_DIR", out)) / "report-screenshot.png"
     info, problems = inspect(out / "index.html", shot)
     return report, info, problems, shot
+
+
+def training_artifacts() -> list[dict]:
+    """Curves and a confusion matrix in the shapes the training stage writes (no training here)."""
+    from cnnspec.report.sections import curves
+
+    hist = {m: [{"epoch": e, "train_loss": 2.0 / (e + d), "test_acc": 0.7 + 0.05 * e - d / 50}
+                for e in (1, 2, 3, 4)] for m, d in (("plain20", 1), ("resnet20", 0))}
+    cm = [[90 if i == j else (i * 7 + j * 3) % 5 for j in range(10)] for i in range(10)]
+    return [curves("lenet.curves.test", "lenet", "LeNet-5 curves", {"lenet5": hist["resnet20"]}, 0.9),
+            {"id": "lenet.confusion.test", "section": "lenet", "type": "confusion", "matrix": cm,
+             "classes": [f"class <{i}>" for i in range(10)], "title": "confusion"},
+            curves("resnet.curves.test", "resnet", "plain vs residual", hist, None)]
 
 
 def test_page_loads_without_console_errors_or_network(rendered):
@@ -207,8 +222,8 @@ def test_every_section_and_figure_is_visible(rendered):
         assert f["visible"] and f["svgVisible"], f"figure {f['id']} is not visible"
         if f["cls"] == "figure":          # a drawn figure, not a table
             assert f["svg"] >= 1, f"figure {f['id']} has no drawing"
-    drawn = {a["type"] for a in report["artifacts"]} & {"heatmap", "graph", "panels"}
-    assert drawn == {"heatmap", "graph", "panels"}
+    drawn = {a["type"] for a in report["artifacts"]}
+    assert drawn >= {"heatmap", "graph", "panels", "curves", "confusion", "table", "derivation", "matrix"}
     assert info["claims"] == len(report["claims"])
 
 

@@ -263,3 +263,29 @@ def test_merge_keeps_every_claim_and_recomputes_the_verdict(failing_report):
     assert len(merged["claims"]) == len(ok["claims"]) + len(failing_report["claims"])
     assert merged["verdict"] == "fail"
     assert without_times(merged)["claims"][0].get("seconds") is None
+
+
+def test_every_registered_claim_lands_in_a_lecture_section():
+    from cnnspec.claims import select
+    from cnnspec.report.sections import section_of
+
+    homeless = [c.id for c in select() if section_of({"id": c.id, "statement": c.statement}) == "other"]
+    assert homeless == []
+
+
+def test_a_train_report_renders_its_curves_in_the_model_section(tmp_path):
+    """The shape ``cnnspec train`` writes: kind train, claims, and ``metrics`` with the history."""
+    ok = run_claim(Claim("training.target_accuracy", "reaches its target", "issue 5", "empirical",
+                         lambda: Outcome(0.91 >= 0.90, "test accuracy 0.9100")))
+    history = [{"epoch": e, "elapsed_s": 10.0 * e, "train_loss": 1.0 / e, "test_acc": 0.8 + 0.03 * e}
+               for e in (1, 2, 3)]
+    rep = build_report("train", [ok], target="reference:lenet5",
+                       metrics={"model": "lenet5", "history": history, "target_acc": 0.9,
+                                "recipe": {"name": "lenet5-quick"}, "data": {"name": "fashion-mnist"}})
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "report.json").write_text(dumps(rep))
+    assert main(["report", str(tmp_path / "t" / "report.json")]) == 0
+    page = (tmp_path / "t" / "index.html").read_text()
+    lenet = page[page.index("id='sec-lenet'"):page.index("id='sec-resnet'")]
+    assert "training.target_accuracy" in lenet and "lenet5 on fashion-mnist, recipe lenet5-quick" in lenet
+    assert len(re.findall(r"<polyline", lenet)) == 2 and "target 90%" in lenet

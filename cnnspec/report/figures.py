@@ -240,7 +240,7 @@ def line_chart(series: Sequence[dict], *, title: str, xlabel: str = "", ylabel: 
                hline: tuple[float, str] | None = None, ylim: tuple[float, float] | None = None,
                width: float = 420.0, height: float = 260.0) -> str:
     """Lines ``{"label", "x": [...], "y": [...]}`` on shared axes, a legend, an optional threshold line."""
-    L, R, T, B = 56.0, 14.0, 30.0, 44.0
+    L, R, T, B = 56.0, 14.0, 46.0, 44.0
     xs = [float(x) for s in series for x in s["x"]]
     ys = [float(y) for s in series for y in s["y"] if y is not None]
     if hline:
@@ -278,9 +278,9 @@ def line_chart(series: Sequence[dict], *, title: str, xlabel: str = "", ylabel: 
                         + " ".join(f"{x:.1f},{y:.1f}" for x, y in pts) + "'/>")
         if len(pts) <= 40:
             body += [f"<circle cx='{x:.1f}' cy='{y:.1f}' r='2.6' fill='{c}'/>" for x, y in pts]
-        ly = T + 14 + 15 * k
-        body.append(f"<line x1='{L + 10}' x2='{L + 28}' y1='{ly - 4}' y2='{ly - 4}' stroke='{c}' "
-                    f"stroke-width='2'{dash}/><text x='{L + 32}' y='{ly}' font-size='11' fill='#222'>{_t(s['label'])}</text>")
+        lx = L + sum(34 + 6.6 * len(str(p["label"])) for p in series[:k])   # the legend: one row above the plot
+        body.append(f"<line x1='{lx:.1f}' x2='{lx + 18:.1f}' y1='30' y2='30' stroke='{c}' "
+                    f"stroke-width='2'{dash}/><text x='{lx + 22:.1f}' y='34' font-size='11' fill='#222'>{_t(s['label'])}</text>")
     body.append(f"<text x='{L + pw / 2:.1f}' y='{height - 8:.1f}' font-size='11' text-anchor='middle' fill='#444'>{_t(xlabel)}</text>")
     body.append(f"<text x='14' y='{T + ph / 2:.1f}' font-size='11' text-anchor='middle' fill='#444' "
                 f"transform='rotate(-90 14 {T + ph / 2:.1f})'>{_t(ylabel)}</text>")

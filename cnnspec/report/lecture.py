@@ -12,6 +12,7 @@ Goodfellow, Bengio & Courville, *Deep Learning* (2016): Fig. 9.1 (2-D worked exa
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -208,11 +209,23 @@ def _shape(s: tuple[int, ...]) -> str:
 
 
 def _published(arch, quantity: str, layer: str | None) -> dict | str:
-    """The published figure for ``quantity`` of ``layer`` (or the whole net), marked ok/bad."""
-    for p, derived, ok in arch.comparisons():
-        if p.quantity == quantity and p.layer == layer:
-            return {"value": f"{int(p.value):,}" if p.scale == 1 and p.value.isdigit() else p.printed(), "ok": ok}
-    return ""
+    """The published figure for ``quantity`` of ``layer`` (or the whole net), marked ok/bad; the last
+    one listed where a source gives several (the paper's after the exact count)."""
+    cells = [_cell(p, ok) for p, _, ok in arch.comparisons() if p.quantity == quantity and p.layer == layer]
+    return cells[-1] if cells else ""
+
+
+def _cell(p, ok: bool) -> dict:
+    """A published figure as printed: ``61,706``, ``0.27 × 10⁶``."""
+    if p.scale == 1 and p.value.isdigit():
+        text = f"{int(p.value):,}"
+    else:
+        exp = round(math.log10(p.scale))
+        text = p.value + (f" × 10{str(exp).translate(_SUP)}" if p.scale != 1 else "")
+    return {"value": text, "ok": ok}
+
+
+_SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
 def lenet_table(name: str = "lenet5-1998") -> Artifact:
@@ -242,11 +255,8 @@ def resnet_summary(names: tuple[str, ...] = ("resnet20", "plain20", "resnet56", 
     rows = []
     for n in names:
         arch = A.get(n)
-        pubs = {(p.quantity, p.rule, p.scale): (p, ok) for p, _, ok in arch.comparisons() if p.layer is None}
-        par = [{"value": p.printed(), "ok": ok} for (q, _, _), (p, ok) in pubs.items() if q == "params"]
-        mac = [{"value": p.printed(), "ok": ok} for (q, _, _), (p, ok) in pubs.items() if q == "macs"]
         rows.append([n, _shape(arch.input_shape), sum(1 for r in arch.layers if r.kind in ("conv", "fc") and not r.shortcut),
-                     arch.params, par[-1] if par else "", arch.macs, mac[-1] if mac else "",
+                     arch.params, _published(arch, "params", None), arch.macs, _published(arch, "macs", None),
                      arch.layers[-1].rf])
     return {"id": "resnet.summary", "section": "resnet", "type": "table",
             "title": "ResNets: parameters and multiply-adds, derived and published",

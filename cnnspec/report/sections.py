@@ -140,6 +140,8 @@ def normalize(report: dict[str, Any]) -> dict[str, Any]:
     A ``validate`` report (one target, claims without a subject) becomes one target card; other
     reports are returned as they are.
     """
+    if report.get("kind") == "train" and isinstance(report.get("metrics"), dict):
+        return _normalize_train(report)
     if report.get("kind") not in ("validate-op", "validate-model") or not report.get("target"):
         return report
     env = report.get("environment") or {}
@@ -152,3 +154,33 @@ def normalize(report: dict[str, Any]) -> dict[str, Any]:
         "array": env.get("array") or report.get("array"), "device": env.get("device"),
         "dtype": env.get("dtype"), "seed": env.get("seed"), "reproduce": report.get("reproduce")}]
     return {**report, "claims": claims, "targets": targets}
+
+
+def _normalize_train(report: dict[str, Any]) -> dict[str, Any]:
+    """A ``cnnspec train`` report: its claims go to the model's section, its history becomes curves."""
+    m = report["metrics"]
+    model = str(m.get("model") or report.get("target") or "")
+    section = "lenet" if "lenet" in model else "resnet"
+    claims = [{**c, "section": c.get("section") or section} for c in report.get("claims", [])]
+    artifacts = list(report.get("artifacts") or [])
+    hist = m.get("history") or []
+    if hist and not any(a.get("type") == "curves" for a in artifacts):
+        recipe = (m.get("recipe") or {}).get("name", "")
+        artifacts.append(curves(f"{section}.curves.{model}.{recipe}", section,
+                                f"{model} on {(m.get('data') or {}).get('name', 'its data')}, recipe {recipe}",
+                                {model: hist}, m.get("target_acc")))
+    return {**report, "claims": claims, "artifacts": artifacts}
+
+
+def curves(aid: str, section: str, title: str, runs: dict[str, list[dict]], target: float | None) -> dict:
+    """Training curves (test accuracy and training loss per epoch) of one or more runs."""
+    def series(key: str) -> list[dict]:
+        return [{"label": k, "x": [h["epoch"] for h in v], "y": [h.get(key) for h in v]} for k, v in runs.items()]
+
+    return {"id": aid, "section": section, "type": "curves", "title": title,
+            "charts": [{"title": "test accuracy", "xlabel": "epoch", "ylabel": "accuracy",
+                        "series": series("test_acc"),
+                        "hline": [target, f"target {target:.0%}"] if target else None},
+                       {"title": "training loss", "xlabel": "epoch", "ylabel": "cross-entropy",
+                        "series": series("train_loss")}],
+            "caption": title + ": test accuracy and training loss per evaluation."}
