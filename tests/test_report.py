@@ -149,13 +149,16 @@ def test_figures_escape_labels_and_are_well_formed_svg():
     svgs = [figures.heatmap([[1, None], [3, 4]], title=EVIL, row_labels=["<a>", "b"], col_labels=["&", "x"]),
             figures.heatmap([[0, 1]], title="cat", scale="cat", legend=[(0, "<w0>"), (1, "w1")]),
             figures.line_chart([{"label": EVIL, "x": [1], "y": [0.5]}], title="one point", hline=(0.9, "90%")),
-            figures.line_chart([{"label": "a", "x": [1, 2, 3], "y": [3.0, None, 1.0]}], title="gap"),
+            figures.line_chart([{"label": "a", "x": [1, 2, 3, 4], "y": [3.0, None, float("nan"), 1.0]},
+                                {"label": "b", "x": [1, 2], "y": [float("inf"), 2.0]}], title="gap"),
+            figures.heatmap([[float("nan"), 1.0]], title="nan cell"),
             figures.confusion([[5, 1], [0, 7]], ["<T-shirt>", "Trouser"], title="cm"),
             figures.panels([{"title": "<u>", "values": [[1, -1]], "note": EVIL}], title="p"),
             figures.layered_graph([{"name": "<in>", "size": 2}, {"name": "out", "size": 1,
                                                                   "edges": [[0, 0], [1, 0]], "highlight": [0]}],
                                   title="g")]
     for svg in svgs:
+        assert "nan" not in svg.lower().replace("nan cell", "") and "inf" not in svg
         root = ET.fromstring(svg)
         assert float(root.get("width")) > 0 and float(root.get("height")) > 0
         assert "<a>" not in svg and "<img" not in svg and "<u>" not in svg

@@ -47,7 +47,7 @@ def _ramp(anchors: list[tuple[int, int, int]], f: float) -> str:
 
 def color(v: float | None, vmin: float, vmax: float, scale: str = "seq") -> str:
     """Fill colour of value ``v``: ``seq`` viridis over [vmin, vmax]; ``div`` centred on 0."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    if not _finite(v):
         return "#ffffff"
     if scale == "div":
         m = max(abs(vmin), abs(vmax)) or 1.0
@@ -70,7 +70,7 @@ def _svg(w: float, h: float, body: list[str], label: str) -> str:
 
 
 def _bounds(values: Matrix) -> tuple[float, float]:
-    flat = [float(v) for row in values for v in row if v is not None]
+    flat = [float(v) for row in values for v in row if _finite(v)]
     return (min(flat), max(flat)) if flat else (0.0, 1.0)
 
 
@@ -241,8 +241,12 @@ def line_chart(series: Sequence[dict], *, title: str, xlabel: str = "", ylabel: 
                width: float = 420.0, height: float = 260.0) -> str:
     """Lines ``{"label", "x": [...], "y": [...]}`` on shared axes, a legend, an optional threshold line."""
     L, R, T, B = 56.0, 14.0, 46.0, 44.0
-    xs = [float(x) for s in series for x in s["x"]]
-    ys = [float(y) for s in series for y in s["y"] if y is not None]
+    # Points with a missing or non-finite coordinate (a diverged loss) are left out of the line.
+    series = [{**s, "x": [float(x) if _finite(x) and _finite(y) else None for x, y in zip(s["x"], s["y"])],
+               "y": [float(y) if _finite(x) and _finite(y) else None for x, y in zip(s["x"], s["y"])]}
+              for s in series]
+    xs = [x for s in series for x in s["x"] if x is not None]
+    ys = [y for s in series for y in s["y"] if y is not None]
     if hline:
         ys.append(float(hline[0]))
     x0, x1 = (min(xs), max(xs)) if xs else (0.0, 1.0)
@@ -271,7 +275,7 @@ def line_chart(series: Sequence[dict], *, title: str, xlabel: str = "", ylabel: 
                     f"text-anchor='end' fill='#444'>{_t(hline[1])}</text>")
     for k, s in enumerate(series):
         c = s.get("color") or SERIES[k % len(SERIES)]
-        pts = [(sx(float(x)), sy(float(y))) for x, y in zip(s["x"], s["y"]) if y is not None]
+        pts = [(sx(x), sy(y)) for x, y in zip(s["x"], s["y"]) if y is not None]
         dash = " stroke-dasharray='6 3'" if s.get("dashed") else ""
         if len(pts) > 1:
             body.append(f"<polyline fill='none' stroke='{c}' stroke-width='2'{dash} points='"
@@ -285,6 +289,10 @@ def line_chart(series: Sequence[dict], *, title: str, xlabel: str = "", ylabel: 
     body.append(f"<text x='14' y='{T + ph / 2:.1f}' font-size='11' text-anchor='middle' fill='#444' "
                 f"transform='rotate(-90 14 {T + ph / 2:.1f})'>{_t(ylabel)}</text>")
     return _svg(width, height, body, title)
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def confusion(matrix: Matrix, classes: Sequence[str], *, title: str) -> str:
