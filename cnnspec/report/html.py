@@ -61,6 +61,8 @@ def render_artifact(a: dict[str, Any]) -> str:
         inner = _ARTIFACT_RENDERERS[kind](a)
     except Exception as e:  # noqa: BLE001 - a bad artifact never breaks the page
         inner = f"<p class='warn'>figure could not be drawn: {_e(type(e).__name__)}: {_e(e)}</p>"
+    if kind == "note":
+        return f"<div class='artifact-note' data-artifact='{_e(a.get('id', ''))}'>{_art_note(a)}</div>"
     cls = "figure" if kind in _FIGURE_TYPES else "table-figure"
     cap = f"<figcaption>{_e(a.get('caption', ''))}</figcaption>" if a.get("caption") else ""
     return (f"<figure class='{cls}' id='fig-{_slug(str(a.get('id', kind)))}' "
@@ -133,7 +135,11 @@ def _art_matrix(a):
     return f"{title}<div class='scroll'><table class='matrix'>{rows}</table></div>"
 
 
-_ARTIFACT_RENDERERS = {"heatmap": _art_heatmap, "panels": _art_panels, "graph": _art_graph,
+def _art_note(a):
+    return f"<p class='note'>{_e(a.get('text', ''))}</p>"
+
+
+_ARTIFACT_RENDERERS = {"note": _art_note, "heatmap": _art_heatmap, "panels": _art_panels, "graph": _art_graph,
                        "curves": _art_curves, "confusion": _art_confusion, "table": _art_table,
                        "derivation": _art_derivation, "matrix": _art_matrix}
 _FIGURE_TYPES = {"heatmap", "panels", "graph", "curves", "confusion"}
