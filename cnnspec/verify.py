@@ -177,7 +177,7 @@ def stage_conformance(ctx: Context) -> StageOutput:
         try:
             results, info = validate_op(target, op, array=array, device=device, dtype="float32",
                                         examples=examples, seed=ctx.seed, timeout=120.0, claims=ids,
-                                        progress=lambda msg, s=subject: ctx.step(f"{s}: {msg.split('  ')[0]}"))
+                                        progress=lambda msg, s=subject: ctx.step(f"{s}: {' '.join(msg.split()[:2])}"))
         except UsageError as e:   # a target that cannot be imported: its card says so, the run goes on
             results, info = [ClaimResult(f"conformance.{op}.import", f"{target} can be imported and called",
                                          "DESIGN.md §4", "exact", "error", str(e), group="conformance")], {}

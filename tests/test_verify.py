@@ -33,9 +33,15 @@ def _cli(*args, cwd=ROOT, timeout=600):
 
 @pytest.fixture(scope="module")
 def spec_run(tmp_path_factory):
+    """``cnnspec verify --stages spec --claims FEW --out DIR``, in this process (exit code, stdout, stderr)."""
+    import contextlib
+    import io
+
     out = tmp_path_factory.mktemp("verify-spec")
-    r = _cli("--stages", "spec", "--claims", FEW, "--out", str(out))
-    return r, out
+    so, se = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(so), contextlib.redirect_stderr(se):
+        rc = _main("--stages", "spec", "--claims", FEW, "--out", str(out))
+    return subprocess.CompletedProcess([], rc, so.getvalue(), se.getvalue()), out
 
 
 def test_spec_stage_writes_the_four_files_and_its_exit_code_matches(spec_run):
@@ -188,12 +194,13 @@ def test_the_default_job_end_to_end(tmp_path):
     assert wall < 600 or os.environ.get("CNNSPEC_LOADED"), f"{wall:.0f} s"
 
 
-def test_a_failing_target_end_to_end_exits_1_with_its_counterexample(tmp_path):
-    """The deliberately wrong conv1d of tests/test_report.py, validated beside torch by verify."""
-    r = _cli("--stages", "conformance", "--claims", "conformance.conv.values,conformance.conv.shape",
-             "--target", "tests/test_report.py:flipped_conv1d=conv1d", "--targets-only", "--out", str(tmp_path),
-             timeout=300)
-    assert r.returncode == 1, r.stderr[-2000:]
+def test_a_failing_target_end_to_end_exits_1_with_its_counterexample(tmp_path, monkeypatch, capsys):
+    """The deliberately wrong conv1d of tests/test_report.py, validated by verify in its own process."""
+    monkeypatch.chdir(ROOT)
+    rc = _main("--stages", "conformance", "--claims", "conformance.conv.values,conformance.conv.shape",
+               "--target", "tests/test_report.py:flipped_conv1d=conv1d", "--targets-only", "--out", str(tmp_path))
+    r = capsys.readouterr()
+    assert rc == 1, r.err[-2000:]
     rep = load_report(tmp_path)
     assert {c["subject"] for c in rep["claims"]} == {"tests/test_report.py:flipped_conv1d [conv1d, cpu, float32]"}
     status = {c["id"]: c["status"] for c in rep["claims"]}
@@ -203,7 +210,7 @@ def test_a_failing_target_end_to_end_exits_1_with_its_counterexample(tmp_path):
     assert cx["expected"] != cx["got"] and cx["reproduce"].startswith("cnnspec validate tests/test_report.py:flipped_conv1d")
     page = (tmp_path / "index.html").read_text()
     assert "Counterexample" in page and "flipped_conv1d --op conv1d" in page
-    assert "verdict: FAIL" in r.stderr
+    assert "verdict: FAIL" in r.err
 
 
 def test_a_target_that_cannot_be_imported_is_an_error_in_the_report(tmp_path):

@@ -94,7 +94,7 @@ def _grid(values: Matrix, x0: float, y0: float, cell: float, *, scale: str, vmin
 def heatmap(values: Matrix, *, title: str, scale: str = "seq", annotations: Matrix | None = None,
             row_labels: Sequence[str] | None = None, col_labels: Sequence[str] | None = None,
             legend: Sequence[tuple[Any, str]] | None = None, xlabel: str = "", ylabel: str = "",
-            max_width: float = 760.0, cell: float = 22.0) -> str:
+            max_width: float = 760.0, cell: float = 22.0, bar_label: str = "") -> str:
     """A matrix as coloured cells; ``None`` cells are white (structural zeros).
 
     ``legend`` is a list of ``(value, label)`` shown as swatches (for ``cat`` scales); otherwise a
@@ -139,7 +139,7 @@ def heatmap(values: Matrix, *, title: str, scale: str = "seq", annotations: Matr
         body += [f"<rect x='{left + i * 8}' y='{y:.1f}' width='8' height='10' "
                  f"fill='{color(vmin + (vmax - vmin) * i / 19, vmin, vmax, scale)}'/>" for i in range(20)]
         body.append(f"<text x='{left + 166}' y='{y + 9:.1f}' font-size='11' fill='#333'>"
-                    f"{_t(_num(vmin))} … {_t(_num(vmax))}</text>")
+                    f"{_t(_num(vmin))} … {_t(_num(vmax))}{_t(' ' + bar_label if bar_label else '')}</text>")
         h = y + 18
     return _svg(max(w, 360 if legend else w), h, body, title)
 
@@ -303,4 +303,5 @@ def confusion(matrix: Matrix, classes: Sequence[str], *, title: str) -> str:
         rates.append([v / tot for v in row])
     return heatmap(rates, title=title, annotations=[[str(v) for v in row] for row in matrix],
                    row_labels=[str(c) for c in classes], col_labels=[str(i) for i in range(len(classes))],
-                   xlabel="predicted class (column index)", ylabel="true class", cell=34.0)
+                   xlabel="predicted class (column index)", ylabel="true class", cell=34.0,
+                   bar_label="(colour: share of the true class)")

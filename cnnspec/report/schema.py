@@ -21,7 +21,7 @@ from ..claims import ClaimResult
 KINDS = ("validate-op", "validate-model", "prove", "train", "verify")
 # Fields that hold times; everything else in a report is a function of the code, the data and the seed.
 TIME_KEYS = frozenset({"seconds", "elapsed_s", "started", "finished", "wall_s", "run_id", "time_s",
-                       "train_time_s", "duration_s"})
+                       "train_s", "time_to_target_s", "images_per_s", "duration_s"})
 
 
 def verdict(results: Iterable[ClaimResult]) -> str:
