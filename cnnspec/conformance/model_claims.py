@@ -10,21 +10,31 @@
 """
 from __future__ import annotations
 
+import functools
 import math
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 
 from ..claims import Outcome, claim
 from ..spec import architectures as A
-from .model import Context, Trace, check_params, pair_layers, prepare, run_checks
+from .model import Context, Trace, check_params, intra_op_threads, pair_layers, prepare, run_checks
 
 GROUP = "reference"
 
 CONFORMING = ("lenet5", "lenet5-28", "lenet5-1998", "resnet20", "resnet20-B", "plain20", "resnet56",
               "resnet18", "resnet50", "resnet50-v1")
-ZERO_BRANCH = ("resnet20", "resnet20-B", "resnet56", "resnet18", "resnet50", "resnet50-v1", "plain20", "plain56")
+ZERO_BRANCH = ("resnet20", "resnet20-B", "resnet56", "resnet50", "plain20", "plain56")
+
+
+def one_thread(check: Callable[..., Outcome]) -> Callable[..., Outcome]:
+    """``check`` run under :func:`intra_op_threads` (1): these are batch-1/2 passes."""
+    @functools.wraps(check)
+    def run(*args: Any, **kwargs: Any) -> Outcome:
+        with intra_op_threads(1):
+            return check(*args, **kwargs)
+    return run
 
 
 def reference_factory(spec_name: str):
@@ -40,7 +50,7 @@ def reference_factory(spec_name: str):
        "spec, and the spec's total (LeNet-5 61,706 and 60,000; CIFAR ResNets 269,722 ... 19,421,274; "
        "torchvision's ResNet-18 ... 152 counts).", "reference/models.py against cnnspec.spec.architectures",
        "exact", group=GROUP)
-def _reference_params() -> Outcome:
+def _reference_params(**_: Any) -> Outcome:
     from reference.models import MODELS, build
 
     totals: dict[str, int] = {}
@@ -58,8 +68,9 @@ def _reference_params() -> Outcome:
                          f"(e.g. resnet50 {totals.get('resnet50', 0):,})", {"totals": totals}, len(totals))
 
 
-def _conforms(name: str) -> Outcome:
-    results = run_checks(prepare(reference_factory(name), name))
+@one_thread
+def _conforms(name: str, device: str = "cpu", seed: int = 0, **_: Any) -> Outcome:
+    results = run_checks(prepare(reference_factory(name), name, device, seed))
     ev = {r.id: {"status": r.status, "message": r.message} for r in results}
     bad = [r for r in results if r.status in ("fail", "error")]
     if bad:
@@ -71,8 +82,9 @@ def _conforms(name: str) -> Outcome:
                          + (f"; not applicable: {', '.join(skipped)}" if skipped else ""), ev, len(results))
 
 
-def _zero_branch(name: str) -> Outcome:
-    (res,) = run_checks(prepare(reference_factory(name), name), ["residual_identity"])
+@one_thread
+def _zero_branch(name: str, device: str = "cpu", seed: int = 0, **_: Any) -> Outcome:
+    (res,) = run_checks(prepare(reference_factory(name), name, device, seed), ["residual_identity"])
     return Outcome(res.status == "pass", res.message, res.evidence, res.examples,
                    counterexample=res.counterexample, skipped=res.status == "skipped")
 
@@ -81,7 +93,7 @@ for _name in CONFORMING:
     claim(f"reference.{_name}.conforms", f"The reference model {_name} conforms to its spec: parameters, "
           "geometry, shapes, receptive field and multiply-adds per layer, residual identity, stem "
           "equivariance.", f"reference/models.py; cnnspec spec {_name}", "exact",
-          group=GROUP)(lambda name=_name: _conforms(name))
+          group=GROUP)(lambda name=_name, **ctx: _conforms(name, **ctx))
 
 for _name in ZERO_BRANCH:
     _plain = _name.startswith("plain")
@@ -93,7 +105,7 @@ for _name in ZERO_BRANCH:
            "computes exactly relu(x) for any input (negative entries included), or relu of its option-A / "
            "projection shortcut, bit for bit; each stage reduces to its shortcut."),
           "He et al. 2016 §3.1 (identity by zero residual), Fig. 2", "exact",
-          group=GROUP)(lambda name=_name: _zero_branch(name))
+          group=GROUP)(lambda name=_name, **ctx: _zero_branch(name, **ctx))
 
 
 def block_gradient_norms(name: str, seed: int, batch: int = 4, size: int = 32) -> list[float]:
@@ -130,7 +142,8 @@ PLAIN_MIN_RATIO = 500.0    # plain-56: and departs from level by more than this
        "magnitude rather than decaying) — the shortcut keeps the backward signal level.",
        "He et al. 2016 §4.1 (optimisation difficulty of deep plain nets), §4.2 (ResNet-56 vs plain-56); "
        "measured here", "property", group=GROUP)
-def _gradient_norms(seeds: tuple[int, ...] = (0, 1, 2, 3)) -> Outcome:
+@one_thread
+def _gradient_norms(seeds: tuple[int, ...] = (0, 1, 2, 3), **_: Any) -> Outcome:
     ev: dict[str, Any] = {"seeds": list(seeds), "batch": 4, "input": "3x32x32", "ratios": {}}
     for seed in seeds:
         r = block_gradient_norms("resnet56", seed)

@@ -145,13 +145,12 @@ def equivariance_by_row(spec: ConvSpec, t: Sequence[int]) -> tuple[np.ndarray, n
     q = [ti // s for ti, s in zip(t, spec.stride)]
     base = ConvMatrix(spec).table
     lhs, rhs = shift_table_input(base, spec, t), shift_table_output(base, spec, q)
+    nw, nc = spec.n_weights, spec.n_in
+    key = lambda tb: (tb.rows * nw + tb.widx) * nc + tb.cols   # noqa: E731 - coefficients are all 1
     equal = np.ones(spec.n_out, dtype=bool)
-    for tb_a, tb_b in ((lhs, rhs), (rhs, lhs)):
-        key_a = np.stack([tb_a.rows, tb_a.widx, tb_a.cols, tb_a.coef], axis=1)
-        key_b = {tuple(r) for r in np.stack([tb_b.rows, tb_b.widx, tb_b.cols, tb_b.coef], axis=1)}
-        for row in key_a:
-            if tuple(row) not in key_b:
-                equal[row[0]] = False
+    for a, b in ((lhs, rhs), (rhs, lhs)):
+        missing = ~np.isin(key(a), key(b))
+        equal[a.rows[missing]] = False
     predicted = np.broadcast_to(interior(spec, t), spec.output_shape).reshape(-1)
     return equal, predicted
 
