@@ -151,10 +151,10 @@ def avgpool_overhang_counted(x, kernel_size, stride=None, padding=0, ceil_mode=F
     return (total / x.dtype.type(k[0] * k[1])).astype(x.dtype)
 
 
-def conv_weight_grad_no_dilation(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """torch: forward right; the hand-written backward drops dilation from the weight gradient."""
-    import torch
-    return _DilationlessGrad.apply(x, weight, bias, stride, padding, dilation, groups)
+def conv_weight_grad_flipped(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """torch: forward right; the hand-written backward returns the weight gradient with its kernel
+    axes flipped (convolution and correlation confused; right for 1x1 kernels)."""
+    return _FlippedGrad.apply(x, weight, bias, stride, padding, dilation, groups)
 
 
 def _make_fn():
@@ -174,7 +174,8 @@ def _make_fn():
             x, w = ctx.saved_tensors
             stride, padding, dilation, groups = ctx.args
             gx = torch.nn.grad.conv2d_input(x.shape, w, g, stride, padding, dilation, groups)
-            gw = torch.nn.grad.conv2d_weight(x, w.shape, g, stride, padding, 1, groups)  # the bug
+            gw = torch.nn.grad.conv2d_weight(x, w.shape, g, stride, padding, dilation, groups)
+            gw = gw.flip((-2, -1))  # the bug
             gb = g.sum((0, 2, 3)) if ctx.has_bias else None
             return gx, gw, gb, None, None, None, None
     return Fn
@@ -189,7 +190,7 @@ class _Lazy:
         return _Lazy.fn.apply(*a)
 
 
-_DilationlessGrad = _Lazy()
+_FlippedGrad = _Lazy()
 
 BUGS = [
     ("conv_flipped", "conv2d", "numpy", "conformance.conv.values", "kernel flipped"),
@@ -211,5 +212,5 @@ BUGS = [
     ("avgpool_cip_inverted", "avg_pool2d", "numpy", "conformance.avg_pool.operator", "count_include_pad"),
     ("avgpool_ceil_ignored", "avg_pool2d", "numpy", "conformance.avg_pool.operator", "ceil_mode"),
     ("avgpool_overhang_counted", "avg_pool2d", "numpy", "conformance.avg_pool.values", None),
-    ("conv_weight_grad_no_dilation", "conv2d", "torch", "conformance.conv.backward", None),
+    ("conv_weight_grad_flipped", "conv2d", "torch", "conformance.conv.backward", None),
 ]
