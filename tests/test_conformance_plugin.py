@@ -24,7 +24,7 @@ def test_plugin_passes_a_correct_target_and_writes_junit(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     cases = root.iter("testcase")
     names = {c.get("name") for c in cases}
-    assert "cnnspec::conformance.max_pool.values" in names and len(names) >= 7
+    assert "conformance.max_pool.values" in names and len(names) >= 7
 
 
 def test_plugin_fails_a_buggy_target_with_the_counterexample(tmp_path):
@@ -32,4 +32,4 @@ def test_plugin_fails_a_buggy_target_with_the_counterexample(tmp_path):
     assert r.returncode == 1
     assert "but should be" in r.stdout and "reproduce: cnnspec validate" in r.stdout
     failures = [c for c in root.iter("testcase") if c.find("failure") is not None]
-    assert any(c.get("name") == "cnnspec::conformance.pool.shape" for c in failures)
+    assert any(c.get("name") == "conformance.pool.shape" for c in failures)
