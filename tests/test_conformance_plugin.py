@@ -8,12 +8,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_pytest(tmp_path, target, op):
+def run_pytest(tmp_path, target, op, examples=4):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     xml = tmp_path / "junit.xml"
     r = subprocess.run([sys.executable, "-m", "pytest", "-p", "cnnspec.conformance.pytest_plugin",
                         "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-q",
-                        "--cnnspec-target", target, "--cnnspec-op", op, "--cnnspec-examples", "4",
+                        "--cnnspec-target", target, "--cnnspec-op", op, "--cnnspec-examples", str(examples),
                         f"--junitxml={xml}"], cwd=tmp_path, env=env, capture_output=True, text=True,
                        timeout=300)
     return r, ET.parse(xml).getroot()
@@ -28,7 +28,8 @@ def test_plugin_passes_a_correct_target_and_writes_junit(tmp_path):
 
 
 def test_plugin_fails_a_buggy_target_with_the_counterexample(tmp_path):
-    r, root = run_pytest(tmp_path, f"{ROOT / 'tests/buggy/bugs.py'}:maxpool_ceil_ignored", "max_pool2d")
+    r, root = run_pytest(tmp_path, f"{ROOT / 'tests/buggy/bugs.py'}:maxpool_ceil_ignored", "max_pool2d",
+                         examples=15)
     assert r.returncode == 1
     assert "but should be" in r.stdout and "reproduce: cnnspec validate" in r.stdout
     failures = [c for c in root.iter("testcase") if c.find("failure") is not None]
