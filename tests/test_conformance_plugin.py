@@ -13,7 +13,7 @@ def run_pytest(tmp_path, target, op, examples=4):
     xml = tmp_path / "junit.xml"
     r = subprocess.run([sys.executable, "-m", "pytest", "-p", "cnnspec.conformance.pytest_plugin",
                         "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-q",
-                        "--cnnspec-target", target, "--cnnspec-op", op, "--cnnspec-examples", str(examples),
+                        "--cnnspec-target", target, "--cnnspec-op", op, "--cnnspec-examples", str(examples), "--cnnspec-shrink-seconds", "1",
                         f"--junitxml={xml}"], cwd=tmp_path, env=env, capture_output=True, text=True,
                        timeout=300)
     return r, ET.parse(xml).getroot()

@@ -27,6 +27,7 @@ def pytest_addoption(parser) -> None:
     g.addoption("--cnnspec-examples", type=int, default=None)
     g.addoption("--cnnspec-seed", type=int, default=0)
     g.addoption("--cnnspec-timeout", type=float, default=60.0)
+    g.addoption("--cnnspec-shrink-seconds", type=float, default=20.0)
 
 
 class ClaimFailure(Exception):
@@ -52,7 +53,7 @@ class _Session:
             self.ctx = Context(worker, o("--cnnspec-target"), o("--cnnspec-op"), o("--cnnspec-array"),
                                o("--cnnspec-device"), o("--cnnspec-dtype"),
                                o("--cnnspec-examples") or DEFAULT_EXAMPLES, o("--cnnspec-seed"),
-                               o("--cnnspec-timeout"))
+                               o("--cnnspec-timeout"), shrink_seconds=o("--cnnspec-shrink-seconds"))
         return self.ctx
 
     def close(self) -> None:
