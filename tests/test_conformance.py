@@ -81,7 +81,7 @@ def test_torch_functional_passes_every_claim(op, dtype):
     ("returns_float64", "out.dtype=float64, but should be float32"),
 ])
 def test_misbehaving_targets_fail_a_claim_and_the_run_goes_on(attr, words):
-    results, report = validate_op(f"{BAD}:{attr}", "conv2d", timeout=2,
+    results, report = validate_op(f"{BAD}:{attr}", "conv2d", timeout=1,
                                   claims=["conformance.conv.values", "conformance.conv.invalid"], **FAST)
     values = next(r for r in results if r.id == "conformance.conv.values")
     assert values.status == "fail" and words in values.message, values.message
@@ -110,7 +110,7 @@ def test_cli_exit_codes_and_report(tmp_path):
     for key in ("cnnspec_version", "kind", "target", "claims", "environment"):
         assert key in rep
     bad = cli("validate", "tests/buggy/bugs.py:maxpool_zero_pad", "--op", "max_pool2d",
-              "--examples", "6", "--shrink-seconds", "1", "--report", str(tmp_path / "bad"))
+              "--examples", "3", "--shrink-seconds", "1", "--report", str(tmp_path / "bad"))
     assert bad.returncode == 1
     assert "but should be" in bad.stderr and "reproduce: cnnspec validate" in bad.stderr
     rep = json.loads((tmp_path / "bad" / "report.json").read_text())
@@ -118,8 +118,6 @@ def test_cli_exit_codes_and_report(tmp_path):
     assert failed and failed[0]["counterexample"]["python"].startswith("import numpy")
     missing = cli("validate", "no_such_module_xyz:f", "--op", "conv2d")
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
-    usage = cli("validate", "x:y", "--op", "conv3d")
-    assert usage.returncode == 2
 
 
 def test_counterexample_snippet_reproduces_the_failure():

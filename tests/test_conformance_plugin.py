@@ -28,9 +28,8 @@ def test_plugin_passes_a_correct_target_and_writes_junit(tmp_path):
 
 
 def test_plugin_fails_a_buggy_target_with_the_counterexample(tmp_path):
-    r, root = run_pytest(tmp_path, f"{ROOT / 'tests/buggy/bugs.py'}:maxpool_ceil_ignored", "max_pool2d",
-                         examples=15)
+    r, root = run_pytest(tmp_path, f"{ROOT / 'tests/buggy/bugs.py'}:avgpool_cip_inverted", "avg_pool2d")
     assert r.returncode == 1
     assert "but should be" in r.stdout and "reproduce: cnnspec validate" in r.stdout
     failures = [c for c in root.iter("testcase") if c.find("failure") is not None]
-    assert any(c.get("name") == "conformance.pool.shape" for c in failures)
+    assert any(c.get("name") == "conformance.avg_pool.operator" for c in failures)
