@@ -43,7 +43,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .spec.pooling import avg_divisors, pool_geometry
 
 # Significand bits (with the hidden bit) and unit roundoff of the dtypes cnnspec validates.
-_CHUNK = 16  # samples per im2col block
+_BLOCK = 2 ** 23  # entries of one im2col block
 PRECISION = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8, "tf32": 11}
 
 
@@ -150,13 +150,17 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride=1, pa
     v = windows(pad(_cast(x, arith), p), k, s, d)            # (N, C, *m, *k)
     m = v.shape[2:2 + nd]
     wg = _cast(w, arith).reshape(groups, co // groups, cg * math.prod(k))
-    y = np.empty((n, groups, co // groups, math.prod(m)), dtype=arith)
-    for i in range(0, n, _CHUNK):  # a few samples at a time, so the im2col copy stays in cache
-        # (N, g, C_in/g, *m, *k) -> im2col (N, g, C_in/g·Πk, Πm); one product per group
-        cols = np.moveaxis(v[i:i + _CHUNK].reshape(-1, groups, cg, *m, *k),
-                           list(range(3, 3 + nd)), list(range(-nd, 0)))
-        cols = cols.reshape(-1, groups, cg * math.prod(k), math.prod(m))
-        y[i:i + _CHUNK] = np.einsum("gok,ngkl->ngol", wg, cols) if arith == object else wg @ cols
+    kk, mm = cg * math.prod(k), math.prod(m)
+    y = np.empty((n, groups, co // groups, mm), dtype=arith)
+    step = max(1, _BLOCK // (kk * mm))  # samples per im2col block (the block stays ~32 MB)
+    for i in range(0, n, step):
+        # im2col: (N, g, C_in/g, *m, *k) -> (g, C_in/g·Πk, N·Πm); one GEMM per group
+        vb = v[i:i + step].reshape(-1, groups, cg, *m, *k)
+        order = (1, 2, *range(3 + nd, 3 + 2 * nd), 0, *range(3, 3 + nd))
+        cols = vb.transpose(order).reshape(groups, kk, -1)
+        for g in range(groups):
+            yg = np.dot(wg[g], cols[g])                           # (C_out/g, N·Πm)
+            y[i:i + step, g] = yg.reshape(-1, vb.shape[0], mm).transpose(1, 0, 2)
     y = y.reshape(n, co, *m)
     if b is not None:
         y = y + _cast(b, arith).reshape(co, *[1] * nd)

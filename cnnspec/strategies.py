@@ -66,19 +66,31 @@ def _form(values: tuple[int, ...], default: int | None) -> st.SearchStrategy:
     return st.one_of(forms)
 
 
-@st.composite
-def conv_params(draw, *, ndim: int = 2, min_batch: int = 1, max_batch: int = 3,
-                max_channels: int = 4, min_groups: int = 1, max_groups: int = 3, min_side: int = 1, max_side: int = 9, max_kernel: int = 4,
-                max_stride: int = 3, max_dilation: int = 3, max_padding: int = 3) -> dict:
+def conv_params(*, ndim: int = 2, min_batch: int = 1, max_batch: int = 3, max_channels: int = 4,
+                min_groups: int = 1, max_groups: int = 3, min_side: int = 1, max_side: int = 9,
+                max_kernel: int = 4, max_stride: int = 3, max_dilation: int = 3,
+                max_padding: int = 3) -> st.SearchStrategy[dict]:
     """A convolution geometry: ``{"N", "C_in", "C_out", "groups", "size", "kernel", "stride",
-    "padding", "dilation", "kwargs"}``; ``kwargs`` is the call form (defaults sometimes left out)."""
+    "padding", "dilation", "kwargs"}``; ``kwargs`` is the call form (defaults sometimes left out).
+
+    Defaults: batch 1–3, channels ≤ 4, groups 1–3, sides 1–9 (never smaller than the dilated
+    kernel needs), kernel ≤ 4, stride ≤ 3, dilation ≤ 3, padding ≤ 3.
+    """
     _check(ndim=ndim, min_batch=min_batch, max_batch=max_batch, max_channels=max_channels,
-           min_groups=min_groups, max_groups=max_groups, min_side=min_side, max_side=max_side, max_kernel=max_kernel, max_stride=max_stride,
-           max_dilation=max_dilation, max_padding=max_padding)
+           min_groups=min_groups, max_groups=max_groups, min_side=min_side, max_side=max_side,
+           max_kernel=max_kernel, max_stride=max_stride, max_dilation=max_dilation,
+           max_padding=max_padding)
     if ndim not in (1, 2):
         raise InvalidArgument(f"ndim={ndim} must be 1 or 2")
     if min_groups > max_channels:
         raise InvalidArgument(f"min_groups={min_groups} is larger than max_channels={max_channels}")
+    return _conv_params(ndim, min_batch, max_batch, max_channels, min_groups, max_groups, min_side,
+                        max_side, max_kernel, max_stride, max_dilation, max_padding)
+
+
+@st.composite
+def _conv_params(draw, ndim, min_batch, max_batch, max_channels, min_groups, max_groups, min_side,
+                 max_side, max_kernel, max_stride, max_dilation, max_padding) -> dict:
     g = draw(_small(min_groups, max_groups))
     cin = g * draw(_small(1, max(1, max_channels // g)))
     cout = g * draw(_small(1, max(1, max_channels // g)))
@@ -122,21 +134,28 @@ def _magnitudes(draw, taps: int, dtype: str, with_bias: bool) -> tuple[int, int,
     if dtype not in PRECISION:
         raise InvalidArgument(f"dtype={dtype!r} is not one of {sorted(PRECISION)}")
     limit = 2 ** PRECISION[dtype] - 1
-    room = max(limit // max(taps, 1), 1)
+    room = max((limit - 1) // max(taps, 1), 1)     # leaves at least 1 for the bias
     mw = draw(st.sampled_from(sorted({1, min(2, room), min(4, room), min(8, room)})))
     mx_cap = max(room // mw, 1)
     mx = draw(st.one_of(st.sampled_from(sorted({1, min(3, mx_cap), min(16, mx_cap)})),
                         st.just(mx_cap)))  # the last: partial sums right at the certificate's edge
-    mb = max(min(limit - taps * mx * mw, 64), 0) if with_bias else 0
+    mb = max(min(limit - taps * mx * mw, 64), 1) if with_bias else 0
     return mx, mw, mb
 
 
+def conv_cases(*, ndim: int = 2, dtype: str = "float32", bias: bool | None = None,
+               **bounds) -> st.SearchStrategy[dict]:
+    """A geometry (:func:`conv_params`, which takes ``bounds``) with certified integer data
+    ``x``, ``weight``, ``bias`` (``None`` when left out; ``bias=True``/``False`` forces it) and the
+    certificate ``cert = (K, max|x|, max|w|, max|b|)`` for ``dtype``: ``K·mx·mw + mb < 2^p``."""
+    if dtype not in PRECISION:
+        raise InvalidArgument(f"dtype={dtype!r} is not one of {sorted(PRECISION)}")
+    return _conv_cases(conv_params(ndim=ndim, **bounds), dtype, bias)
+
+
 @st.composite
-def conv_cases(draw, *, ndim: int = 2, dtype: str = "float32", bias: bool | None = None,
-               **bounds) -> dict:
-    """A geometry (:func:`conv_params`) with certified integer data ``x``, ``weight``, ``bias``
-    (``None`` when left out) and the certificate ``cert = (K, max|x|, max|w|, max|b|)``."""
-    geo = draw(conv_params(ndim=ndim, **bounds))
+def _conv_cases(draw, params, dtype: str, bias: bool | None) -> dict:
+    geo = draw(params)
     taps = geo["C_in"] // geo["groups"] * math.prod(geo["kernel"])
     with_bias = draw(st.booleans()) if bias is None else bias
     mx, mw, mb = _magnitudes(draw, taps, dtype, with_bias)
@@ -162,17 +181,23 @@ def float_arrays(shape, *, dtype: str = "float32", scale: float = 1.0) -> st.Sea
         lambda seed: round_to(np.random.default_rng(seed).standard_normal(shape) * scale, dtype))
 
 
-@st.composite
-def pool_params(draw, *, kind: str = "max", max_batch: int = 2, max_channels: int = 3,
-                min_side: int = 1, max_side: int = 9, max_kernel: int = 4, max_stride: int = 4,
-                max_dilation: int = 3) -> dict:
+def pool_params(*, kind: str = "max", max_batch: int = 2, max_channels: int = 3, min_side: int = 1,
+                max_side: int = 9, max_kernel: int = 4, max_stride: int = 4,
+                max_dilation: int = 3) -> st.SearchStrategy[dict]:
     """A pooling geometry under PyTorch's rules (``padding <= kernel_size // 2``, output >= 1):
     ``{"N", "C", "size", "kernel", "stride" (None = kernel), "padding", "dilation", "ceil_mode",
-    "count_include_pad", "kwargs"}``."""
+    "count_include_pad", "kwargs"}``. ``kind`` is ``"max"`` or ``"avg"`` (no dilation)."""
     _check(max_batch=max_batch, max_channels=max_channels, min_side=min_side, max_side=max_side,
            max_kernel=max_kernel, max_stride=max_stride, max_dilation=max_dilation)
     if kind not in ("max", "avg"):
         raise InvalidArgument(f"kind={kind!r} must be 'max' or 'avg'")
+    return _pool_params(kind, max_batch, max_channels, min_side, max_side, max_kernel, max_stride,
+                        max_dilation)
+
+
+@st.composite
+def _pool_params(draw, kind, max_batch, max_channels, min_side, max_side, max_kernel, max_stride,
+                 max_dilation) -> dict:
     k = tuple(draw(_small(1, max_kernel)) for _ in range(2))
     stride_none = draw(st.booleans())
     s = k if stride_none else tuple(draw(_small(1, max_stride)) for _ in range(2))
@@ -207,10 +232,17 @@ def pool_params(draw, *, kind: str = "max", max_batch: int = 2, max_channels: in
             "count_include_pad": cip, "kwargs": kw}
 
 
+def pool_cases(*, kind: str = "max", special: bool = False, bound: int = 9,
+               **bounds) -> st.SearchStrategy[dict]:
+    """A pooling geometry (:func:`pool_params`) with integer data in ``[-bound, bound]``;
+    ``special`` sprinkles NaN, +inf and −inf (for max pooling)."""
+    _check(bound=bound)
+    return _pool_cases(pool_params(kind=kind, **bounds), special, bound)
+
+
 @st.composite
-def pool_cases(draw, *, kind: str = "max", special: bool = False, bound: int = 9, **bounds) -> dict:
-    """A pooling geometry with integer data; ``special`` sprinkles NaN, +inf and −inf (max pooling)."""
-    geo = draw(pool_params(kind=kind, **bounds))
+def _pool_cases(draw, params, special: bool, bound: int) -> dict:
+    geo = draw(params)
     sign = draw(st.sampled_from(["mixed", "mixed", "negative", "positive"]))
     x = draw(int_arrays((geo["N"], geo["C"], *geo["size"]), bound=bound, sign=sign))
     if special:

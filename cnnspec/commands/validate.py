@@ -27,6 +27,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--examples", type=int, default=None, help="cases per property (default 40)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per round trip to the target")
+    p.add_argument("--shrink-seconds", type=float, default=20.0,
+                   help="time to shrink each failing claim's counterexample (default 20)")
     p.add_argument("--report", metavar="DIR", help="write DIR/report.json")
     p.add_argument("--quiet", action="store_true", help="print failures and the verdict only")
     return p
@@ -46,7 +48,8 @@ def run(args) -> int:
     say = None if args.quiet else (lambda line: print(line, flush=True))
     results, report = validate_op(args.target, args.op, array=args.array, device=args.device,
                                   dtype=args.dtype, examples=args.examples, seed=args.seed,
-                                  timeout=args.timeout, progress=say)
+                                  timeout=args.timeout, progress=say,
+                                  shrink_seconds=getattr(args, "shrink_seconds", 20.0))
     failed = [r for r in results if r.status in ("fail", "error")]
     for r in failed:
         print(f"\nFAIL {r.id}: {r.statement}\n  {r.message}", file=sys.stderr)

@@ -65,6 +65,29 @@ def _no_dilation(case):
     return _conv(case, dilation=1)
 
 
+def _no_dilation_strided(case):
+    d = tuple(1 if s > 1 else d for s, d in zip(case["stride"], case["dilation"]))
+    if d == tuple(case["dilation"]):
+        return None
+    return _conv(case, dilation=d)
+
+
+def _last_aligned(case):
+    """The last output along the last axis reads the window that ends at the padded input's end."""
+    n, k, s, p, d = (case["size"][-1], case["kernel"][-1], case["stride"][-1], case["padding"][-1],
+                     case["dilation"][-1])
+    span = d * (k - 1) + 1
+    if (n + 2 * p - span) % s == 0:
+        return None
+    y = _conv(case)
+    widths = [(0, 0)] * (case["x"].ndim - 1) + [(p, p)]
+    xp = np.pad(case["x"], widths)[..., n + 2 * p - span:]
+    pads = tuple(case["padding"][:-1]) + (0,)
+    strides = tuple(case["stride"][:-1]) + (1,)
+    y[..., -1:] = _conv(case, x=xp, padding=pads, stride=strides)
+    return y
+
+
 def _ceil(case):
     """Output size ⌈(n + 2p − span)/s⌉ + 1: extra zero padding on the high side."""
     extra = []
@@ -102,10 +125,13 @@ CONV: list[tuple[str, Variant]] = [
     ("pads on one side only (2p after the input, none before: SAME_UPPER-style)", _one_side(True)),
     ("pads on one side only (2p before the input, none after: SAME_LOWER-style)", _one_side(False)),
     ("reads the kernel as (kW, kH): kH/kW transposed", _khkw),
+    ("ignores dilation where the stride is > 1", _no_dilation_strided),
     ("ignores dilation", _no_dilation),
     ("rounds the output size up (ceil) instead of down (floor)", _ceil),
     ("maps groups wrongly: output channel o reads group o mod groups", _groups_mod),
     ("adds the bias to the first sample only", _bias_first),
+    ("aligns the last window to the end of the padded input (off by one on the last output)",
+     _last_aligned),
 ]
 
 

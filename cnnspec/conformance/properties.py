@@ -29,7 +29,6 @@ from ..claims import Outcome
 from .isolation import Call, Result, Worker, WorkerFailure
 
 BATCH = 64                 # calls per round trip
-SHRINK_SECONDS = 20.0      # stop asking for more shrinking after this long
 
 
 @dataclass
@@ -46,6 +45,7 @@ class Context:
     seed: int = 0
     timeout: float = 60.0
     progress: Callable[[str], None] | None = None
+    shrink_seconds: float = 20.0                  # per failing claim
     cache: dict = field(default_factory=dict)     # drawn cases, shared by claims with one key
     memo: dict = field(default_factory=dict)      # call fingerprint -> result
 
@@ -272,7 +272,7 @@ def _shrink(prop: Property, strategy, ctx: Context, n: int, known: dict) -> tupl
     def search(case):
         res = known.get(_fingerprint(case))
         if res is None:
-            if time.perf_counter() - t0 > SHRINK_SECONDS:
+            if time.perf_counter() - t0 > ctx.shrink_seconds:
                 return            # out of time: stop shrinking (the last failure stands)
             try:
                 res = call_all(ctx, prop.calls(case, ctx))

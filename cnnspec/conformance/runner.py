@@ -35,7 +35,8 @@ def claims_for(op: str) -> list[str]:
 def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cpu",
                 dtype: str = "float32", examples: int | None = None, seed: int = 0,
                 timeout: float = 60.0, progress: Callable[[str], None] | None = None,
-                claims: list[str] | None = None) -> tuple[list[ClaimResult], dict]:
+                claims: list[str] | None = None, shrink_seconds: float = 20.0
+                ) -> tuple[list[ClaimResult], dict]:
     """Run every conformance claim of ``op`` against ``target``; ``(results, report dict)``.
 
     ``target`` is ``package.module:attr`` or ``path/to/file.py:attr`` with the
@@ -44,7 +45,8 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
     :data:`DEFAULT_EXAMPLES`), hypothesis seeded with ``seed``; ``timeout`` seconds per round trip
     to the target's process. ``progress(line)`` receives one status line per claim. A target that
     cannot be imported raises :class:`~cnnspec.errors.UsageError`; everything the target does
-    wrong at run time is a failing claim. ``claims`` restricts the run to these ids.
+    wrong at run time is a failing claim. ``claims`` restricts the run to these ids;
+    ``shrink_seconds`` bounds the shrinking of each failing claim.
     """
     ids = claims_for(op)
     if claims is not None:
@@ -57,7 +59,8 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
     results: list[ClaimResult] = []
     with Worker(target, array=array, dtype=dtype, device=device, timeout=timeout) as worker:
         ctx = Context(worker, target, op, array, device, dtype,
-                      DEFAULT_EXAMPLES if examples is None else examples, seed, timeout, progress)
+                      DEFAULT_EXAMPLES if examples is None else examples, seed, timeout, progress,
+                      shrink_seconds)
         for cid in ids:
             res = run_claim(REGISTRY[cid], ctx=ctx)
             results.append(res)

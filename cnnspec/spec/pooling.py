@@ -19,8 +19,9 @@ shifts.
 
 >>> pool_output_size(5, 2, 2, 0, 1, ceil_mode=False), pool_output_size(5, 2, 2, 0, 1, ceil_mode=True)
 (2, 3)
->>> avg_divisors((5,), pool_geometry((5,), 2, 2, 1, 1, True), count_include_pad=True).tolist()
-[1, 2, 2]
+>>> geo = pool_geometry((4,), 3, 2, 1, 1, ceil_mode=True)   # windows [-1,2), [1,4), [3,6) clipped to 5
+>>> avg_divisors((4,), geo, count_include_pad=True).tolist(), avg_divisors((4,), geo, False).tolist()
+([3, 3, 2], [2, 3, 1])
 
 References
 ----------
