@@ -2,7 +2,6 @@
 
 Each claim passes on the reference models and fails on a layer or model built to break it.
 """
-import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -10,17 +9,9 @@ import torch.nn.functional as F
 from cnnspec.conformance import trained
 from cnnspec.shift_consistency import shift_consistency, translate
 from reference import models
+from test_train import one_thread  # noqa: F401 - autouse: one torch thread (see there)
 
 BLACK = -0.8
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on a shared 2-core machine two OpenMP threads wait on each other
-    (3-5x slower under load, measured); results do not depend on it."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def bordered_images(n=300, size=32, border=4, seed=0) -> torch.Tensor:
