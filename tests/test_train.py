@@ -4,6 +4,7 @@ The data is a real Fashion-MNIST subset written as an IDX folder (or, where Debi
 installed, a generated set whose classes are learnable), so every run also goes through the reader.
 """
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,15 @@ from cnnspec.errors import UsageError
 from reference import data, train as trainer
 
 ROOT = Path(__file__).resolve().parents[1]
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: on a shared 2-core machine two OpenMP threads wait on each other
+    (3-5x slower under load, measured); results do not depend on it."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 def write_subset(folder: Path, n_train: int, n_test: int) -> Path:
@@ -55,7 +65,7 @@ def test_short_run_learns(small, tmp_path):
     m = trainer.train("lenet5", data=str(small), recipe="lenet5-quick", epochs=4, device="cpu",
                       out=str(tmp_path), progress=False)
     h = m["history"]
-    assert [e["epoch"] for e in h] == [1.0, 2.0, 3.0, 4.0]
+    assert [e["epoch"] for e in h] == [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]   # every half epoch
     assert h[-1]["train_loss"] < 0.75 * h[0]["train_loss"]          # the loss falls
     assert m["test_acc"] >= 0.55                                    # chance is 0.10
     assert all(h[i]["elapsed_s"] < h[i + 1]["elapsed_s"] for i in range(len(h) - 1))
@@ -71,7 +81,7 @@ def test_resume_gives_the_same_weights(tiny, tmp_path):
     kw = dict(data=str(tiny), recipe="lenet5-quick", epochs=3, device="cpu", progress=False, seed=7)
     whole = trainer.train("lenet5", out=str(tmp_path / "whole"), **kw)
     cut = trainer.train("lenet5", out=str(tmp_path / "cut"), stop_after_epoch=1, **kw)
-    assert cut["interrupted"] and len(cut["history"]) == 1
+    assert cut["interrupted"] and cut["history"][-1]["epoch"] == 1.0
     ck = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)   # loadable, safely
     assert ck["meta"]["epoch"] == 1
     resumed = trainer.train("lenet5", out=str(tmp_path / "cut"), **kw)
@@ -80,10 +90,9 @@ def test_resume_gives_the_same_weights(tiny, tmp_path):
     b = torch.load(tmp_path / "cut" / "model.pt", weights_only=True)
     assert all(torch.equal(a[k], b[k]) for k in a)                 # bit for bit
     assert [e["test_acc"] for e in whole["history"]] == [e["test_acc"] for e in resumed["history"]]
-    other = trainer.train("lenet5", out=str(tmp_path / "other"), **{**kw, "seed": 8, "epochs": 1})
-    assert other["history"][0]["test_acc"] != whole["history"][0]["test_acc"] or \
-        not torch.equal(torch.load(tmp_path / "other" / "model.pt", weights_only=True)["C1.weight"],
-                        a["C1.weight"])
+    trainer.train("lenet5", out=str(tmp_path / "other"), **{**kw, "seed": 8})
+    c = torch.load(tmp_path / "other" / "model.pt", weights_only=True)
+    assert not torch.equal(c["C1.weight"], a["C1.weight"])          # the seed matters
 
 
 def test_a_different_run_does_not_resume(tiny, tmp_path):
@@ -98,7 +107,7 @@ def test_target_stops_the_run(small, tmp_path):
     m = trainer.train("lenet5", data=str(small), recipe="lenet5-quick", epochs=4, device="cpu",
                       progress=False, target_acc=0.3)
     assert m["time_to_target_s"] == m["history"][-1]["elapsed_s"] and m["test_acc"] >= 0.3
-    assert len(m["history"]) < 4
+    assert len(m["history"]) < 8
 
 
 def test_translation_moves_content():
@@ -111,7 +120,8 @@ def test_translation_moves_content():
 
 
 def cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "cnnspec", "train", *args], cwd=cwd,
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "cnnspec", "train", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -128,23 +138,45 @@ def test_cli_trains_and_verifies(tiny, tmp_path):
     assert json.loads(r.stdout.strip().splitlines()[-1])["model"] == "lenet5"
 
 
+def cli_in_process(capsys, *args) -> tuple[int, str]:
+    from cnnspec.cli import main
+
+    try:
+        code = main(["train", *args])
+    except SystemExit as e:  # argparse's errors
+        code = e.code
+    return code, capsys.readouterr().err
+
+
 @pytest.mark.parametrize("args, words", [
     (["lenet7"], "invalid choice: 'lenet7'"),
     (["lenet5", "--epochs", "0"], "--epochs: 0 must be at least 1"),
     (["lenet5", "--data", "/nonexistent/mnist"], "no such folder"),
     (["lenet5", "--seed", "-3"], "must be in [0, 2^32)"),
     (["lenet5", "--recipe", "fastest"], "--recipe 'fastest': not one of"),
+    (["lenet5", "--target-acc", "91"], "--target-acc 91.0: must be a fraction in (0, 1]"),
 ])
-def test_cli_bad_input_is_one_line_exit_2(args, words):
-    r = cli(*args)
-    assert r.returncode == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+def test_cli_bad_input_is_one_line_exit_2(capsys, args, words):
+    code, err = cli_in_process(capsys, *args)
+    assert code == 2 and words in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_cli_corrupt_data_file(capsys, tiny, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for f in tiny.iterdir():
+        (bad / f.name).write_bytes(f.read_bytes())
+    blob = (bad / "t10k-labels-idx1-ubyte.gz").read_bytes()
+    (bad / "t10k-labels-idx1-ubyte.gz").write_bytes(blob[: len(blob) - 9])
+    code, err = cli_in_process(capsys, "lenet5", "--data", str(bad), "--out", str(tmp_path / "o"))
+    assert code == 2 and "truncated gzip stream" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
-def test_cli_cuda_without_a_gpu(tiny):
-    r = cli("lenet5", "--data", str(tiny), "--device", "cuda")
-    assert r.returncode == 2 and "no CUDA device is available" in r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1
+def test_cli_cuda_without_a_gpu(capsys, tiny, tmp_path):
+    code, err = cli_in_process(capsys, "lenet5", "--data", str(tiny), "--device", "cuda",
+                               "--out", str(tmp_path))
+    assert code == 2 and "no CUDA device is available" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from cnnspec.conformance import trained
 from cnnspec.shift_consistency import shift_consistency, translate
 from reference import models
+from test_train import one_thread  # noqa: F401 - autouse: one torch thread (see there)
 
 BLACK = -0.8
 
