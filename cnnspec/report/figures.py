@@ -122,7 +122,7 @@ def heatmap(values: Matrix, *, title: str, scale: str = "seq", annotations: Matr
         cy = top + rows * cell / 2
         body.append(f"<text x='12' y='{cy:.1f}' font-size='11' text-anchor='middle' fill='#444' "
                     f"transform='rotate(-90 12 {cy:.1f})'>{_t(ylabel)}</text>")
-    w = max(w, left + 7.2 * len(title) + 10)
+    w = max(w, left + 7.9 * len(title) + 10)
     if legend:
         x, y = left, h + 4
         for v, label in legend:

@@ -157,7 +157,7 @@ def _fmt(v: Any) -> str:
 
 # --- claims ---------------------------------------------------------------------------------------
 
-def claim_rows(claims: list[dict[str, Any]], start: int = 0) -> str:
+def claim_rows(claims: list[dict[str, Any]], start: int = 0, subjects: bool = True) -> str:
     rows = []
     for k, c in enumerate(sorted(claims, key=lambda c: STATUS_ORDER.get(c.get("status"), 1)), start):
         k = c.get("_anchor", k)
@@ -184,7 +184,7 @@ def claim_rows(claims: list[dict[str, Any]], start: int = 0) -> str:
         if c.get("evidence"):
             open_ = " open" if status in ("fail", "error") else ""
             ev.append(f"<details{open_}><summary>evidence</summary><pre>{_e(_json(c['evidence']))}</pre></details>")
-        subj = f"<div class='subject'>{_e(c['subject'])}</div>" if c.get("subject") else ""
+        subj = f"<div class='subject'>{_e(c['subject'])}</div>" if subjects and c.get("subject") else ""
         rows.append(
             f"<tr class='claim {status}' id='claim-{k}' data-claim='{_e(c.get('id'))}'>"
             f"<td>{_badge(status)}</td>"
@@ -195,12 +195,12 @@ def claim_rows(claims: list[dict[str, Any]], start: int = 0) -> str:
     return "".join(rows)
 
 
-def claims_table(claims: list[dict[str, Any]], start: int = 0) -> str:
+def claims_table(claims: list[dict[str, Any]], start: int = 0, subjects: bool = True) -> str:
     if not claims:
         return ""
     return ("<div class='scroll'><table class='claims'><thead><tr><th>verdict</th><th>claim</th>"
             "<th>method</th><th>evidence</th><th>source</th></tr></thead><tbody>"
-            f"{claim_rows(claims, start)}</tbody></table></div>")
+            f"{claim_rows(claims, start, subjects)}</tbody></table></div>")
 
 
 def _counts(claims: Iterable[dict[str, Any]]) -> dict[str, int]:
@@ -237,9 +237,13 @@ def _conformance_body(claims: list[dict], report: dict, start: int) -> str:
                         ("target", "op", "array", "device", "dtype", "examples", "seed") if t.get(k) is not None)
         repro = f"<div class='repro'>reproduce: <code>{_e(t['reproduce'])}</code></div>" if t.get("reproduce") else ""
         note = f"<p class='note'>{_e(t['note'])}</p>" if t.get("note") else ""
+        # A target whose claims all hold shows them folded; a failing one shows them open.
+        open_ = " open" if verdict != "pass" else ""
+        table = (f"<details class='target-claims'{open_}><summary>{len(mine)} claims</summary>"
+                 f"{claims_table(mine, start, subjects=False)}</details>") if mine else ""
         out.append(f"<div class='target {verdict}'><div class='target-head'>{_badge(verdict)} "
                    f"<code>{_e(key)}</code> {_count_chips(n)}</div><div class='target-facts'>{facts}</div>"
-                   f"{repro}{note}{claims_table(mine, start)}</div>")
+                   f"{repro}{note}{table}</div>")
         start += len(mine)
     rest = [c for c in claims if (c.get("subject") or report.get("target")) not in known]
     return "".join(out) + claims_table(rest, start)
@@ -387,7 +391,8 @@ table.claims{width:100%;margin-top:10px;font-size:13px}
 table.claims th,table.data th,table.stages th{text-align:left;background:#f2f4f7;border-bottom:1px solid var(--line);padding:6px 8px;font-weight:600}
 table.claims td{border-bottom:1px solid var(--line);padding:7px 8px;vertical-align:top}
 table.claims tr.fail td,table.claims tr.error td{background:#fff6f6}
-td.source{color:var(--muted);font-size:12px;max-width:220px}
+td.source{color:var(--muted);font-size:12px;max-width:220px;overflow-wrap:anywhere}
+details.target-claims>summary{font-size:13px;margin:6px 0}
 .cid{font-size:12.5px;background:#f1f3f6;padding:1px 5px;border-radius:4px;word-break:break-all}
 .stmt{margin-top:3px}.subject{font-size:12px;color:var(--muted)}
 .badge{display:inline-block;font-size:11px;font-weight:700;padding:2px 7px;border-radius:4px;color:#fff;min-width:52px;text-align:center}
@@ -399,7 +404,7 @@ td.evidence{max-width:420px}.evidence pre,.cx pre{white-space:pre-wrap;word-brea
 .cx{border:1px solid #f0b8be;background:#fff8f8;border-radius:6px;padding:6px 8px;margin:6px 0}.cx-title{font-weight:700;color:var(--fail);font-size:12px}
 .repro code{font-size:12px;background:#1f2933;color:#e8edf2;padding:2px 6px;border-radius:4px;word-break:break-all}
 details summary{cursor:pointer;color:#35608f;font-size:12px}
-table.data{font-size:13px}table.data td{padding:4px 10px;border-bottom:1px solid var(--line)}td.num{text-align:right;font-variant-numeric:tabular-nums}
+table.data{font-size:13px}table.data td{padding:4px 10px;border-bottom:1px solid var(--line)}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.ok{background:#e9f7ee}td.bad{background:#fde4e7;font-weight:700}
 table.derivation td{padding:3px 6px;font-family:Georgia,serif;font-size:15px}table.derivation td.lhs{text-align:right;white-space:nowrap}
 table.matrix{font-family:Georgia,serif;font-size:13px;border-left:2px solid #333;border-right:2px solid #333}table.matrix td{padding:2px 7px;text-align:center}.zero{color:#b5bac2}
