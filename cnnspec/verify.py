@@ -114,6 +114,7 @@ class Progress:
 
     def start(self, index: int, name: str, title: str) -> None:
         self.current = index
+        self._last_step = 0.0   # the first step of a stage is always shown
         left = self.names[index + 1:]
         self._write(f"[{self._clock()}] ({index + 1}/{len(self.names)}) {name}: {title}"
                     + (f" — then: {', '.join(left)}" if left else " — last stage"))

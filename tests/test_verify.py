@@ -18,7 +18,7 @@ from cnnspec.claims import ClaimResult
 from cnnspec.cli import main
 from cnnspec.report.output import load_report
 from cnnspec.report.schema import without_times
-from cnnspec.verify import STAGE_NAMES, STAGES, Context, Stage, StageOutput, parse_stages, run_verify
+from cnnspec.verify import STAGE_NAMES, STAGES, Context, Progress, Stage, StageOutput, parse_stages, run_verify
 
 ROOT = Path(__file__).resolve().parents[1]
 # A few fast spec claims: the small real run (the whole spec stage takes ~20 s on a loaded machine).
@@ -220,3 +220,21 @@ def test_a_target_that_cannot_be_imported_is_an_error_in_the_report(tmp_path):
     bad = [c for c in rep["claims"] if c["status"] != "pass"]
     assert [(c["id"], c["status"]) for c in bad] == [("conformance.max_pool2d.import", "error")]
     assert "no_such_file.py" in bad[0]["message"] and rep["verdict"] == "fail"
+
+
+def test_progress_in_a_log_shows_each_stage_and_its_first_step():
+    import io
+
+    log = io.StringIO()
+    p = Progress(["a", "b"], stream=log)
+    p.start(0, "a", "first")
+    p.step("a1")
+    p.step("a2")                       # within two seconds: a log file skips it
+    p.finish("a", "ran", {"pass": 2, "fail": 0}, 0.1)
+    p.start(1, "b", "second")
+    p.step("b1")                       # the first step of a stage is always shown
+    p.done("pass", None)
+    lines = log.getvalue().splitlines()
+    assert [l.split("] ", 1)[1] for l in lines] == [
+        "(1/2) a: first — then: b", "    a: a1", "    a: ran — 2 pass (0.1 s)",
+        "(2/2) b: second — last stage", "    b: b1", "verdict: PASS"]

@@ -20,7 +20,7 @@ DEFAULT_ROOT = Path("reports")
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="render saved results (validate/train/prove/verify) into a report",
-                       description=__doc__.split("\n\n")[0])
+                       description=__doc__.split("\n\n")[0].replace("``", ""))
     p.add_argument("results", nargs="+", metavar="RESULTS.json",
                    help="report.json files (or folders holding one)")
     p.add_argument("--out", metavar="DIR", help="where to write the report (default: see above)")

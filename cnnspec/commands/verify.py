@@ -19,7 +19,7 @@ DEFAULT_ROOT = Path("reports")
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="run every claim on the embedded defaults into one report",
-                       description=__doc__.split("\n\n")[0])
+                       description=__doc__.split("\n\n")[0].replace("``", ""))
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
                       help="the default: quick training schedule, at most ~10 minutes on 2 CPU cores")
