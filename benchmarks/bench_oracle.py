@@ -7,7 +7,8 @@ the CIFAR ResNets (He et al. 2016 §4.2: 3x3 convolutions with 16, 32, 64 filter
 8x8 maps, and the stride-2 transitions), batch 256. Data: integers in [-3, 3], so the exactness
 certificate K·max|x|·max|w| < 2^24 holds and the oracle computes the exact result with an
 independent float32 GEMM (NumPy's BLAS); the benchmark checks that torch agrees bit for bit. Each
-time is the best of ``--repeat`` runs (this machine's 2 cores are shared: compare the ratio).
+time is the best of ``--repeat`` interleaved runs (this machine's 2 cores are shared: compare
+the ratio).
 """
 from __future__ import annotations
 
@@ -32,14 +33,17 @@ SHAPES = [  # name, C_in, H, C_out, k, stride, padding
 ]
 
 
-def best(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
+def best_of(fns, repeat: int) -> list[float]:
+    """Best time of each function, the runs interleaved so both see the same load."""
+    for fn in fns:
         fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for t, fn in zip(times, fns):
+            t0 = time.perf_counter()
+            fn()
+            t.append(time.perf_counter() - t0)
+    return [min(t) for t in times]
 
 
 def main() -> None:
@@ -56,8 +60,8 @@ def main() -> None:
         x = rng.integers(-3, 4, (args.batch, cin, h, h)).astype(np.float32)
         w = rng.integers(-3, 4, (cout, cin, k, k)).astype(np.float32)
         tx, tw = torch.from_numpy(x), torch.from_numpy(w)
-        t_oracle = best(lambda: oracle.conv2d(x, w, None, s, p), args.repeat)
-        t_torch = best(lambda: F.conv2d(tx, tw, None, s, p), args.repeat)
+        t_oracle, t_torch = best_of([lambda: oracle.conv2d(x, w, None, s, p),
+                                     lambda: F.conv2d(tx, tw, None, s, p)], args.repeat)
         same = np.array_equal(oracle.conv2d(x, w, None, s, p), F.conv2d(tx, tw, None, s, p).numpy())
         ratios.append(t_oracle / t_torch)
         print(f"{name:32} {t_oracle * 1e3:10.2f} {t_torch * 1e3:10.2f} {ratios[-1]:7.2f}  {same}")

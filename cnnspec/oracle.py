@@ -43,8 +43,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .spec.pooling import avg_divisors, pool_geometry
 
 # Significand bits (with the hidden bit) and unit roundoff of the dtypes cnnspec validates.
-_BLOCK = 2 ** 23  # entries of one im2col block
+_BLOCK = 2 ** 25  # entries of one im2col block (128 MiB in float32)
 PRECISION = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8, "tf32": 11}
+INPUT_ROUNDINGS = ("tf32", "bfloat16", "float16")
 
 
 def unit_roundoff(dtype: str) -> float:
@@ -107,16 +108,20 @@ def certificate(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, taps: int,
     When it holds every partial sum of every output is an integer below ``2^p``, so any
     implementation that multiplies and adds in ``dtype`` (or wider), in any order, is bit-exact.
     """
+    integer = _all_integer(x, w, b)
     value = taps * _maxabs(x) * _maxabs(w) + _maxabs(b)
     limit = 2 ** PRECISION[dtype]
-    return {"integer": _all_integer(x, w, b), "K": taps, "value": value, "limit": limit,
-            "dtype": dtype, "holds": _all_integer(x, w, b) and value < limit}
+    return {"integer": integer, "K": taps, "value": value, "limit": limit, "dtype": dtype,
+            "holds": integer and value < limit}
 
 
 def _arith(x, w, b, taps: int):
     """The narrowest exact arithmetic for these data: float32, float64, or Python objects."""
+    if not _all_integer(x, w, b):
+        return np.dtype(object)
+    value = taps * _maxabs(x) * _maxabs(w) + _maxabs(b)
     for dt in ("float32", "float64"):
-        if certificate(x, w, b, taps, dt)["holds"]:
+        if value < 2 ** PRECISION[dt]:
             return np.dtype(dt)
     return np.dtype(object)
 
@@ -152,7 +157,7 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride=1, pa
     wg = _cast(w, arith).reshape(groups, co // groups, cg * math.prod(k))
     kk, mm = cg * math.prod(k), math.prod(m)
     y = np.empty((n, groups, co // groups, mm), dtype=arith)
-    step = max(1, _BLOCK // (kk * mm))  # samples per im2col block (the block stays ~32 MB)
+    step = max(1, _BLOCK // (kk * mm))  # samples per im2col block
     for i in range(0, n, step):
         # im2col: (N, g, C_in/g, *m, *k) -> (g, C_in/g·Πk, N·Πm); one GEMM per group
         vb = v[i:i + step].reshape(-1, groups, cg, *m, *k)

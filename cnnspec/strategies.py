@@ -167,10 +167,12 @@ def _conv_cases(draw, params, dtype: str, bias: bool | None) -> dict:
 
 
 def round_to(a: np.ndarray, dtype: str) -> np.ndarray:
-    """``a`` rounded (to nearest even) to ``dtype`` and held in float64; bfloat16 without torch."""
-    if dtype == "bfloat16":
+    """``a`` rounded (to nearest even) to ``dtype`` and held in float64; bfloat16 and TF32
+    (float32 with a 10-bit fraction, as NVIDIA tensor cores read it) without torch."""
+    if dtype in ("bfloat16", "tf32"):        # keep 7 or 10 of float32's 23 fraction bits
+        drop = 16 if dtype == "bfloat16" else 13
         u = np.asarray(a, np.float32).view(np.uint32).astype(np.uint64)
-        u = (u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000
+        u = (u + (1 << (drop - 1)) - 1 + ((u >> drop) & 1)) & (0xFFFFFFFF ^ ((1 << drop) - 1))
         return u.astype(np.uint32).view(np.float32).astype(np.float64)
     return np.asarray(a).astype(dtype).astype(np.float64)
 

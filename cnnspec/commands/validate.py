@@ -29,6 +29,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per round trip to the target")
     p.add_argument("--shrink-seconds", type=float, default=20.0,
                    help="time to shrink each failing claim's counterexample (default 20)")
+    p.add_argument("--input-rounding", choices=["tf32", "bfloat16", "float16"],
+                   help="the target rounds its inputs to this precision before multiplying (TF32 "
+                        "tensor cores, autocast): the bound tier allows for it")
     p.add_argument("--report", metavar="DIR", help="write DIR/report.json")
     p.add_argument("--quiet", action="store_true", help="print failures and the verdict only")
     return p
@@ -49,7 +52,8 @@ def run(args) -> int:
     results, report = validate_op(args.target, args.op, array=args.array, device=args.device,
                                   dtype=args.dtype, examples=args.examples, seed=args.seed,
                                   timeout=args.timeout, progress=say,
-                                  shrink_seconds=getattr(args, "shrink_seconds", 20.0))
+                                  shrink_seconds=getattr(args, "shrink_seconds", 20.0),
+                                  input_rounding=getattr(args, "input_rounding", None))
     failed = [r for r in results if r.status in ("fail", "error")]
     for r in failed:
         print(f"\nFAIL {r.id}: {r.statement}\n  {r.message}", file=sys.stderr)

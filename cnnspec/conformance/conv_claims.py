@@ -108,7 +108,8 @@ def _check_values(case, res, ctx) -> Verdict:
         return Verdict(problem)
     got, want = res[0].value, expected(case)
     a = conv_args(case)
-    bound = oracle.error_bound(case["x"], case["weight"], case["bias"], dtype=ctx.dtype, **a)
+    bound = oracle.error_bound(case["x"], case["weight"], case["bias"], dtype=ctx.dtype,
+                               input_rounding=ctx.input_rounding, **a)
     v = bound_verdict(got, want, bound, line)
     if v.failure is not None:   # the grammar's exact form: out[i]=g, but should be w
         v.failure = compare(got, want, "out", line) or v.failure
@@ -143,8 +144,9 @@ def _check_bound(case, res, ctx) -> Verdict:
                        a["dilation"], a["groups"], exact=False)
     # the float64 reference's own error is added to the bound, so the bound stays rigorous
     k = math.prod(case["weight"].shape[1:])
-    scale = oracle.abs_conv(case["x"], case["weight"], case["bias"], **a)
-    bound = (oracle.gamma(k + 2, ctx.dtype) + oracle.gamma(k + 2, "float64")) * scale
+    bound = oracle.error_bound(case["x"], case["weight"], case["bias"], dtype=ctx.dtype,
+                               input_rounding=ctx.input_rounding, **a) \
+        + oracle.gamma(k + 2, "float64") * oracle.abs_conv(case["x"], case["weight"], case["bias"], **a)
     v = bound_verdict(res[0].value, want, bound, line)
     v.inexact = 0   # on general data inexact results are expected; only the ratio is news
     return v

@@ -93,8 +93,8 @@ def load_target(target: str) -> Callable:
             raise UsageError(f"target: module {mod_name!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
     if not callable(obj):
-        raise UsageError(f"target: {target!r} is a {type(obj).__name__}, not a callable; name a "
-                         f"function with the torch.nn.functional signature")
+        raise UsageError(f"target: {target!r} is not callable (it is of type {type(obj).__name__}); "
+                         f"name a function with the torch.nn.functional signature")
     return obj
 
 
@@ -107,6 +107,7 @@ class _Adapter:
             import torch
             self.torch = torch
             self.tdtype = getattr(torch, dtype)
+            torch.empty(1, device=device, dtype=self.tdtype)   # an unusable device fails here, once
         else:
             self.np_dtype = np.dtype(dtype)
 

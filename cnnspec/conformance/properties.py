@@ -46,6 +46,7 @@ class Context:
     timeout: float = 60.0
     progress: Callable[[str], None] | None = None
     shrink_seconds: float = 20.0                  # per failing claim
+    input_rounding: str | None = None             # the target rounds its inputs (tf32, bfloat16)
     cache: dict = field(default_factory=dict)     # drawn cases, shared by claims with one key
     memo: dict = field(default_factory=dict)      # call fingerprint -> result
 
@@ -152,7 +153,8 @@ def result_problem(res: Result, what: str, shape: tuple | None, ctx: Context,
     """A failure when the call raised, returned a non-array, or the wrong shape or dtype."""
     if not res.ok:
         verb = "raised" if res.raised else "returned no usable array:"
-        return Failure(f"{call} {verb} {res.error}, but should return {what}")
+        want = f"{what} of shape {tuple(shape)}" if shape is not None else what
+        return Failure(f"{call} {verb} {res.error}, but should return {want}")
     if shape is not None and tuple(res.value.shape) != tuple(shape):
         return Failure(f"{what}.shape={tuple(res.value.shape)}, but should be {tuple(shape)} [{call}]",
                        expected=list(shape), got=list(res.value.shape))

@@ -16,6 +16,7 @@ from typing import Callable
 
 from ..claims import REGISTRY, ClaimResult, load_all, run_claim
 from ..errors import UsageError
+from ..oracle import INPUT_ROUNDINGS
 from ..report import build_report, environment
 from .isolation import Worker
 from .properties import OP_CLAIMS, Context
@@ -35,8 +36,8 @@ def claims_for(op: str) -> list[str]:
 def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cpu",
                 dtype: str = "float32", examples: int | None = None, seed: int = 0,
                 timeout: float = 60.0, progress: Callable[[str], None] | None = None,
-                claims: list[str] | None = None, shrink_seconds: float = 20.0
-                ) -> tuple[list[ClaimResult], dict]:
+                claims: list[str] | None = None, shrink_seconds: float = 20.0,
+                input_rounding: str | None = None) -> tuple[list[ClaimResult], dict]:
     """Run every conformance claim of ``op`` against ``target``; ``(results, report dict)``.
 
     ``target`` is ``package.module:attr`` or ``path/to/file.py:attr`` with the
@@ -46,13 +47,18 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
     to the target's process. ``progress(line)`` receives one status line per claim. A target that
     cannot be imported raises :class:`~cnnspec.errors.UsageError`; everything the target does
     wrong at run time is a failing claim. ``claims`` restricts the run to these ids;
-    ``shrink_seconds`` bounds the shrinking of each failing claim.
+    ``shrink_seconds`` bounds the shrinking of each failing claim. ``input_rounding``
+    (``tf32``, ``bfloat16``, ``float16``) declares that the target rounds its inputs before
+    multiplying (TF32 tensor cores, autocast): the bound tier adds that rounding, and results off
+    the exact value but within the widened bound are reported "not bit-exact", not failures.
     """
     ids = claims_for(op)
     if claims is not None:
         ids = [i for i in ids if i in claims]
     if examples is not None and examples < 1:
         raise UsageError(f"examples: {examples} must be >= 1")
+    if input_rounding is not None and input_rounding not in INPUT_ROUNDINGS:
+        raise UsageError(f"input-rounding: {input_rounding!r} is not one of {', '.join(INPUT_ROUNDINGS)}")
     if timeout <= 0:
         raise UsageError(f"timeout: {timeout} must be > 0")
     t0 = time.perf_counter()
@@ -60,13 +66,13 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
     with Worker(target, array=array, dtype=dtype, device=device, timeout=timeout) as worker:
         ctx = Context(worker, target, op, array, device, dtype,
                       DEFAULT_EXAMPLES if examples is None else examples, seed, timeout, progress,
-                      shrink_seconds)
+                      shrink_seconds, input_rounding)
         for cid in ids:
             res = run_claim(REGISTRY[cid], ctx=ctx)
             results.append(res)
             if progress is not None:
                 progress(status_line(res))
-    env = _environment(device, seed, array=array, dtype=dtype, op=op)
+    env = _environment(device, seed, array=array, dtype=dtype, op=op, input_rounding=input_rounding)
     report = build_report("validate-op", results, target=target, op=op, env=env,
                           seconds=round(time.perf_counter() - t0, 3),
                           examples=ctx.examples, calls=worker.calls)

@@ -107,3 +107,12 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     div = np.outer(_counts(h, k[0], s[0], p[0], oh, count_include_pad),
                    _counts(w, k[1], s[1], p[1], ow, count_include_pad))
     return (total / div.astype(x.dtype)).astype(x.dtype)
+
+
+def conv2d_tf32(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """:func:`conv2d` on inputs rounded to TF32 (10 fraction bits), as tensor cores read float32:
+    correct but not bit-exact; passes with ``--input-rounding tf32``, fails without."""
+    from ...strategies import round_to
+    dt = np.asarray(x).dtype
+    return conv2d(round_to(x, "tf32").astype(dt), round_to(weight, "tf32").astype(dt), bias, stride,
+                  padding, dilation, groups)
