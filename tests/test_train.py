@@ -53,7 +53,7 @@ def write_subset(folder: Path, n_train: int, n_test: int) -> Path:
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Path:
-    return write_subset(tmp_path_factory.mktemp("fashion-small"), 3000, 1000)
+    return write_subset(tmp_path_factory.mktemp("fashion-small"), 2000, 1000)
 
 
 @pytest.fixture(scope="module")
@@ -65,14 +65,14 @@ def test_short_run_learns(small, tmp_path):
     m = trainer.train("lenet5", data=str(small), recipe="lenet5-quick", epochs=4, device="cpu",
                       out=str(tmp_path), progress=False)
     h = m["history"]
-    assert [e["epoch"] for e in h] == [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]   # every half epoch
+    assert [e["epoch"] for e in h] == [1.0, 2.0, 3.0, 4.0]
     assert h[-1]["train_loss"] < 0.75 * h[0]["train_loss"]          # the loss falls
     assert m["test_acc"] >= 0.55                                    # chance is 0.10
     assert all(h[i]["elapsed_s"] < h[i + 1]["elapsed_s"] for i in range(len(h) - 1))
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["test_acc"] == m["test_acc"] and saved["history"] == h
     assert saved["recipe"]["name"] == "lenet5-quick" and len(saved["code_sha256"]) == 64
-    assert saved["data"]["train"] == 3000 and saved["images_per_s"] > 0
+    assert saved["data"]["train"] == 2000 and saved["images_per_s"] > 0
     sd = torch.load(tmp_path / "model.pt", weights_only=True)
     assert set(sd) >= {"C1.weight", "C3.weight", "OUTPUT.bias"}
 
@@ -107,7 +107,7 @@ def test_target_stops_the_run(small, tmp_path):
     m = trainer.train("lenet5", data=str(small), recipe="lenet5-quick", epochs=4, device="cpu",
                       progress=False, target_acc=0.3)
     assert m["time_to_target_s"] == m["history"][-1]["elapsed_s"] and m["test_acc"] >= 0.3
-    assert len(m["history"]) < 8
+    assert len(m["history"]) < 4
 
 
 def test_translation_moves_content():

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                       device=args.device, seed=args.seed, out=str(out), progress=not args.quiet,
                       target_acc=args.target_acc, compile=args.compile, return_model=True)
     module, dd = m.pop("module"), m.pop("device_data")
-    results: list[ClaimResult] = [_target_result(m, args)]
+    results: list[ClaimResult] = [_target_result(m, args, trainer.RECIPES[m["recipe"]["name"]]["epochs"])]
     if not args.no_verify:
         from ..conformance.trained import verify_trained
 
@@ -92,18 +92,18 @@ def run(args: argparse.Namespace) -> int:
     return 1 if report["verdict"] == "fail" else 0
 
 
-def _target_result(m: dict, args):
+def _target_result(m: dict, args, recipe_epochs: int):
     """The recipe's accuracy as an empirical claim (skipped when the run was cut short)."""
     from ..claims import ClaimResult
 
     target, acc = m["target_acc"], m["test_acc"]
-    full = args.epochs is None or args.epochs >= m["recipe"]["epochs"] or args.target_acc is not None
+    full = args.epochs is None or args.epochs >= recipe_epochs or args.target_acc is not None
     rid = "training.target_accuracy"
     stmt = f"The recipe {m['recipe']['name']} reaches its target test accuracy on {m['data']['name']}."
     src = "issue 5 (recipes); reference/README.md"
     if target is None or not full:
         why = "no target for this recipe" if target is None else \
-            f"--epochs {args.epochs} shortens the recipe's {m['recipe']['epochs']} epochs"
+            f"--epochs {args.epochs} shortens the recipe's {recipe_epochs} epochs"
         return ClaimResult(rid, stmt, src, "empirical", "skipped", f"test accuracy {acc:.4f}; {why}",
                            evidence={"test_acc": acc}, group="training")
     ok = acc >= target or m["time_to_target_s"] is not None

@@ -45,7 +45,7 @@ from ..spec.toeplitz import ConvMatrix
 
 GROUP = "training"
 SHIFT = 2                   # Zhang's shifts: up to ±2 pixels per axis
-CONSISTENCY_THRESHOLD = 0.90
+CONSISTENCY_THRESHOLD = 0.50      # "approximately invariant": agreement well above chance (~0.1)
 N_IMAGES = 2000             # test images for the feature-map and consistency claims
 N_SHIFT_DETAIL = 500        # of which the ±1 px and ±4 px consistency figures use the first
 _U53 = 2.0 ** -53           # unit roundoff of float64
@@ -379,6 +379,8 @@ def _pair(v) -> tuple[int, int]:
        "Lecture: pooling makes the representation approximately invariant to small translations; "
        "Goodfellow et al. 2016 §9.3", "exact", group=GROUP)
 def check_maxpool(model: nn.Module, data: Any, device="cpu", seed: int = 0, **_: Any) -> Outcome:
+    if not any(isinstance(m, nn.MaxPool2d) for m in model.modules()):
+        return Outcome(True, "the network has no max pooling layer", skipped=True)
     test = _test_images(data, device)
     pools = _pool_inputs(model.eval(), test.x[:500])
     if not pools:
@@ -486,10 +488,12 @@ def check_zero_branch(model: nn.Module, data: Any, device="cpu", **_: Any) -> Ou
 # --- shift consistency (empirical) ---------------------------------------------------------------
 
 @claim("trained.shift_consistency",
-       f"Shift consistency (Zhang 2019): for two independent random shifts of up to ±{SHIFT} px "
-       f"(black fill) of the same test image, the trained network predicts the same class for at "
-       f"least {CONSISTENCY_THRESHOLD:.0%} of images. Pooling and striding make it less than 100%.",
-       "Zhang 2019, ICML, §4.1 (classification consistency)", "empirical", group=GROUP)
+       f"Small shifts change some predictions of the trained network, though far fewer than chance "
+       f"would: for two independent random shifts of up to ±{SHIFT} px (black fill) of the same "
+       f"test image, the predicted class agrees on fewer than 100% of images (convolutional nets are "
+       f"not shift-invariant) and on at least {CONSISTENCY_THRESHOLD:.0%} (approximately invariant).",
+       "Zhang 2019, ICML, §4.1 (classification consistency); lecture: pooling gives approximate "
+       "invariance to small translations", "empirical", group=GROUP)
 def check_shift_consistency(model: nn.Module, data: Any, device="cpu", seed: int = 0, **_: Any) -> Outcome:
     test = _test_images(data, device)
     model.eval()
@@ -500,10 +504,10 @@ def check_shift_consistency(model: nn.Module, data: Any, device="cpu", seed: int
     by_shift[SHIFT] = round(res["consistency"], 4)
     res["by_max_shift"] = dict(sorted(by_shift.items()))
     c = res["consistency"]
-    return Outcome(c >= CONSISTENCY_THRESHOLD,
+    return Outcome(CONSISTENCY_THRESHOLD <= c < 1,
                    f"consistency {c:.2%} ({res['agree']}/{res['n']} test images agree; "
-                   f"on the first {len(x1)}: ±1 px {by_shift[1]:.2%}, ±4 px {by_shift[4]:.2%}); threshold "
-                   f"{CONSISTENCY_THRESHOLD:.0%}", evidence=res, examples=res["n"])
+                   f"on the first {len(x1)}: ±1 px {by_shift[1]:.2%}, ±4 px {by_shift[4]:.2%}); "
+                   f"should be in [{CONSISTENCY_THRESHOLD:.0%}, 100%)", evidence=res, examples=res["n"])
 
 
 # --- entry point ----------------------------------------------------------------------------------
