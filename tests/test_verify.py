@@ -238,3 +238,15 @@ def test_progress_in_a_log_shows_each_stage_and_its_first_step():
     assert [l.split("] ", 1)[1] for l in lines] == [
         "(1/2) a: first — then: b", "    a: a1", "    a: ran — 2 pass (0.1 s)",
         "(2/2) b: second — last stage", "    b: b1", "verdict: PASS"]
+
+
+@pytest.mark.parametrize("acc, status", [(0.905, "pass"), (0.85, "fail")])
+def test_the_recipe_target_claim_is_judged_from_the_metrics(acc, status):
+    """The training stage's claim, from metrics shaped as reference.train.train returns them."""
+    from cnnspec.verify import target_claim
+
+    m = {"test_acc": acc, "target_acc": 0.90, "time_to_target_s": 12.0 if acc >= 0.9 else None,
+         "recipe": {"name": "lenet5-quick"}, "data": {"name": "fashion-mnist"}}
+    r = target_claim(m, "lenet5-quick")
+    assert (r.id, r.status, r.method) == ("training.target_accuracy", status, "empirical")
+    assert f"{acc:.4f}" in r.message
