@@ -1,4 +1,4 @@
-"""``cnnspec train MODEL``: train a reference model on MNIST-format data, then verify the trained net.
+"""Train a reference model on MNIST-format data, then verify the trained network (`cnnspec train`).
 
 Writes to ``--out`` (default ``reports/train/MODEL-seedS``): ``checkpoint.pt`` every epoch (a
 rerun with the same ``--out`` resumes), ``model.pt`` (the final ``state_dict``), ``metrics.json``
