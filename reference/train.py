@@ -56,6 +56,7 @@ _LENET = dict(
     train_subset=None,      # use only the first N training images (None: all)
     test_subset=None,       # evaluate on the first N test images only (None: all 10,000)
     target=0.91,            # the accuracy the recipe is meant to reach (README)
+    gpu=False,              # True: a GPU recipe (hours on 2 CPU cores); `cnnspec verify` may skip it
 )
 RECIPES: dict[str, dict[str, Any]] = {
     # The lecture's LeNet-5 to ≥ 91% on Fashion-MNIST.
@@ -67,17 +68,17 @@ RECIPES: dict[str, dict[str, Any]] = {
     # He et al. 2016 §4.2 (CIFAR-10: SGD 0.1, momentum 0.9, batch 128, wd 1e-4 → here 5e-4 and a
     # one-cycle schedule), on 1-channel 28x28 data: the GPU recipe (unverified here: no GPU).
     "resnet20": dict(_LENET, model="resnet20", epochs=40, optimizer="sgd", lr=0.1, weight_decay=5e-4,
-                     warmup=0.05, shift=2, mirror=True, tta=True, pad_to=None, target=0.935),
+                     warmup=0.05, shift=2, mirror=True, tta=True, pad_to=None, target=0.935, gpu=True),
 }
 # The shorter CPU schedule of ResNet-20, and the degradation experiment at reduced scale (CPU).
 RECIPES["resnet20-cpu"] = dict(RECIPES["resnet20"], epochs=2, train_subset=5000, test_subset=2000,
-                               target=None)
+                               target=None, gpu=False)
 for _m in ("plain20", "resnet56", "plain56"):
     RECIPES[_m] = dict(RECIPES["resnet20"], model=_m)
 RECIPES["degradation-cpu"] = dict(RECIPES["resnet20"], model=None, epochs=3, batch_size=128,
                                   train_subset=2000, test_subset=1000, mirror=False, tta=False,
                                   label_smoothing=0.0, shift=0, weight_decay=1e-4, eval_every=0.5,
-                                  target=None)
+                                  target=None, gpu=False)
 MODELS = ("lenet5", "lenet5-1998", "resnet20", "plain20", "resnet56", "plain56")
 DEFAULT_RECIPE = {"lenet5": "lenet5", "lenet5-1998": "lenet5-1998", "resnet20": "resnet20",
                   "plain20": "plain20", "resnet56": "resnet56", "plain56": "plain56"}
