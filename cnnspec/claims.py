@@ -149,5 +149,7 @@ _CLAIM_MODULES: list[str] = [
     "cnnspec.spec.claims",
     "cnnspec.spec.arch_claims",
     "cnnspec.conformance.model_claims",
+    "cnnspec.conformance.conv_claims",
+    "cnnspec.conformance.pool_claims",
     "cnnspec.conformance.trained",
 ]

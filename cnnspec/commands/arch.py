@@ -48,8 +48,11 @@ def table_text(arch: A.Architecture) -> str:
     lines.append("published figures:" if arch.published else "published figures: none for this variant")
     for p, derived, ok in arch.comparisons():
         what = f"{p.layer + ' ' if p.layer else ''}{p.quantity}"
-        lines.append(f"  {'ok  ' if ok else 'DIFF'} {what}: derived {derived:,} ~ {p.printed()}"
-                     f"{'' if p.rule == 'round' else ' (rounded or truncated)'}  [{p.source}]")
+        how = p.how(derived)
+        rel = "=" if how == "exact" else "~" if how else "!="
+        note = f" ({how} to the printed digits)" if how not in (None, "exact") else ""
+        lines.append(f"  {'ok  ' if ok else 'DIFF'} {what}: derived {derived:,} {rel} {p.printed()}{note}"
+                     f"  [{p.source}]")
     return "\n".join(lines)
 
 
@@ -68,7 +71,7 @@ def table_json(arch: A.Architecture) -> dict:
                     "in_shape": list(b.in_shape), "out_shape": list(b.out_shape), "last_bn": b.last_bn}
                    for b in arch.blocks],
         "published": [{"quantity": p.quantity, "layer": p.layer, "published": p.printed(),
-                       "derived": d, "rule": p.rule, "source": p.source, "holds": ok}
+                       "derived": d, "rule": p.rule, "how": p.how(d), "source": p.source, "holds": ok}
                       for p, d, ok in arch.comparisons()],
     }
 

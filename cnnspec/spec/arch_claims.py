@@ -26,8 +26,8 @@ def compare_published(name: str, quantity: str | None = None) -> Outcome:
     for p, derived, ok in arch.comparisons():
         if quantity is not None and p.quantity != quantity:
             continue
-        row = {"quantity": p.quantity, "layer": p.layer, "derived": derived,
-               "published": p.printed(), "rule": p.rule, "source": p.source, "holds": ok}
+        row = {"quantity": p.quantity, "layer": p.layer, "derived": derived, "published": p.printed(),
+               "rule": p.rule, "how": p.how(derived), "source": p.source, "holds": ok}
         rows.append(row)
         if not ok:
             bad.append(row)
@@ -42,7 +42,8 @@ def compare_published(name: str, quantity: str | None = None) -> Outcome:
                                        "expected": [b["published"]], "got": [b["derived"]]})
     return Outcome(True, f"{name}: {len(rows)} published figure(s) reproduced: "
                          + "; ".join(f"{r['layer'] + ' ' if r['layer'] else ''}{r['quantity']} "
-                                     f"{r['derived']:,} ~ {r['published']}" for r in rows),
+                                     f"{r['derived']:,} = {r['published']}"
+                                     + ("" if r["how"] == "exact" else f" ({r['how']})") for r in rows),
                    {"figures": rows}, len(rows))
 
 
@@ -53,7 +54,7 @@ def _register_published() -> None:
             by_q[p.quantity].append(p)
         for q, pubs in by_q.items():
             sources = "; ".join(sorted({p.source for p in pubs}))
-            check = (lambda name=name, q=q: compare_published(name, q))
+            check = (lambda name=name, q=q, **_: compare_published(name, q))
             claim(f"arch.{name}.{q}", f"The {q} of {A.get(name).title}, derived layer by layer from "
                   f"the spec's arithmetic, equal the published figures at their printed precision.",
                   sources, "exact", group=GROUP)(check)
@@ -66,7 +67,7 @@ _register_published()
        "not the 400 that the 400x120 matrix needs; a network sized to fit has 44,426 parameters, and "
        "padding C1 by 2 restores every shape of the 32x32 network.",
        "CNN lecture, LeNet-5 slides; cnnspec issue 4", "exact", group=GROUP)
-def _lenet_input28() -> Outcome:
+def _lenet_input28(**_: Any) -> Outcome:
     ref, nopad, pad2 = A.get("lenet5"), A.get("lenet5-28-nopad"), A.get("lenet5-28")
     feats = {n: a.layer("C5").in_shape for n, a in (("32x32", ref), ("28x28", nopad), ("28x28 pad 2", pad2))}
     same = [r.out_shape for r in ref.layers] == [r.out_shape for r in pad2.layers]
@@ -83,7 +84,7 @@ def _lenet_input28() -> Outcome:
        "contiguous S2 maps, the next six 4 contiguous, the next three 4 non-contiguous, the last all "
        "six; 60 map pairs, every S2 map feeding 10 C3 maps.", "LeCun et al. 1998, Table I, §II.B",
        "exact", group=GROUP)
-def _c3_table() -> Outcome:
+def _c3_table(**_: Any) -> Outcome:
     t = A.LENET_C3_TABLE
 
     def contiguous(m: tuple[int, ...]) -> bool:
@@ -107,7 +108,7 @@ def _resnets() -> list[str]:
        "where the number of filters doubles; every conv of a basic block is 3x3; the only FC layer is "
        "the classifier after global average pooling (no hidden FC, no dropout).",
        "CNN lecture, ResNet slides; He et al. 2016 §3.3 (plain network rules), §4.2", "exact", group=GROUP)
-def _resnet_structure() -> Outcome:
+def _resnet_structure(**_: Any) -> Outcome:
     checked = 0
     for name in _resnets():
         arch = A.get(name)
@@ -135,7 +136,7 @@ def _resnet_structure() -> Outcome:
 @claim("arch.resnet.depth", "A ResNet's depth counts its weighted layers on the main path: 6n+2 for "
        "the CIFAR nets (§4.2) and 18/34/50/101/152 for Table 1 (shortcut projections not counted).",
        "He et al. 2016 §4.2, Table 1", "exact", group=GROUP)
-def _depth() -> Outcome:
+def _depth(**_: Any) -> Outcome:
     import re
 
     counts = {}
@@ -155,7 +156,7 @@ def _depth() -> Outcome:
        "multiply-adds at each of the 3 downsampling blocks (the first 1x1 runs at full resolution): "
        "4.089e9 vs 3.858e9 for ResNet-50.", "He et al. 2016 §3.3; torchvision resnet.py Bottleneck note",
        "exact", group=GROUP)
-def _layouts() -> Outcome:
+def _layouts(**_: Any) -> Outcome:
     ev: dict[str, Any] = {}
     for d in (50, 101, 152):
         v15, v1 = A.get(f"resnet{d}"), A.get(f"resnet{d}-v1")
@@ -179,7 +180,7 @@ def _layouts() -> Outcome:
        "option A has exactly the parameters of its plain counterpart; option B adds a 1x1 projection "
        "and batch norm at the two widenings: 16·32 + 2·32 + 32·64 + 2·64 = 2,752 parameters.",
        "He et al. 2016 §3.3, §4.2", "exact", group=GROUP)
-def _shortcut_params() -> Outcome:
+def _shortcut_params(**_: Any) -> Outcome:
     ev = {}
     for d in (20, 32, 44, 56, 110):
         a, b, p = A.get(f"resnet{d}"), A.get(f"resnet{d}-B"), A.get(f"plain{d}")
@@ -192,7 +193,7 @@ def _shortcut_params() -> Outcome:
 @claim("arch.resnet.option_a", "The option-A shortcut is a fixed 0/1 matrix: every row has at most one "
        "1, exactly C_in·H'·W' rows have one (a partial identity on the stride grid), and the appended "
        "channels are zero rows.", "He et al. 2016 §3.3 (option A)", "exact", group=GROUP)
-def _option_a() -> Outcome:
+def _option_a(**_: Any) -> Outcome:
     cases = [(16, 32, 32, 32, 2), (32, 64, 16, 16, 2), (3, 5, 7, 5, 2), (4, 4, 6, 6, 1)]
     for ci, co, h, w, s in cases:
         m = option_a_matrix(ci, co, h, w, s)
@@ -210,7 +211,7 @@ def _option_a() -> Outcome:
 @claim("residual.jacobian", "For y = x + F(x): ∂y/∂x = I + ∂F/∂x, and F ≡ 0 makes the block the "
        "identity (y = x, ∂y/∂x = I).", "He et al. 2016 eq. (1); He et al. 2016b (Identity mappings) eq. (5)",
        "symbolic", group=GROUP)
-def _jacobian() -> Outcome:
+def _jacobian(**_: Any) -> Outcome:
     sizes = (1, 2, 3, 4)
     for n in sizes:
         jy, jf = residual_jacobian(n)
@@ -228,7 +229,7 @@ def _jacobian() -> Outcome:
        "batch norm's scale γ and shift β are zero, for every input z and every statistic μ, σ², ε; so "
        "the post-activation block computes relu(x + 0) = relu(x), and the plain block relu(0) = 0.",
        "He et al. 2016 §3.1; Ioffe & Szegedy 2015 Algorithm 1", "symbolic", group=GROUP)
-def _zero_branch() -> Outcome:
+def _zero_branch(**_: Any) -> Outcome:
     expr, (z, mu, var, eps, gamma, beta) = batchnorm_expr()
     zeroed = expr.subs({gamma: 0, beta: 0})
     x = sympy.Symbol("x", real=True)

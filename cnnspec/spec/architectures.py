@@ -110,8 +110,15 @@ class Published:
         return (Decimal(derived) / self.scale).quantize(Decimal(1).scaleb(-self.decimals()), mode)
 
     def matches(self, derived: int) -> bool:
-        modes = (ROUND_HALF_EVEN, ROUND_DOWN) if self.rule == "either" else (ROUND_HALF_EVEN,)
-        return any(self.rounded(derived, m) == Decimal(self.value) for m in modes)
+        return self.how(derived) is not None
+
+    def how(self, derived: int) -> str | None:
+        """``"exact"``, ``"rounded"`` or ``"truncated"``: how the printed value follows from the
+        derived one; None when it does not."""
+        if Decimal(derived) / self.scale == Decimal(self.value):
+            return "exact"
+        modes = [(ROUND_HALF_EVEN, "rounded")] + ([(ROUND_DOWN, "truncated")] if self.rule == "either" else [])
+        return next((name for m, name in modes if self.rounded(derived, m) == Decimal(self.value)), None)
 
     def printed(self) -> str:
         return self.value + (f"e{round(math.log10(self.scale))}" if self.scale != 1 else "")
@@ -458,7 +465,7 @@ def imagenet_resnet(depth: int, stride_on: str = "3x3", input_size: int = 224,
     pub: list[Published] = []
     if (input_size, classes) == (224, 1000):
         pub.append(Published("params", str(TORCHVISION_PARAMS[depth]),
-                             _TV.format(d=depth) + " num_params (same for both layouts)"))
+                             _TV.format(d=depth) + " num_params" + (" (same in both layouts)" if bottleneck else "")))
         if stride_on == "3x3":
             pub.append(Published("macs", TORCHVISION_GFLOPS[depth], _TV.format(d=depth) + " _ops (GFLOPS)",
                                  scale=10**9))

@@ -79,7 +79,7 @@ def mode_padding(n: int, k: int, mode: str, stride: int = 1, dilation: int = 1) 
 
 
 def _tuple(name: str, value: IntOrSeq, ndim: int, minimum: int) -> tuple[int, ...]:
-    vals = (value,) * ndim if isinstance(value, int) else tuple(value)
+    vals = tuple(value) if isinstance(value, (tuple, list)) else (value,) * ndim
     if len(vals) == 1 and ndim > 1:
         vals = vals * ndim
     if len(vals) != ndim:
@@ -270,8 +270,10 @@ def sum_formula(spec: ConvSpec, u: Sequence | None = None, w: Sequence | None = 
             terms = []
             for cl in range(cpg_in):
                 ci = g * cpg_in + cl
-                # every input position of the (padded) signal, as the definition's sum runs over a
-                ranges = [range(-p[0], n + p[1]) for n, p in zip(spec.input_size, spec.padding)]
+                # the input positions a of the sum; terms outside the window's span have no kernel
+                # index in [0, k) and vanish, so the sum runs over the span only
+                ranges = [range(ti * s - p[0], ti * s - p[0] + d * (k - 1) + 1) for ti, s, p, d, k in
+                          zip(t, spec.stride, spec.padding, spec.dilation, spec.kernel_size)]
                 for a in itertools.product(*ranges):
                     j = []
                     for ax, ai in enumerate(a):

@@ -158,17 +158,28 @@ class BilinearTable:
     """
 
     def __init__(self, rows, widx, cols, coef):
-        rows, widx, cols, coef = (np.asarray(a, dtype=np.int64) for a in (rows, widx, cols, coef))
-        order = np.lexsort((cols, widx, rows))
-        rows, widx, cols, coef = rows[order], widx[order], cols[order], coef[order]
+        rows, widx, cols, coef = (np.asarray(a, dtype=np.int64).reshape(-1) for a in (rows, widx, cols, coef))
         if rows.size:
-            new = np.ones(rows.size, dtype=bool)
-            new[1:] = (rows[1:] != rows[:-1]) | (widx[1:] != widx[:-1]) | (cols[1:] != cols[:-1])
+            nw, nc = int(widx.max()) + 1, int(cols.max()) + 1
+            if (int(rows.max()) + 1) * nw * nc < 2**62:     # one int64 key per monomial: one sort
+                key = (rows * nw + widx) * nc + cols
+                order = np.argsort(key, kind="stable")
+                key = key[order]
+                new = np.ones(key.size, dtype=bool)
+                new[1:] = key[1:] != key[:-1]
+            else:
+                order = np.lexsort((cols, widx, rows))
+                r, i, c = rows[order], widx[order], cols[order]
+                new = np.ones(r.size, dtype=bool)
+                new[1:] = (r[1:] != r[:-1]) | (i[1:] != i[:-1]) | (c[1:] != c[:-1])
+            rows, widx, cols, coef = rows[order], widx[order], cols[order], coef[order]
             starts = np.flatnonzero(new)
-            coef = np.add.reduceat(coef, starts)
-            rows, widx, cols = rows[starts], widx[starts], cols[starts]
+            if starts.size != rows.size:                     # coalesce repeated monomials
+                coef = np.add.reduceat(coef, starts)
+                rows, widx, cols = rows[starts], widx[starts], cols[starts]
             keep = coef != 0
-            rows, widx, cols, coef = rows[keep], widx[keep], cols[keep], coef[keep]
+            if not keep.all():
+                rows, widx, cols, coef = rows[keep], widx[keep], cols[keep], coef[keep]
         self.rows, self.widx, self.cols, self.coef = rows, widx, cols, coef
 
     def __len__(self) -> int:

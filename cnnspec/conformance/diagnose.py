@@ -1,0 +1,242 @@
+"""Name the convention a failing target follows instead of the spec's.
+
+Each *convention* is the oracle with one documented departure (kernel flipped, padding on one
+side, kH/kW transposed, output size rounded up, dilation ignored, ``count_include_pad`` inverted,
+``ceil_mode`` ignored, …). A target follows a convention when, on every case of a failing batch,
+its output equals that variant's bit for bit and differs from the spec's on at least one. "Your
+conv2d computes a true convolution (kernel flipped)" says more than "mismatch at [0,0,1,2]".
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .. import oracle
+from ..spec.pooling import pool_geometry
+from .isolation import Result
+
+Variant = Callable[[dict], "np.ndarray | None"]
+
+
+def conv_args(case: dict) -> dict:
+    nd = len(case["size"])
+    return {"stride": case["stride"], "padding": case["padding"], "dilation": case["dilation"],
+            "groups": case["groups"]} if nd else {}
+
+
+def _conv(case: dict, x=None, w=None, b="same", **over) -> np.ndarray:
+    a = {**conv_args(case), **over}
+    return oracle.conv(case["x"] if x is None else x, case["weight"] if w is None else w,
+                       case["bias"] if isinstance(b, str) else b, a["stride"], a["padding"],
+                       a["dilation"], a["groups"])
+
+
+def _flip(case):
+    nd = len(case["size"])
+    return _conv(case, w=np.flip(case["weight"], axis=tuple(range(2, 2 + nd))))
+
+
+def _one_side(high: bool) -> Variant:
+    def variant(case):
+        p = case["padding"]
+        if not any(p):
+            return None
+        widths = [(0, 0), (0, 0)] + [((0, 2 * q) if high else (2 * q, 0)) for q in p]
+        return _conv(case, x=np.pad(case["x"], widths), padding=0)
+    return variant
+
+
+def _khkw(case):
+    w = case["weight"]
+    if w.ndim != 4 or w.shape[2] == w.shape[3]:
+        return None
+    co, cg, kh, kw = w.shape
+    wt = w.reshape(co, cg, kw, kh)       # the kernel read with its axes swapped
+    try:
+        return _conv(case, w=wt)
+    except ValueError:
+        return None
+
+
+def _no_dilation(case):
+    if all(d == 1 for d in case["dilation"]):
+        return None
+    return _conv(case, dilation=1)
+
+
+def _no_dilation_strided(case):
+    d = tuple(1 if s > 1 else d for s, d in zip(case["stride"], case["dilation"]))
+    if d == tuple(case["dilation"]):
+        return None
+    return _conv(case, dilation=d)
+
+
+def _last_aligned(case):
+    """The last output along the last axis reads the window that ends at the padded input's end."""
+    n, k, s, p, d = (case["size"][-1], case["kernel"][-1], case["stride"][-1], case["padding"][-1],
+                     case["dilation"][-1])
+    span = d * (k - 1) + 1
+    if (n + 2 * p - span) % s == 0:
+        return None
+    y = _conv(case)
+    widths = [(0, 0)] * (case["x"].ndim - 1) + [(p, p)]
+    xp = np.pad(case["x"], widths)[..., n + 2 * p - span:]
+    pads = tuple(case["padding"][:-1]) + (0,)
+    strides = tuple(case["stride"][:-1]) + (1,)
+    y[..., -1:] = _conv(case, x=xp, padding=pads, stride=strides)
+    return y
+
+
+def _ceil(case):
+    """Output size ⌈(n + 2p − span)/s⌉ + 1: extra zero padding on the high side."""
+    extra = []
+    for n, k, s, p, d in zip(case["size"], case["kernel"], case["stride"], case["padding"],
+                             case["dilation"]):
+        extra.append((-(n + 2 * p - d * (k - 1) - 1)) % s)
+    if not any(extra):
+        return None
+    x = np.pad(case["x"], [(0, 0), (0, 0)] + [(0, e) for e in extra])
+    return _conv(case, x=x)
+
+
+def _groups_mod(case):
+    """Output channel o reads input group ``o mod g`` instead of ``o // (C_out/g)``."""
+    g = case["groups"]
+    co = case["C_out"]
+    if g == 1 or co == g:
+        return None
+    order = np.array([(o % g) * (co // g) + o // g for o in range(co)])  # channel o computed as order[o]
+    inv = np.argsort(order)
+    y = _conv(case, w=case["weight"][inv], b=None if case["bias"] is None else case["bias"][inv])
+    return y[:, order]
+
+
+def _bias_first(case):
+    if case["bias"] is None or case["x"].shape[0] == 1:
+        return None
+    y = _conv(case, b=None)
+    y[0] += case["bias"].reshape(-1, *[1] * len(case["size"]))
+    return y
+
+
+CONV: list[tuple[str, Variant]] = [
+    ("computes a true convolution (kernel flipped), not cross-correlation", _flip),
+    ("pads on one side only (2p after the input, none before: SAME_UPPER-style)", _one_side(True)),
+    ("pads on one side only (2p before the input, none after: SAME_LOWER-style)", _one_side(False)),
+    ("reads the kernel as (kW, kH): kH/kW transposed", _khkw),
+    ("ignores dilation where the stride is > 1", _no_dilation_strided),
+    ("ignores dilation", _no_dilation),
+    ("rounds the output size up (ceil) instead of down (floor)", _ceil),
+    ("maps groups wrongly: output channel o reads group o mod groups", _groups_mod),
+    ("adds the bias to the first sample only", _bias_first),
+    ("aligns the last window to the end of the padded input (off by one on the last output)",
+     _last_aligned),
+]
+
+
+def _pool(case, fn, **over):
+    a = {"kernel_size": case["kernel"], "stride": case["stride"], "padding": case["padding"],
+         "ceil_mode": case["ceil_mode"]}
+    if fn is oracle.max_pool2d:
+        a["dilation"] = case["dilation"]
+    else:
+        a["count_include_pad"] = case["count_include_pad"]
+    a.update(over)
+    return fn(case["x"], **a)
+
+
+def _max_zero_pad(case):
+    if not any(case["padding"]) and not case["ceil_mode"]:
+        return None
+    geo = pool_geometry(case["size"], case["kernel"], case["stride"], case["padding"],
+                        case["dilation"], case["ceil_mode"])
+    xp = oracle.pad(case["x"], geo.pads, 0.0)
+    # zeros in the padding; positions beyond it (ceil-mode overhang) stay −inf
+    mask = np.full(xp.shape[2:], -np.inf)
+    mask[tuple(slice(0, n + 2 * p) for n, p in zip(case["size"], geo.padding))] = 0.0
+    v = oracle.windows(xp + mask, geo.kernel, geo.stride, geo.dilation)
+    return v.max(axis=(-2, -1))
+
+
+def _flag(fn, name: str, value=None) -> Variant:
+    def variant(case):
+        new = (not case[name]) if value is None else value
+        if new == case[name]:
+            return None
+        return _pool(case, fn, **{name: new})
+    return variant
+
+
+def _pool_no_dilation(case):
+    if all(d == 1 for d in case["dilation"]):
+        return None
+    return _pool(case, oracle.max_pool2d, dilation=1)
+
+
+def _stride_one(fn) -> Variant:
+    def variant(case):
+        if case["kwargs"].get("stride") is not None or case["kernel"] == (1, 1):
+            return None
+        return _pool(case, fn, stride=1)
+    return variant
+
+
+MAX_POOL: list[tuple[str, Variant]] = [
+    ("pads with 0 instead of −inf", _max_zero_pad),
+    ("ignores ceil_mode (always floor)", _flag(oracle.max_pool2d, "ceil_mode", False)),
+    ("always uses ceil_mode", _flag(oracle.max_pool2d, "ceil_mode", True)),
+    ("ignores dilation", _pool_no_dilation),
+    ("reads stride=None as 1 instead of kernel_size", _stride_one(oracle.max_pool2d)),
+]
+
+AVG_POOL: list[tuple[str, Variant]] = [
+    ("inverts count_include_pad", _flag(oracle.avg_pool2d, "count_include_pad")),
+    ("ignores ceil_mode (always floor)", _flag(oracle.avg_pool2d, "ceil_mode", False)),
+    ("always uses ceil_mode", _flag(oracle.avg_pool2d, "ceil_mode", True)),
+    ("reads stride=None as 1 instead of kernel_size", _stride_one(oracle.avg_pool2d)),
+]
+
+VARIANTS = {"conv1d": CONV, "conv2d": CONV, "max_pool2d": MAX_POOL, "avg_pool2d": AVG_POOL}
+
+
+def _same(got: np.ndarray, want: np.ndarray, exact: bool) -> bool:
+    if got.shape != want.shape:
+        return False
+    if exact:
+        return bool(np.all((got == want) | (np.isnan(got) & np.isnan(want))))
+    return bool(np.allclose(got, want, rtol=1e-3, atol=1e-6, equal_nan=True))
+
+
+def diagnose(op: str, pairs: list[tuple[dict, Result]], expected: Callable[[dict], np.ndarray],
+             exact: bool = True) -> str:
+    """The first convention that explains every target output and the spec does not, or ``""``.
+
+    ``exact=False`` (average pooling, whose division rounds differently across libraries) matches
+    a variant to a relative 1e-3: loose enough for rounding, far tighter than any convention's effect.
+    """
+    usable = [(c, r.value) for c, r in pairs if r.ok]
+    if not usable:
+        return ""
+    for name, variant in VARIANTS.get(op, []):
+        explains, differs = True, False
+        for case, got in usable:
+            try:
+                alt = variant(case)
+            except Exception:  # noqa: BLE001 - a variant that does not apply to this geometry
+                alt = None
+            if alt is None:
+                alt = expected(case)
+            else:
+                differs = differs or not _same(alt, expected(case), True)
+            if not _same(got, np.asarray(alt, np.float64), exact):
+                explains = False
+                break
+        if explains and differs:
+            return f"the target {name}"
+    return ""
+
+
+def diagnoser(expected: Callable[[dict], np.ndarray], exact: bool = True):
+    """A :class:`~.properties.Property` ``diagnose`` hook over the first call of each case."""
+    return lambda pairs, ctx: diagnose(ctx.op, [(c, r[0]) for c, r in pairs], expected, exact)

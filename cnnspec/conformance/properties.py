@@ -1,0 +1,322 @@
+"""Properties over a target, searched in batches and shrunk by hypothesis; the counterexample grammar.
+
+A :class:`Property` draws *cases* from a strategy, turns each into calls of the target
+(:class:`~cnnspec.conformance.isolation.Call`) and checks the results. :func:`run_property`
+
+1. draws ``examples`` cases with hypothesis (a fixed seed: reproducible),
+2. sends all their calls to the child process in a few round trips (low per-call overhead),
+3. checks each case; on the first failure it replays the same hypothesis search with the results
+   it already has and lets hypothesis *shrink* the failing case, one round trip per step,
+4. returns an :class:`~cnnspec.claims.Outcome` with the shrunk counterexample in one grammar::
+
+       out[0,1,2,3]=5.0, but should be 7.0 [conv2d(stride=(2,1), dilation=(2,1)) x(1,2,5,5) weight(4,1,3,2)]
+
+   plus a reproduction command and a Python snippet.
+"""
+from __future__ import annotations
+
+import hashlib
+import pickle
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
+from hypothesis import strategies as st
+
+from ..claims import Outcome
+from .isolation import Call, Result, Worker, WorkerFailure
+
+BATCH = 64                 # calls per round trip
+
+
+@dataclass
+class Context:
+    """What a conformance claim needs: the worker running the target and the run's settings."""
+
+    worker: Worker
+    target: str
+    op: str
+    array: str = "numpy"
+    device: str = "cpu"
+    dtype: str = "float32"
+    examples: int = 50
+    seed: int = 0
+    timeout: float = 60.0
+    progress: Callable[[str], None] | None = None
+    shrink_seconds: float = 20.0                  # per failing claim
+    input_rounding: str | None = None             # the target rounds its inputs (tf32, bfloat16)
+    cache: dict = field(default_factory=dict)     # drawn cases, shared by claims with one key
+    memo: dict = field(default_factory=dict)      # call fingerprint -> result
+
+    def reproduce(self) -> str:
+        return (f"cnnspec validate {self.target} --op {self.op} --array {self.array} "
+                f"--dtype {self.dtype} --device {self.device} --examples {self.examples} "
+                f"--seed {self.seed}")
+
+
+@dataclass
+class Failure:
+    """A failing case: one line in the grammar, and the arrays for the report."""
+
+    line: str
+    args: dict = field(default_factory=dict)
+    expected: Any = None
+    got: Any = None
+
+
+@dataclass
+class Verdict:
+    failure: Failure | None = None
+    ratio: float | None = None          # max(error / bound) over the case (bound tier)
+    inexact: int = 0                    # outputs that differ from the exact value but obey the bound
+
+
+def op_claim(id: str, statement: str, source: str, method: str, ops: tuple[str, ...],
+             prop: "Property | None" = None):
+    """Register a conformance claim for ``ops``: a :class:`Property` run, or the decorated check.
+
+    The check takes ``ctx`` (a :class:`Context`); run without one (e.g. by ``cnnspec prove``) the
+    claim is skipped, since it needs a target.
+    """
+    from ..claims import claim
+
+    def register(fn: Callable[[Context], Outcome] | None = None):
+        body = fn if fn is not None else (lambda ctx: run_property(prop, ctx))
+
+        def check(ctx: Context | None = None, **_: Any) -> Outcome:
+            if ctx is None:
+                return Outcome(True, "needs a target: run `cnnspec validate TARGET --op ...`",
+                               skipped=True)
+            return body(ctx)
+
+        check.__name__ = id.rsplit(".", 1)[-1]
+        claim(id, statement, source, method, group="conformance")(check)
+        for op in ops:
+            OP_CLAIMS.setdefault(op, [])
+            if id not in OP_CLAIMS[op]:
+                OP_CLAIMS[op].append(id)
+        return fn if fn is not None else check
+
+    return register if prop is None else register(None)
+
+
+OP_CLAIMS: dict[str, list[str]] = {}   # op -> claim ids, in registration order
+
+
+@dataclass
+class Property:
+    """``strategy(ctx)`` draws cases; ``calls(case, ctx)`` the target calls; ``check`` the verdict."""
+
+    strategy: Callable[[Context], st.SearchStrategy]
+    calls: Callable[[dict, Context], list[Call]]
+    check: Callable[[dict, list[Result], Context], Verdict]
+    key: str = ""                       # cases with the same key are drawn once per run and shared
+    diagnose: Callable[[list[tuple[dict, list[Result]]], Context], str] | None = None
+    share: float = 1.0                  # this property's share of --examples (costly ones: less)
+
+
+# --- the grammar ------------------------------------------------------------------------------------
+
+def fmt(v: Any) -> str:
+    """A value as the grammar prints it: ``5``, ``-0.5``, ``nan``, ``(2, 1)``."""
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return str(int(f)) if f.is_integer() and abs(f) < 2 ** 53 else repr(f)
+    return repr(v)
+
+
+def call_words(op: str, case: dict, kwargs: dict | None = None, **arrays) -> str:
+    """``conv2d(stride=(2, 1), groups=2) x(1,2,5,5) weight(4,1,3,2)``: the call, as passed."""
+    kw = case["kwargs"] if kwargs is None else kwargs
+    params = ", ".join(f"{k}={v!r}" for k, v in kw.items())
+    shapes = " ".join(f"{name}({','.join(map(str, a.shape))})" for name, a in arrays.items()
+                      if isinstance(a, np.ndarray))
+    return f"{op}({params}) {shapes}".strip()
+
+
+def idx(i) -> str:
+    return "[" + ",".join(str(int(a)) for a in i) + "]"
+
+
+def first_mismatch(got: np.ndarray, want: np.ndarray) -> tuple | None:
+    """Index of the first entry where ``got`` and ``want`` differ (NaN equals NaN), or None."""
+    bad = ~((got == want) | (np.isnan(got) & np.isnan(want)))
+    if not bad.any():
+        return None
+    return tuple(np.argwhere(bad)[0])
+
+
+def result_problem(res: Result, what: str, shape: tuple | None, ctx: Context,
+                   call: str) -> Failure | None:
+    """A failure when the call raised, returned a non-array, or the wrong shape or dtype."""
+    if not res.ok:
+        verb = "raised" if res.raised else "returned no usable array:"
+        want = f"{what} of shape {tuple(shape)}" if shape is not None else what
+        return Failure(f"{call} {verb} {res.error}, but should return {want}")
+    if shape is not None and tuple(res.value.shape) != tuple(shape):
+        return Failure(f"{what}.shape={tuple(res.value.shape)}, but should be {tuple(shape)} [{call}]",
+                       expected=list(shape), got=list(res.value.shape))
+    if res.dtype and res.dtype != ctx.dtype:
+        return Failure(f"{what}.dtype={res.dtype}, but should be {ctx.dtype} (the input dtype) [{call}]")
+    return None
+
+
+def compare(got: np.ndarray, want: np.ndarray, what: str, call: str,
+            want_what: str | None = None) -> Failure | None:
+    """Bit-exact comparison in the grammar: ``out[i]=g, but should be w [call]``."""
+    i = first_mismatch(got, want)
+    if i is None:
+        return None
+    rhs = f"{want_what}{idx(i)}={fmt(want[i])}" if want_what else fmt(want[i])
+    n_bad = int((~((got == want) | (np.isnan(got) & np.isnan(want)))).sum())
+    return Failure(f"{what}{idx(i)}={fmt(got[i])}, but should be {rhs} [{call}] "
+                   f"({n_bad} of {got.size} entries differ)", expected=want.tolist(), got=got.tolist())
+
+
+# --- running ----------------------------------------------------------------------------------------
+
+def _fingerprint(case: dict) -> str:
+    return hashlib.sha1(pickle.dumps(sorted(case.items(), key=lambda kv: kv[0]))).hexdigest()
+
+
+def _settings(n: int, phases) -> settings:
+    return settings(max_examples=n, database=None, deadline=None, phases=phases,
+                    suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
+                    derandomize=False, print_blob=False)
+
+
+def draw_cases(strategy: st.SearchStrategy, n: int, seed: int) -> list[dict]:
+    """``n`` cases from ``strategy`` in hypothesis's generation order for ``seed``."""
+    cases: list[dict] = []
+
+    @_settings(n, [Phase.generate])
+    @hseed(seed)
+    @given(strategy)
+    def collect(case):
+        cases.append(case)
+
+    collect()
+    return cases
+
+
+def call_all(ctx: Context, calls: list[Call]) -> list[Result]:
+    """Every call's result, ``BATCH`` calls per round trip; calls made before are not repeated."""
+    keys = [_fingerprint(vars(c)) for c in calls]
+    todo = [i for i, k in enumerate(keys) if k not in ctx.memo]
+    todo = list({keys[i]: i for i in todo}.values())
+    for j in range(0, len(todo), BATCH):
+        chunk = todo[j:j + BATCH]
+        for i, r in zip(chunk, ctx.worker.call_many([calls[i] for i in chunk])):
+            ctx.memo[keys[i]] = r
+    return [ctx.memo[k] for k in keys]
+
+
+class _Found(Exception):
+    pass
+
+
+def run_property(prop: Property, ctx: Context) -> Outcome:
+    """Search, check, shrink: the :class:`Outcome` of one property over the target."""
+    n = max(1, round(ctx.examples * prop.share))
+    strategy = prop.strategy(ctx)
+    ckey = (prop.key or id(prop), n, ctx.seed)
+    cases = ctx.cache.get(ckey)
+    if cases is None:
+        cases = ctx.cache[ckey] = draw_cases(strategy, n, ctx.seed)
+    per_case = [prop.calls(c, ctx) for c in cases]
+    try:
+        flat = call_all(ctx, [c for calls in per_case for c in calls])
+    except WorkerFailure as e:
+        return Outcome(False, f"{e} during a batch of {n} cases ({ctx.op}); the run goes on",
+                       examples=n, counterexample={"reproduce": ctx.reproduce()})
+    results, pos = [], 0
+    for calls in per_case:
+        results.append(flat[pos:pos + len(calls)])
+        pos += len(calls)
+    known = {_fingerprint(c): r for c, r in zip(cases, results)}
+    ratio, inexact, failing = 0.0, 0, None
+    for case, res in zip(cases, results):
+        v = prop.check(case, res, ctx)
+        if v.ratio is not None:
+            ratio = max(ratio, v.ratio)
+        inexact += v.inexact
+        if v.failure is not None and failing is None:
+            failing = (case, v)
+    evidence = {"examples": n, "calls": pos}
+    if inexact:
+        evidence["bit_exact"] = False
+        evidence["inexact_outputs"] = inexact
+    if failing is None:
+        msg = (f"not bit-exact: {inexact} outputs differ from the exact value, all within the "
+               f"rigorous bound (max error/bound {ratio:.3g})") if inexact else ""
+        return Outcome(True, msg, evidence=evidence, examples=n,
+                       max_error_over_bound=ratio if (ratio or inexact) else None)
+    case, verdict = _shrink(prop, strategy, ctx, n, known) or failing
+    diagnosis = ""
+    if prop.diagnose is not None:
+        diagnosis = prop.diagnose(list(zip(cases, results)), ctx)
+    return Outcome(False, verdict.failure.line + (f"; diagnosis: {diagnosis}" if diagnosis else ""),
+                   evidence=evidence, examples=n,
+                   counterexample=counterexample(case, verdict.failure, ctx, diagnosis),
+                   max_error_over_bound=verdict.ratio)
+
+
+def _shrink(prop: Property, strategy, ctx: Context, n: int, known: dict) -> tuple | None:
+    """Replay the search with the known results and let hypothesis shrink the first failure."""
+    last: list = []
+    t0 = time.perf_counter()
+
+    @_settings(n, [Phase.generate, Phase.shrink])
+    @hseed(ctx.seed)
+    @given(strategy)
+    def search(case):
+        res = known.get(_fingerprint(case))
+        if res is None:
+            if time.perf_counter() - t0 > ctx.shrink_seconds:
+                return            # out of time: stop shrinking (the last failure stands)
+            try:
+                res = call_all(ctx, prop.calls(case, ctx))
+            except WorkerFailure:
+                return
+        v = prop.check(case, res, ctx)
+        if v.failure is not None:
+            last[:] = [(case, v)]
+            raise _Found
+
+    try:
+        search()
+    except _Found:
+        pass
+    except Exception:  # noqa: BLE001 - hypothesis flakiness (e.g. a timed-out step): keep what we have
+        pass
+    return last[0] if last else None
+
+
+def counterexample(case: dict, failure: Failure, ctx: Context, diagnosis: str = "") -> dict:
+    """The report's counterexample: arguments, expected, got, the line, and how to reproduce it."""
+    arrays = {k: v for k, v in case.items() if isinstance(v, np.ndarray)}
+    args = {k: v.tolist() for k, v in arrays.items()}
+    args.update(failure.args)
+    args["kwargs"] = case.get("kwargs", {})
+    return {"args": args, "expected": failure.expected, "got": failure.got, "line": failure.line,
+            "diagnosis": diagnosis or None, "reproduce": ctx.reproduce(),
+            "python": snippet(case, ctx)}
+
+
+def snippet(case: dict, ctx: Context) -> str:
+    """A Python snippet that calls the target on the counterexample's main arrays."""
+    names = [k for k in ("x", "weight", "bias") if k in case]
+    lines = ["import numpy as np", "nan, inf = float('nan'), float('inf')",
+             "from cnnspec.conformance.isolation import load_target",
+             f"f = load_target({ctx.target!r})"]
+    conv = (lambda n: f"torch.tensor({n}, dtype=torch.{ctx.dtype})") if ctx.array == "torch" else \
+        (lambda n: f"np.array({n}, dtype={ctx.dtype!r})")
+    if ctx.array == "torch":
+        lines.insert(0, "import torch")
+    for k in names:
+        v = case[k]
+        lines.append(f"{k} = None" if v is None else f"{k} = {conv(v.tolist())}")
+    lines.append(f"print(f({', '.join(names)}, **{case.get('kwargs', {})!r}))")
+    return "\n".join(lines)

@@ -1,0 +1,253 @@
+"""Public hypothesis strategies: op parameters and exact-tier data, biased to where kernels break.
+
+Every strategy takes keyword-only bounds with documented defaults; a bad bound raises
+``hypothesis.errors.InvalidArgument`` naming the argument and its value. Draws are plain dicts, so
+third parties can use them in their own test suites::
+
+    from hypothesis import given
+    from cnnspec.strategies import conv_cases
+    @given(conv_cases(ndim=2))
+    def test_my_conv(case):
+        assert (my_conv2d(case["x"], case["weight"], case["bias"], **case["kwargs"])
+                == cnnspec.oracle.conv2d(case["x"], case["weight"], case["bias"], **case["kwargs"])).all()
+
+The edges: non-square kernels, stride > 1 with dilation > 1, padding near kernel/2, sizes not
+divisible by the stride, groups > 1, N > 1, C_in > 1, all-negative inputs, NaN and ±inf for max
+pooling, ceil_mode windows that start in the padding, arguments left at their defaults
+(pooling's ``stride=None``). Integer data come with an *exactness certificate*: every partial sum
+of the reduction is an integer below ``2^p`` of the target dtype (:data:`cnnspec.oracle.PRECISION`).
+
+Profiles: ``settings.load_profile("cnnspec-fast")`` (CI) or ``"cnnspec-thorough"``.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+from .oracle import PRECISION
+from .spec.pooling import pool_output_size
+
+settings.register_profile("cnnspec-fast", max_examples=25, deadline=None, derandomize=True,
+                          suppress_health_check=list(HealthCheck))
+settings.register_profile("cnnspec-thorough", max_examples=1000, deadline=None,
+                          suppress_health_check=list(HealthCheck))
+
+
+def _check(**bounds: int) -> None:
+    """Each bound a positive int; ``min_x <= max_x`` pairs named in the error."""
+    for name, v in bounds.items():
+        if not isinstance(v, int) or isinstance(v, bool) or v < (0 if name.endswith("padding") else 1):
+            raise InvalidArgument(f"{name}={v!r} must be a positive integer")
+    for name, v in bounds.items():
+        if name.startswith("min_") and f"max_{name[4:]}" in bounds and v > bounds[f"max_{name[4:]}"]:
+            raise InvalidArgument(f"{name}={v} is larger than max_{name[4:]}={bounds[f'max_{name[4:]}']}")
+
+
+@lru_cache(maxsize=None)
+def _small(lo: int, hi: int) -> st.SearchStrategy[int]:
+    """An int in [lo, hi], half the time the low end or 2 (where off-by-ones live)."""
+    edges = sorted({lo, min(max(lo, 2), hi), hi})
+    return st.one_of(st.sampled_from(edges), st.integers(lo, hi))
+
+
+@lru_cache(maxsize=None)
+def _form(values: tuple[int, ...], default: int | None) -> st.SearchStrategy:
+    """How an argument is passed: left out (at its default), one int, or a tuple."""
+    forms = [st.just(values)]
+    if len(set(values)) == 1:
+        forms.append(st.just(values[0]))
+        if default is not None and values[0] == default:
+            forms.append(st.just(None))
+    return st.one_of(forms)
+
+
+def conv_params(*, ndim: int = 2, min_batch: int = 1, max_batch: int = 3, max_channels: int = 4,
+                min_groups: int = 1, max_groups: int = 3, min_side: int = 1, max_side: int = 9,
+                max_kernel: int = 4, max_stride: int = 3, max_dilation: int = 3,
+                max_padding: int = 3) -> st.SearchStrategy[dict]:
+    """A convolution geometry: ``{"N", "C_in", "C_out", "groups", "size", "kernel", "stride",
+    "padding", "dilation", "kwargs"}``; ``kwargs`` is the call form (defaults sometimes left out).
+
+    Defaults: batch 1–3, channels ≤ 4, groups 1–3, sides 1–9 (never smaller than the dilated
+    kernel needs), kernel ≤ 4, stride ≤ 3, dilation ≤ 3, padding ≤ 3.
+    """
+    _check(ndim=ndim, min_batch=min_batch, max_batch=max_batch, max_channels=max_channels,
+           min_groups=min_groups, max_groups=max_groups, min_side=min_side, max_side=max_side,
+           max_kernel=max_kernel, max_stride=max_stride, max_dilation=max_dilation,
+           max_padding=max_padding)
+    if ndim not in (1, 2):
+        raise InvalidArgument(f"ndim={ndim} must be 1 or 2")
+    if min_groups > max_channels:
+        raise InvalidArgument(f"min_groups={min_groups} is larger than max_channels={max_channels}")
+    return _conv_params(ndim, min_batch, max_batch, max_channels, min_groups, max_groups, min_side,
+                        max_side, max_kernel, max_stride, max_dilation, max_padding)
+
+
+@st.composite
+def _conv_params(draw, ndim, min_batch, max_batch, max_channels, min_groups, max_groups, min_side,
+                 max_side, max_kernel, max_stride, max_dilation, max_padding) -> dict:
+    g = draw(_small(min_groups, max_groups))
+    cin = g * draw(_small(1, max(1, max_channels // g)))
+    cout = g * draw(_small(1, max(1, max_channels // g)))
+    k, s, d, p, n = [], [], [], [], []
+    for _ in range(ndim):
+        ki = draw(_small(1, max_kernel))
+        di = draw(_small(1, max_dilation)) if ki > 1 else 1
+        span = di * (ki - 1) + 1
+        pi = draw(st.one_of(st.just(min(span // 2, max_padding)), _small(0, max_padding)))
+        si = draw(_small(1, max_stride))
+        lo = max(min_side, span - 2 * pi, 1)
+        ni = draw(st.integers(lo, max(lo, max_side)))
+        k.append(ki); s.append(si); d.append(di); p.append(pi); n.append(ni)
+    kw = {}
+    for name, vals, default in (("stride", s, 1), ("padding", p, 0), ("dilation", d, 1)):
+        v = draw(_form(tuple(vals), default))
+        if v is not None:
+            kw[name] = v
+    if g > 1 or draw(st.booleans()):
+        kw["groups"] = g
+    return {"N": draw(_small(min_batch, max_batch)), "C_in": cin, "C_out": cout, "groups": g,
+            "size": tuple(n), "kernel": tuple(k), "stride": tuple(s), "padding": tuple(p),
+            "dilation": tuple(d), "kwargs": kw}
+
+
+def int_arrays(shape, *, bound: int, sign: str = "mixed") -> st.SearchStrategy[np.ndarray]:
+    """Integer-valued float64 arrays in ``[-bound, bound]``; ``sign`` ``mixed|negative|positive``.
+
+    Drawn from a seed (fast to generate; hypothesis shrinks the seed, the bound and the shape).
+    """
+    _check(bound=bound)
+    if sign not in ("mixed", "negative", "positive"):
+        raise InvalidArgument(f"sign={sign!r} must be 'mixed', 'negative' or 'positive'")
+    lo, hi = {"mixed": (-bound, bound), "negative": (-bound, -1), "positive": (1, bound)}[sign]
+    return st.integers(0, 2 ** 32 - 1).map(
+        lambda seed: np.random.default_rng(seed).integers(lo, hi + 1, shape).astype(np.float64))
+
+
+def _magnitudes(draw, taps: int, dtype: str, with_bias: bool) -> tuple[int, int, int]:
+    """``(max|x|, max|w|, max|b|)`` with ``K·mx·mw + mb < 2^p``: the exactness certificate."""
+    if dtype not in PRECISION:
+        raise InvalidArgument(f"dtype={dtype!r} is not one of {sorted(PRECISION)}")
+    limit = 2 ** PRECISION[dtype] - 1
+    room = max((limit - 1) // max(taps, 1), 1)     # leaves at least 1 for the bias
+    mw = draw(st.sampled_from(sorted({1, min(2, room), min(4, room), min(8, room)})))
+    mx_cap = max(room // mw, 1)
+    mx = draw(st.one_of(st.sampled_from(sorted({1, min(3, mx_cap), min(16, mx_cap)})),
+                        st.just(mx_cap)))  # the last: partial sums right at the certificate's edge
+    mb = max(min(limit - taps * mx * mw, 64), 1) if with_bias else 0
+    return mx, mw, mb
+
+
+def conv_cases(*, ndim: int = 2, dtype: str = "float32", bias: bool | None = None,
+               **bounds) -> st.SearchStrategy[dict]:
+    """A geometry (:func:`conv_params`, which takes ``bounds``) with certified integer data
+    ``x``, ``weight``, ``bias`` (``None`` when left out; ``bias=True``/``False`` forces it) and the
+    certificate ``cert = (K, max|x|, max|w|, max|b|)`` for ``dtype``: ``K·mx·mw + mb < 2^p``."""
+    if dtype not in PRECISION:
+        raise InvalidArgument(f"dtype={dtype!r} is not one of {sorted(PRECISION)}")
+    return _conv_cases(conv_params(ndim=ndim, **bounds), dtype, bias)
+
+
+@st.composite
+def _conv_cases(draw, params, dtype: str, bias: bool | None) -> dict:
+    geo = draw(params)
+    taps = geo["C_in"] // geo["groups"] * math.prod(geo["kernel"])
+    with_bias = draw(st.booleans()) if bias is None else bias
+    mx, mw, mb = _magnitudes(draw, taps, dtype, with_bias)
+    sign = draw(st.sampled_from(["mixed", "mixed", "negative", "positive"]))
+    x = draw(int_arrays((geo["N"], geo["C_in"], *geo["size"]), bound=mx, sign=sign))
+    w = draw(int_arrays((geo["C_out"], geo["C_in"] // geo["groups"], *geo["kernel"]), bound=mw))
+    b = draw(int_arrays((geo["C_out"],), bound=max(mb, 1))) if with_bias else None
+    return {**geo, "x": x, "weight": w, "bias": b, "cert": (taps, mx, mw, mb)}
+
+
+def round_to(a: np.ndarray, dtype: str) -> np.ndarray:
+    """``a`` rounded (to nearest even) to ``dtype`` and held in float64; bfloat16 and TF32
+    (float32 with a 10-bit fraction, as NVIDIA tensor cores read it) without torch."""
+    if dtype in ("bfloat16", "tf32"):        # keep 7 or 10 of float32's 23 fraction bits
+        drop = 16 if dtype == "bfloat16" else 13
+        u = np.asarray(a, np.float32).view(np.uint32).astype(np.uint64)
+        u = (u + (1 << (drop - 1)) - 1 + ((u >> drop) & 1)) & (0xFFFFFFFF ^ ((1 << drop) - 1))
+        return u.astype(np.uint32).view(np.float32).astype(np.float64)
+    return np.asarray(a).astype(dtype).astype(np.float64)
+
+
+def float_arrays(shape, *, dtype: str = "float32", scale: float = 1.0) -> st.SearchStrategy[np.ndarray]:
+    """General float data representable in ``dtype`` (for the bound tier), drawn from a seed."""
+    return st.integers(0, 2 ** 32 - 1).map(
+        lambda seed: round_to(np.random.default_rng(seed).standard_normal(shape) * scale, dtype))
+
+
+def pool_params(*, kind: str = "max", max_batch: int = 2, max_channels: int = 3, min_side: int = 1,
+                max_side: int = 9, max_kernel: int = 4, max_stride: int = 4,
+                max_dilation: int = 3) -> st.SearchStrategy[dict]:
+    """A pooling geometry under PyTorch's rules (``padding <= kernel_size // 2``, output >= 1):
+    ``{"N", "C", "size", "kernel", "stride" (None = kernel), "padding", "dilation", "ceil_mode",
+    "count_include_pad", "kwargs"}``. ``kind`` is ``"max"`` or ``"avg"`` (no dilation)."""
+    _check(max_batch=max_batch, max_channels=max_channels, min_side=min_side, max_side=max_side,
+           max_kernel=max_kernel, max_stride=max_stride, max_dilation=max_dilation)
+    if kind not in ("max", "avg"):
+        raise InvalidArgument(f"kind={kind!r} must be 'max' or 'avg'")
+    return _pool_params(kind, max_batch, max_channels, min_side, max_side, max_kernel, max_stride,
+                        max_dilation)
+
+
+@st.composite
+def _pool_params(draw, kind, max_batch, max_channels, min_side, max_side, max_kernel, max_stride,
+                 max_dilation) -> dict:
+    k = tuple(draw(_small(1, max_kernel)) for _ in range(2))
+    stride_none = draw(st.booleans())
+    s = k if stride_none else tuple(draw(_small(1, max_stride)) for _ in range(2))
+    d = tuple(draw(_small(1, max_dilation)) if kind == "max" and ki > 1 else 1 for ki in k)
+    p = tuple(draw(st.one_of(st.just(ki // 2), st.integers(0, ki // 2))) for ki in k)
+    ceil = draw(st.booleans())
+    n = []
+    for ki, si, pi, di in zip(k, s, p, d):
+        lo = max(min_side, di * (ki - 1) + 1 - 2 * pi, 1)
+        ni = draw(st.integers(lo, max(lo, max_side)))
+        if pool_output_size(ni, ki, si, pi, di, ceil) < 1:
+            ni = di * (ki - 1) + 1
+        n.append(ni)
+    kw: dict = {"kernel_size": draw(_form(k, None)) if len(set(k)) == 1 else k}
+    if not stride_none or draw(st.booleans()):
+        kw["stride"] = None if stride_none else draw(_form(s, None))
+    for name, vals, default in (("padding", p, 0), ("dilation", d, 1)):
+        if kind == "avg" and name == "dilation":
+            continue
+        v = draw(_form(vals, default))
+        if v is not None:
+            kw[name] = v
+    if ceil or draw(st.booleans()):
+        kw["ceil_mode"] = ceil
+    cip = True
+    if kind == "avg":
+        cip = draw(st.booleans())
+        if not cip or draw(st.booleans()):
+            kw["count_include_pad"] = cip
+    return {"N": draw(_small(1, max_batch)), "C": draw(_small(1, max_channels)), "size": tuple(n),
+            "kernel": k, "stride": s, "padding": p, "dilation": d, "ceil_mode": ceil,
+            "count_include_pad": cip, "kwargs": kw}
+
+
+def pool_cases(*, kind: str = "max", special: bool = False, bound: int = 9,
+               **bounds) -> st.SearchStrategy[dict]:
+    """A pooling geometry (:func:`pool_params`) with integer data in ``[-bound, bound]``;
+    ``special`` sprinkles NaN, +inf and −inf (for max pooling)."""
+    _check(bound=bound)
+    return _pool_cases(pool_params(kind=kind, **bounds), special, bound)
+
+
+@st.composite
+def _pool_cases(draw, params, special: bool, bound: int) -> dict:
+    geo = draw(params)
+    sign = draw(st.sampled_from(["mixed", "mixed", "negative", "positive"]))
+    x = draw(int_arrays((geo["N"], geo["C"], *geo["size"]), bound=bound, sign=sign))
+    if special:
+        mask = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1))).integers(0, 6, x.shape)
+        x = np.where(mask == 1, np.nan, np.where(mask == 2, np.inf, np.where(mask == 3, -np.inf, x)))
+    return {**geo, "x": x}

@@ -1,0 +1,152 @@
+"""Conformance (issue 3, DESIGN.md §3–§5): correct targets pass every claim; misbehaving targets
+fail a claim with a clear message and the run goes on; unusable targets are usage errors (exit 2).
+
+Small example counts keep this fast; `cnnspec validate` with its defaults is exercised by the
+slow-marked test at the end.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnnspec.claims import REGISTRY, load_all
+from cnnspec.conformance.runner import claims_for, validate_op
+from cnnspec.errors import UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+BAD = str(ROOT / "tests/buggy/bad_targets.py")
+FAST = dict(examples=4, shrink_seconds=1)
+
+
+def cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "cnnspec", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_every_op_has_registered_claims_with_sources():
+    load_all()
+    for op in ("conv1d", "conv2d", "max_pool2d", "avg_pool2d"):
+        ids = claims_for(op)
+        assert len(ids) >= 7, op
+        for cid in ids:
+            c = REGISTRY[cid]
+            assert c.group == "conformance" and c.source and c.statement
+
+
+def test_claims_without_a_target_are_skipped_not_errors():
+    load_all()
+    res = REGISTRY["conformance.conv.values"].run()
+    assert res.status == "skipped"
+
+
+@pytest.mark.parametrize("target,op", [
+    ("cnnspec.conformance.shims.numpy_ops:conv2d", "conv2d"),
+    ("cnnspec.conformance.shims.numpy_ops:conv1d", "conv1d"),
+    ("cnnspec.conformance.shims.numpy_ops:max_pool2d", "max_pool2d"),
+    ("cnnspec.conformance.shims.numpy_ops:avg_pool2d", "avg_pool2d"),
+    ("cnnspec.conformance.shims.scipy_ops:conv2d", "conv2d"),
+    pytest.param("cnnspec.conformance.shims.scipy_ops:conv1d", "conv1d", marks=pytest.mark.slow),
+])
+def test_independent_numpy_and_scipy_shims_pass_every_claim(target, op):
+    results, report = validate_op(target, op, **FAST)
+    assert report["verdict"] == "pass", [r.message for r in results if r.status != "pass"]
+    assert {r.status for r in results} <= {"pass", "skipped"}
+
+
+@pytest.mark.parametrize("op,dtype", [
+    ("conv2d", "float32"), ("avg_pool2d", "float64"),
+    pytest.param("conv2d", "float64", marks=pytest.mark.slow),
+    pytest.param("conv1d", "float32", marks=pytest.mark.slow),
+    pytest.param("max_pool2d", "float32", marks=pytest.mark.slow),
+    pytest.param("max_pool2d", "float64", marks=pytest.mark.slow),
+    pytest.param("avg_pool2d", "float32", marks=pytest.mark.slow),
+    pytest.param("conv1d", "float64", marks=pytest.mark.slow)])
+def test_torch_functional_passes_every_claim(op, dtype):
+    results, report = validate_op(f"torch.nn.functional:{op}", op, array="torch", dtype=dtype,
+                                  examples=4)
+    assert report["verdict"] == "pass", [r.message for r in results if r.status != "pass"]
+    assert all(r.status == "pass" for r in results)   # backward included: torch is differentiable
+    assert report["kind"] == "validate-op" and report["environment"]["dtype"] == dtype
+
+
+@pytest.mark.parametrize("attr,words", [
+    ("hangs", "did not return within"),
+    ("segfaults", "SIGSEGV"),
+    pytest.param("exits", "exit status 3", marks=pytest.mark.slow),
+    ("raises", "raised NotImplementedError: dilation is not supported yet"),
+    ("returns_list", "returned list, not a numpy.ndarray"),
+    ("returns_nan", "=nan, but should be"),
+    ("returns_float64", "out.dtype=float64, but should be float32"),
+])
+def test_misbehaving_targets_fail_a_claim_and_the_run_goes_on(attr, words):
+    results, report = validate_op(f"{BAD}:{attr}", "conv2d", timeout=1,
+                                  claims=["conformance.conv.values", "conformance.conv.invalid"], **FAST)
+    values = next(r for r in results if r.id == "conformance.conv.values")
+    assert values.status == "fail" and words in values.message, values.message
+    assert len(results) == 2 and report["verdict"] == "fail"   # the second claim still ran
+
+
+@pytest.mark.parametrize("target,words", [
+    ("no_such_module_xyz:conv2d", "cannot import module 'no_such_module_xyz'"),
+    (f"{BAD}:NOT_CALLABLE", "is not callable (it is of type int)"),
+    (f"{BAD}:missing", "has no attribute 'missing'"),
+    (str(ROOT / "tests/buggy/broken_import.py") + ":f", "raised RuntimeError: this module needs a GPU"),
+    ("conv2d", "is not 'package.module:attr'"),
+])
+def test_unusable_targets_are_usage_errors(target, words):
+    with pytest.raises(UsageError, match=None) as e:
+        validate_op(target, "conv2d", **FAST)
+    assert words in str(e.value)
+
+
+def test_cli_exit_codes_and_report(tmp_path):
+    ok = cli("validate", "cnnspec.conformance.shims.numpy_ops:max_pool2d", "--op", "max_pool2d",
+             "--examples", "5", "--report", str(tmp_path / "ok"))
+    assert ok.returncode == 0, ok.stderr
+    rep = json.loads((tmp_path / "ok" / "report.json").read_text())
+    assert rep["verdict"] == "pass" and rep["op"] == "max_pool2d" and rep["claims"]
+    for key in ("cnnspec_version", "kind", "target", "claims", "environment"):
+        assert key in rep
+    bad = cli("validate", "tests/buggy/bugs.py:maxpool_zero_pad", "--op", "max_pool2d",
+              "--examples", "3", "--shrink-seconds", "1", "--report", str(tmp_path / "bad"))
+    assert bad.returncode == 1
+    assert "but should be" in bad.stderr and "reproduce: cnnspec validate" in bad.stderr
+    rep = json.loads((tmp_path / "bad" / "report.json").read_text())
+    failed = [c for c in rep["claims"] if c["status"] == "fail"]
+    assert failed and failed[0]["counterexample"]["python"].startswith("import numpy")
+    missing = cli("validate", "no_such_module_xyz:f", "--op", "conv2d")
+    assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_counterexample_snippet_reproduces_the_failure():
+    results, _ = validate_op("tests/buggy/bugs.py:conv_flipped", "conv2d",
+                             claims=["conformance.conv.values"], examples=6, shrink_seconds=1)
+    ce = results[0].counterexample
+    out = subprocess.run([sys.executable, "-c", ce["python"]], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip()
+
+
+@pytest.mark.slow
+def test_default_validate_over_the_four_torch_ops_within_60_seconds():
+    import time
+    t0 = time.perf_counter()
+    for op in ("conv1d", "conv2d", "max_pool2d", "avg_pool2d"):
+        r = cli("validate", f"torch.nn.functional:{op}", "--op", op, "--array", "torch", "--quiet")
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert time.perf_counter() - t0 <= 60
+
+
+def test_correct_but_not_exact_target_passes_the_bound_tier_reported_not_bit_exact():
+    tf32 = "cnnspec.conformance.shims.numpy_ops:conv2d_tf32"
+    claims = ["conformance.conv.values", "conformance.conv.bound"]
+    strict, _ = validate_op(tf32, "conv2d", examples=12, claims=claims, shrink_seconds=1)
+    assert strict[0].status == "fail" and strict[0].max_error_over_bound > 1   # rounding undeclared
+    results, report = validate_op(tf32, "conv2d", examples=12, claims=claims, input_rounding="tf32")
+    assert report["verdict"] == "pass"
+    values = results[0]
+    assert values.message.startswith("not bit-exact") and values.evidence["bit_exact"] is False
+    assert 0 < values.max_error_over_bound <= 1

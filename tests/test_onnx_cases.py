@@ -1,0 +1,168 @@
+"""The oracle against a peer: ONNX's own backend node test cases for Conv, MaxPool, AveragePool.
+
+Recent ``onnx`` wheels ship no data files; the package's case generators (``onnx.backend.test.
+case.node.{conv,maxpool,averagepool}``) produce them. Every case the calling convention of
+DESIGN.md §4 can express runs through the oracle; the others are skipped with the reason (3-D,
+asymmetric pads, SAME padding with an odd total, integer dtypes of indices outputs, …).
+
+Precision: some expected outputs are typed by hand to a few decimals, others computed in float32
+by ONNX's reference. Each case is compared at the precision its data carry: exactly when inputs and
+outputs are integers; to half a unit of the last typed decimal when the outputs have at most 4
+decimals (plus the propagated half unit of the inputs' last typed decimal); else within the rigorous float32 bound γ_{K+2}·Σ|x||w| (γ_{K+2}·Σ|x|/divisor for
+average pooling) of a float32 computation in any order.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+
+from cnnspec import oracle  # noqa: E402
+
+
+@functools.lru_cache(maxsize=None)
+def cases(op_type: str) -> tuple:
+    """ONNX's generated node cases of ``op_type`` (importing a case module runs its exporters)."""
+    import onnx.backend.test.case.node as node
+    from onnx.backend.test.case.node import averagepool, conv, maxpool  # noqa: F401
+    return tuple(c for c in node._NodeTestCases if c.model.graph.node[0].op_type == op_type)
+
+
+def attrs(case) -> dict:
+    n = case.model.graph.node[0]
+    out = {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
+    return {k: v.decode() if isinstance(v, bytes) else v for k, v in out.items()}
+
+
+def _same_pads(n, k, s, d, upper: bool) -> tuple[int, int]:
+    out = -(-n // s)
+    total = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+    return (total // 2, total - total // 2) if upper else (total - total // 2, total // 2)
+
+
+def convention(case) -> tuple[dict | None, str]:
+    """Our call for this ONNX case, or ``(None, why it cannot be expressed)``."""
+    a = attrs(case)
+    ins, outs = case.data_sets[0]
+    x = ins[0]
+    nd = x.ndim - 2
+    if nd not in (1, 2) or (nd == 1 and a.get("op") != "Conv" and case.model.graph.node[0].op_type != "Conv"):
+        return None, f"{nd}-D input (the convention has conv1d, conv2d and 2-D pooling)"
+    if x.dtype.kind not in "f" and x.dtype.kind not in "iu":
+        return None, f"dtype {x.dtype}"
+    if len(outs) > 1:
+        return None, "a second output (MaxPool indices)"
+    k = a.get("kernel_shape") or list(ins[1].shape[2:])
+    s = a.get("strides", [1] * nd)
+    d = a.get("dilations", [1] * nd)
+    auto = a.get("auto_pad", "NOTSET")
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        pairs = [_same_pads(n, kk, ss, dd, auto == "SAME_UPPER") for n, kk, ss, dd in zip(x.shape[2:], k, s, d)]
+    elif auto == "VALID":
+        pairs = [(0, 0)] * nd
+    else:
+        p = a.get("pads", [0] * 2 * nd)
+        pairs = list(zip(p[:nd], p[nd:]))
+    if any(lo != hi for lo, hi in pairs):
+        return None, f"asymmetric pads {pairs} ({auto if auto != 'NOTSET' else 'explicit'})"
+    call = {"stride": tuple(s), "padding": tuple(lo for lo, _ in pairs), "dilation": tuple(d)}
+    op = case.model.graph.node[0].op_type
+    if op == "Conv":
+        call["groups"] = a.get("group", 1)
+    else:
+        if any(lo > kk // 2 for (lo, _), kk in zip(pairs, k)):
+            return None, "padding more than half the kernel (torch's pooling rule)"
+        call = {"kernel_size": tuple(k), **call, "ceil_mode": bool(a.get("ceil_mode", 0))}
+        if op == "AveragePool":
+            if any(dd != 1 for dd in d):
+                return None, "dilated average pooling (not in the avg_pool2d signature)"
+            del call["dilation"]
+            call["count_include_pad"] = bool(a.get("count_include_pad", 0))
+    return call, ""
+
+
+def decimals(v: np.ndarray) -> int | None:
+    """The fewest decimals (≤ 4) that reproduce every entry to float32 precision, else None."""
+    f = v[np.isfinite(v)].astype(np.float64)
+    for dgt in range(5):
+        if np.all(np.abs(f - np.round(f, dgt)) <= 2 ** -22 * np.maximum(np.abs(f), 1)):
+            return dgt
+    return None
+
+
+def run_case(case):
+    op = case.model.graph.node[0].op_type
+    call, why = convention(case)
+    if call is None:
+        return None, why
+    ins, outs = case.data_sets[0]
+    x = ins[0].astype(np.float64)
+    want = np.asarray(outs[0], np.float64)
+    if op == "Conv":
+        w = ins[1].astype(np.float64)
+        b = ins[2].astype(np.float64) if len(ins) > 2 else None
+        got = oracle.conv(x, w, b, **call)
+        got = np.asarray(got, np.float64)
+        scale = oracle.abs_conv(x, w, b, **call)
+        k = math.prod(w.shape[1:])
+    elif op == "MaxPool":
+        got = oracle.max_pool2d(x, **call)
+        scale, k = np.zeros_like(got), 1
+    else:
+        got = oracle.avg_pool2d(x, **call)
+        sums, div = oracle.avg_pool2d_parts(np.abs(x), **{kk: v for kk, v in call.items()})
+        scale, k = sums.astype(np.float64) / div, math.prod(call["kernel_size"])
+    return (got, want, scale, k, x, ins), ""
+
+
+def compare(case) -> str:
+    """How the case agreed ("exact", "4 decimals", "float32 bound"); raises AssertionError if not."""
+    (got, want, scale, k, x, ins), _ = run_case(case)
+    assert got.shape == want.shape, f"{case.name}: shape {got.shape} vs ONNX {want.shape}"
+    integral = all(np.all(np.asarray(a, np.float64) == np.round(np.asarray(a, np.float64))) for a in ins)
+    dgt = decimals(want)
+    if integral and dgt == 0:
+        assert np.array_equal(got, want, equal_nan=True), case.name
+        return "exact"
+    if dgt is not None and dgt <= 4:
+        # the outputs typed to dgt decimals; inputs typed to d_in decimals carry their own error
+        d_in = decimals(np.asarray(ins[0], np.float64))
+        w_mass = np.abs(ins[1]).reshape(len(ins[1]), -1).sum(1).max() if len(ins) > 1 else 1.0
+        tol = 0.5 * 10.0 ** -dgt + 2 ** -23 * np.abs(want) + (
+            0.5 * 10.0 ** -d_in * w_mass if d_in else 0.0)
+        assert np.all(np.abs(got - want) <= tol), f"{case.name}: {np.max(np.abs(got - want))}"
+        return f"{dgt} decimals"
+    bound = oracle.gamma(k + 2, "float32") * scale + 2 ** -24 * np.abs(want)
+    assert np.all(np.abs(got - want) <= bound), f"{case.name}: {np.max(np.abs(got - want) / bound)}"
+    return "float32 bound"
+
+
+ALL = [(op, c) for op in ("Conv", "MaxPool", "AveragePool") for c in cases(op)]
+
+
+@pytest.mark.parametrize("op,case", ALL, ids=[c.name for _, c in ALL])
+def test_oracle_agrees_with_onnx_case(op, case):
+    res, why = run_case(case)
+    if res is None:
+        pytest.skip(f"{case.name}: {why}")
+    compare(case)
+
+
+def test_onnx_agreement_summary(capsys):
+    """Counts (printed with -s): every expressible case agrees; skipped ones say why."""
+    ran, skipped, how = 0, {}, {}
+    for op, case in ALL:
+        res, why = run_case(case)
+        if res is None:
+            skipped[why.split(" (")[0].split(" [")[0]] = skipped.get(why.split(" (")[0].split(" [")[0], 0) + 1
+            continue
+        ran += 1
+        h = compare(case)
+        how[h] = how.get(h, 0) + 1
+    with capsys.disabled():
+        print(f"\nONNX node cases: {ran} run and agree ({how}), {sum(skipped.values())} skipped: {skipped}")
+    assert ran >= 20

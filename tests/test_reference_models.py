@@ -1,0 +1,129 @@
+"""reference/ — LeNet-5 and ResNets as nn.Modules, checked against their specs layer by layer."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from cnnspec.conformance.model import (Context, Trace, check_geometry, check_params, intra_op_threads,
+                                       pair_layers)
+from cnnspec.spec import architectures as A
+from reference.lenet import C3_TABLE, LeNet5, LeNet5_1998, ScaledTanh, Subsampling
+from reference.models import MODELS, build
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    with intra_op_threads(1):  # small batches on 2 shared cores
+        yield
+
+
+def _meta(name, **kw):
+    with torch.device("cpu" if name.startswith("lenet") else "meta"):
+        return build(name, **kw)
+
+
+@pytest.mark.parametrize("name", [n for n in MODELS if "1202" not in n])
+def test_model_parameters_match_spec_layer_by_layer(name):
+    model, arch = _meta(name), A.get(name)
+    ctx = Context(model, arch, pair_layers(model, arch), Trace())
+    out = check_params(ctx)
+    assert out.holds, out.message
+    assert sum(p.numel() for p in model.parameters()) == arch.params
+    geometry = check_geometry(ctx)  # kernel, stride, padding of every conv, without a forward pass
+    assert geometry.holds and geometry.examples > 0, geometry.message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["resnet1202", "resnet1202-B"])
+def test_resnet1202_parameters(name):
+    test_model_parameters_match_spec_layer_by_layer(name)
+
+
+def test_torchvision_counts_exactly():
+    expect = {"resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
+              "resnet101": 44_549_160, "resnet152": 60_192_808}
+    for name, n in expect.items():
+        assert sum(p.numel() for p in _meta(name).parameters()) == n
+
+
+def test_lenet_layer_names_read_like_the_paper():
+    assert [n for n, _ in LeNet5().named_children()][:7] == ["C1", "S2", "C3", "S4", "C5", "F6", "OUTPUT"]
+    assert [n for n, _ in LeNet5_1998().named_children()][:7] == ["C1", "S2", "C3", "S4", "C5", "F6", "OUTPUT"]
+
+
+@pytest.mark.parametrize("name,kw,shape", [
+    ("lenet5", {}, (2, 1, 32, 32)), ("lenet5", {"input_size": 28}, (2, 1, 28, 28)),
+    ("lenet5-1998", {"input_size": 28}, (2, 1, 28, 28)),
+    ("resnet20", {"in_channels": 1}, (2, 1, 28, 28)), ("resnet20", {"in_channels": 1}, (2, 1, 32, 32)),
+    ("plain20", {}, (2, 3, 32, 32)), ("resnet18", {"in_channels": 1, "num_classes": 10}, (1, 1, 32, 32)),
+])
+def test_forward_shapes_for_the_trainer(name, kw, shape):
+    model = build(name, **kw).eval()
+    with torch.no_grad():
+        assert model(torch.randn(*shape)).shape == (shape[0], kw.get("num_classes", 10))
+
+
+def test_channels_last_gives_the_same_logits():
+    torch.manual_seed(0)
+    a = build("resnet20").eval()
+    b = build("resnet20", channels_last=True).eval()
+    b.load_state_dict(a.state_dict())
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(a(x), b(x.to(memory_format=torch.channels_last)), rtol=1e-4, atol=1e-5)
+
+
+def test_unknown_model_name_lists_the_known():
+    with pytest.raises(KeyError, match="resnet20"):
+        build("resnet21")
+
+
+def test_lenet1998_c3_is_table_one():
+    c3 = LeNet5_1998().C3
+    dense = c3.dense_weight()
+    connected = (dense.abs().sum((2, 3)) > 0).tolist()
+    assert connected == [[i in C3_TABLE[j] for i in range(6)] for j in range(16)]
+    assert c3.weight.numel() + c3.bias.numel() == 1_516
+
+
+def test_lenet1998_output_is_negated_rbf_distance_to_fixed_prototypes():
+    model = LeNet5_1998().eval()
+    protos = model.OUTPUT.prototypes
+    assert set(protos.unique().tolist()) == {-1.0, 1.0} and protos.shape == (10, 84)
+    assert not any(p is protos for p in model.parameters())
+    assert torch.equal(protos, LeNet5_1998().OUTPUT.prototypes)  # fixed, the same in every model
+    x = torch.randn(3, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model(x), -model.distances(x))
+        d = model.distances(x)
+    assert (d >= 0).all()
+
+
+def test_scaled_tanh_and_subsampling_follow_the_paper():
+    f = ScaledTanh()
+    assert torch.allclose(f(torch.tensor([1.0])), torch.tensor([1.7159 * torch.tanh(torch.tensor(2 / 3)).item()]))
+    s = Subsampling(3)
+    with torch.no_grad():
+        s.weight.copy_(torch.tensor([0.5, 2.0, -1.0]))
+        s.bias.copy_(torch.tensor([1.0, 0.0, 0.25]))
+    x = torch.randint(-4, 5, (2, 3, 6, 6)).float()
+    expected = 4 * F.avg_pool2d(x, 2) * s.weight.view(1, 3, 1, 1) + s.bias.view(1, 3, 1, 1)
+    assert torch.equal(s(x), expected)  # small integers: exact
+
+
+def test_convs_before_batch_norm_have_no_bias():
+    model = build("resnet20")
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(m.bias is None for m in convs)
+
+
+@pytest.mark.parametrize("name", ["resnet20", "plain56", "resnet50", "resnet50-v1"])
+def test_resnets_follow_the_lecture_rules(name):
+    """3x3 (or bottleneck 1x1) convs, each followed by batch norm; no dropout; one FC at the end."""
+    model = _meta(name)
+    mods = [m for m in model.modules() if not list(m.children())]
+    assert not any(isinstance(m, torch.nn.Dropout) for m in mods)
+    params = [m for m in mods if any(True for _ in m.parameters(recurse=False))]
+    kinds = [type(m).__name__ for m in params]
+    assert kinds[-1] == "Linear" and kinds.count("Linear") == 1
+    assert all(kinds[i + 1] == "BatchNorm2d" for i, k in enumerate(kinds) if k == "Conv2d")
+    assert {m.kernel_size for m in params if isinstance(m, torch.nn.Conv2d)} <= {(3, 3), (1, 1), (7, 7)}
