@@ -103,6 +103,13 @@ def test_a_different_run_does_not_resume(tiny, tmp_path):
                       out=str(tmp_path), progress=False, seed=1)
 
 
+def test_corrupt_checkpoint_is_one_line(tiny, tmp_path):
+    (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(UsageError) as e:
+        trainer.train("lenet5", data=str(tiny), recipe="lenet5-quick", out=str(tmp_path), progress=False)
+    assert "cannot load the checkpoint" in str(e.value) and "\n" not in str(e.value)
+
+
 def test_target_stops_the_run(small, tmp_path):
     m = trainer.train("lenet5", data=str(small), recipe="lenet5-quick", epochs=4, device="cpu",
                       progress=False, target_acc=0.3)

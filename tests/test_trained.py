@@ -123,3 +123,10 @@ def test_maxpool_claim_fails_for_a_pool_that_is_not_max():
     net = nn.Sequential(nn.Conv2d(1, 4, 3), NotMax(2))
     r = trained.check_maxpool(net, (torch.randn(16, 1, 14, 14), None))
     assert not r.holds and "shuffling inside the windows changed the output" in r.message
+
+
+def test_without_a_trained_model_every_claim_is_skipped():
+    from cnnspec.claims import select
+
+    results = [c.run() for c in select(groups=["training"])]
+    assert len(results) == 5 and all(r.status == "skipped" for r in results)

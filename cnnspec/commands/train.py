@@ -1,4 +1,4 @@
-"""``cnnspec train MODEL``: train a reference model on MNIST-format data, then verify the trained net.
+"""Train a reference model on MNIST-format data, then verify the trained network (`cnnspec train`).
 
 Writes to ``--out`` (default ``reports/train/MODEL-seedS``): ``checkpoint.pt`` every epoch (a
 rerun with the same ``--out`` resumes), ``model.pt`` (the final ``state_dict``), ``metrics.json``
@@ -92,10 +92,14 @@ def run(args: argparse.Namespace) -> int:
     return 1 if report["verdict"] == "fail" else 0
 
 
-def _target_result(m: dict, args, recipe_epochs: int):
-    """The recipe's accuracy as an empirical claim (skipped when the run was cut short)."""
+def _target_result(m: dict, args, recipe_epochs: int | None = None):
+    """The recipe's accuracy as an empirical claim (skipped when ``args.epochs`` cut the run short)."""
     from ..claims import ClaimResult
 
+    if recipe_epochs is None:
+        from reference.train import RECIPES
+
+        recipe_epochs = RECIPES.get(m["recipe"]["name"], m["recipe"])["epochs"]
     target, acc = m["target_acc"], m["test_acc"]
     full = args.epochs is None or args.epochs >= recipe_epochs or args.target_acc is not None
     rid = "training.target_accuracy"

@@ -51,6 +51,11 @@ N_SHIFT_DETAIL = 500        # of which the ±1 px and ±4 px consistency figures
 _U53 = 2.0 ** -53           # unit roundoff of float64
 
 
+def _no_target() -> Outcome:
+    return Outcome(True, "no trained model given (run through verify_trained or cnnspec train)",
+                   skipped=True)
+
+
 # --- what the claims are given ------------------------------------------------------------------
 
 @dataclass
@@ -228,7 +233,10 @@ def _exact_tier_check(got: np.ndarray, r: np.ndarray, s: np.ndarray, e: int, n_t
        "convolution (doubly block Toeplitz) matrix, exactly: float64, inputs u in {-1, 0, 1}.",
        "Lecture: a convolutional layer is a fully connected layer with a Toeplitz weight matrix; "
        "Goodfellow et al. 2016 §9.1", "exact", group=GROUP)
-def check_conv_toeplitz(model: nn.Module, data: Any, device="cpu", seed: int = 0, **_: Any) -> Outcome:
+def check_conv_toeplitz(model: nn.Module | None = None, data: Any = None,
+                        device="cpu", seed: int = 0, **_: Any) -> Outcome:
+    if model is None or data is None:
+        return _no_target()
     test = _test_images(data, "cpu")
     model = model.eval()
     layers = _conv_layers(copy.deepcopy(model).cpu(), test.x)
@@ -285,7 +293,10 @@ def _interior(spec: ConvSpec, shift: tuple[int, int]) -> tuple[slice, slice]:
        "wherever neither window reaches the padding (float64, u in {-1, 0, 1}).",
        "Lecture: convolution is equivariant to translation; Goodfellow et al. 2016 §9.2",
        "exact", group=GROUP)
-def check_conv_equivariance(model: nn.Module, data: Any, device="cpu", seed: int = 0, **_: Any) -> Outcome:
+def check_conv_equivariance(model: nn.Module | None = None, data: Any = None,
+                            device="cpu", seed: int = 0, **_: Any) -> Outcome:
+    if model is None or data is None:
+        return _no_target()
     test = _test_images(data, "cpu")
     layers = _conv_layers(copy.deepcopy(model).cpu().eval(), test.x)
     if not layers:
@@ -378,7 +389,10 @@ def _pair(v) -> tuple[int, int]:
        "equivariant to shifts by multiples of its stride on the interior; bit for bit.",
        "Lecture: pooling makes the representation approximately invariant to small translations; "
        "Goodfellow et al. 2016 §9.3", "exact", group=GROUP)
-def check_maxpool(model: nn.Module, data: Any, device="cpu", seed: int = 0, **_: Any) -> Outcome:
+def check_maxpool(model: nn.Module | None = None, data: Any = None,
+                  device="cpu", seed: int = 0, **_: Any) -> Outcome:
+    if model is None or data is None:
+        return _no_target()
     if not any(isinstance(m, nn.MaxPool2d) for m in model.modules()):
         return Outcome(True, "the network has no max pooling layer", skipped=True)
     test = _test_images(data, device)
@@ -434,7 +448,10 @@ def _residual_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
        "bit on the real activations of test images.",
        "He et al. 2016 §3.1: 'if an identity mapping were optimal, the solvers may simply drive the "
        "weights of the multiple nonlinear layers toward zero'", "exact", group=GROUP)
-def check_zero_branch(model: nn.Module, data: Any, device="cpu", **_: Any) -> Outcome:
+def check_zero_branch(model: nn.Module | None = None, data: Any = None,
+                      device="cpu", **_: Any) -> Outcome:
+    if model is None or data is None:
+        return _no_target()
     blocks = _residual_blocks(model)
     if not blocks:
         return Outcome(True, "the network has no residual blocks", skipped=True)
@@ -494,7 +511,10 @@ def check_zero_branch(model: nn.Module, data: Any, device="cpu", **_: Any) -> Ou
        f"not shift-invariant) and on at least {CONSISTENCY_THRESHOLD:.0%} (approximately invariant).",
        "Zhang 2019, ICML, §4.1 (classification consistency); lecture: pooling gives approximate "
        "invariance to small translations", "empirical", group=GROUP)
-def check_shift_consistency(model: nn.Module, data: Any, device="cpu", seed: int = 0, **_: Any) -> Outcome:
+def check_shift_consistency(model: nn.Module | None = None, data: Any = None,
+                            device="cpu", seed: int = 0, **_: Any) -> Outcome:
+    if model is None or data is None:
+        return _no_target()
     test = _test_images(data, device)
     model.eval()
     res = shift_consistency(model, test.x, max_shift=SHIFT, fill=test.background, seed=seed)
