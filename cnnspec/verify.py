@@ -255,8 +255,18 @@ def stage_training(ctx: Context) -> StageOutput:
     if not (ctx.wanted(TARGET_CLAIM) or any(ctx.wanted(c) for c in trained_ids)):
         out.note = "no claim of this stage selected by --claims"
         return out
-    plan = training_plan(ctx.mode, cuda="cuda" in ctx.devices())
+    from reference.train import RECIPES
+
+    cuda = "cuda" in ctx.devices()
+    plan = training_plan(ctx.mode, cuda=cuda)
     for i, (model, recipe) in enumerate(plan):
+        if RECIPES[recipe].get("gpu") and not cuda:   # hours on two CPU cores: said, not silently dropped
+            out.add([ClaimResult(TARGET_CLAIM, f"The recipe {recipe} reaches its target test accuracy.",
+                                 "issue 5 (recipes); reference/README.md", "empirical", "skipped",
+                                 f"{recipe} is a GPU recipe (gpu=True in reference.train.RECIPES); no CUDA "
+                                 f"device here", group="training")],
+                    section=_model_section(model), subject=f"{model} ({recipe})")
+            continue
         ctx.step(f"{model} with recipe {recipe} ({i + 1}/{len(plan)})")
         folder = str(ctx.workdir / "train" / f"{model}-{recipe}") if ctx.workdir else None
         m = train(model, data=ctx.data, recipe=recipe, device=ctx.device, seed=ctx.seed, out=folder,
