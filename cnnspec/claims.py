@@ -151,4 +151,5 @@ _CLAIM_MODULES: list[str] = [
     "cnnspec.conformance.model_claims",
     "cnnspec.conformance.conv_claims",
     "cnnspec.conformance.pool_claims",
+    "cnnspec.conformance.trained",
 ]

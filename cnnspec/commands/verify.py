@@ -1,25 +1,103 @@
-"""``cnnspec verify``: the main job. For now it runs what exists: the spec's proofs (``prove``)."""
+"""``cnnspec verify [--quick|--full] [--out DIR]``: the main job, every claim into one report.
+
+Writes ``reports/<run-id>/`` (or ``--out DIR``): ``index.html``, ``report.json``, ``junit.xml``,
+``summary.md``; ``reports/latest`` points at the newest run. Progress goes to stderr, the report's
+path and verdict to stdout. Exit 0 when every claim holds, 1 when one fails or errors.
+"""
 from __future__ import annotations
 
 import argparse
+from datetime import datetime, timezone
 from pathlib import Path
 
-from ..report.schema import build_report, dumps, environment, write_atomic
-from .prove import _progress, prove
+from ..errors import UsageError
+from ..report.output import link_latest, write_report_dir
+from ..verify import STAGE_NAMES, Progress, parse_claims, parse_stages, run_verify
+
+DEFAULT_ROOT = Path("reports")
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser("verify", help="the main job: run every claim and write one report")
-    p.add_argument("--out", default=None, help="also write report.json into this folder")
+    p = sub.add_parser("verify", help="run every claim on the embedded defaults into one report",
+                       description=__doc__.split("\n\n")[0].replace("``", ""))
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
+                      help="the default: quick training schedule, at most ~10 minutes on 2 CPU cores")
+    mode.add_argument("--full", dest="mode", action="store_const", const="full",
+                      help="every training recipe and more examples per property (long)")
+    p.set_defaults(mode="quick")
+    p.add_argument("--out", metavar="DIR", help="write the report here instead of reports/<run-id>/")
+    p.add_argument("--stages", metavar="LIST",
+                   help=f"comma-separated subset of the stages, in any order: {','.join(STAGE_NAMES)}")
+    p.add_argument("--claims", metavar="IDS", help="only these claim ids (comma-separated; a prefix may "
+                                                  "end in *), in every stage")
+    p.add_argument("--target", action="append", default=[], metavar="TARGET=OP",
+                   help="also validate a third-party op in the conformance stage, e.g. "
+                        "mypkg.ops:conv2d=conv2d (repeatable; see cnnspec validate)")
+    p.add_argument("--array", choices=("numpy", "torch"), default="numpy",
+                   help="what the --target ops take and return (default numpy)")
+    p.add_argument("--targets-only", action="store_true",
+                   help="in the conformance stage, validate the --target ops only (not torch's)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="auto: CPU, and CUDA too when present (default)")
+    p.add_argument("--data", metavar="DIR", help="Fashion-MNIST/MNIST IDX folder for training "
+                                                 "(default: /usr/share/datasets/fashion-mnist)")
+    p.add_argument("--quiet", action="store_true", help="no progress display on stderr")
     return p
 
 
-def run(args) -> int:
-    results = prove(progress=_progress)
-    report = build_report("verify", results, env=environment(device="cpu", seed=0))
-    out = Path(args.out) if args.out else Path("reports") / "latest"
-    write_atomic(out / "report.json", dumps(report))
-    for r in results:
-        print(f"{r.status.upper():5s} {r.id:34s} {r.message}")
-    print(f"verdict: {report['verdict']} ({len(results)} claims); report: {out / 'report.json'}")
+def run(args: argparse.Namespace) -> int:
+    stages = parse_stages(args.stages)
+    claims = parse_claims(args.claims)
+    if args.device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            raise UsageError("--device: 'cuda' was asked for but torch sees no CUDA device; use cpu or auto")
+    if args.data is not None and not Path(args.data).is_dir():
+        raise UsageError(f"--data: {args.data!r} is not a folder; give a folder of IDX files "
+                         f"(train-images-idx3-ubyte[.gz] ...)")
+    targets = [_target(t, args.array) for t in args.target]
+    if args.targets_only and not targets:
+        raise UsageError("--targets-only: give at least one --target TARGET=OP")
+    if targets and "conformance" not in stages:
+        raise UsageError("--target: the conformance stage validates targets; add conformance to --stages")
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"--out: {args.out!r} exists and is not a folder; give a folder path")
+    else:
+        out = _new_run_folder()
+    progress = None if args.quiet else Progress(stages)
+    report = run_verify(stages, mode=args.mode, seed=args.seed, device=args.device, data=args.data,
+                        out=out, progress=progress, claims=claims, targets=targets,
+                        targets_only=args.targets_only)
+    if not args.out:
+        report["run_id"] = out.name
+    write_report_dir(report, out)
+    if not args.out:
+        link_latest(DEFAULT_ROOT, out)
+    if progress:
+        progress.done(report["verdict"], out)
+    print(f"{report['verdict']}: {out / 'index.html'}")
     return 0 if report["verdict"] == "pass" else 1
+
+
+def _target(text: str, array: str) -> tuple[str, str, str]:
+    from ..conformance.runner import OPS
+
+    target, sep, op = text.rpartition("=")
+    if not sep or not target or op not in OPS:
+        raise UsageError(f"--target: {text!r} is not TARGET=OP with OP one of {', '.join(OPS)}; "
+                         f"e.g. --target mypkg.ops:conv2d=conv2d")
+    return target, op, array
+
+
+def _new_run_folder() -> Path:
+    """``reports/<UTC time>``; a second run in the same second gets ``-2``, ``-3`` …"""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out, n = DEFAULT_ROOT / stamp, 1
+    while out.exists():
+        n += 1
+        out = DEFAULT_ROOT / f"{stamp}-{n}"
+    return out

@@ -19,6 +19,9 @@ from .. import __version__
 from ..claims import ClaimResult
 
 KINDS = ("validate-op", "validate-model", "prove", "train", "verify")
+# Fields that hold times; everything else in a report is a function of the code, the data and the seed.
+TIME_KEYS = frozenset({"seconds", "elapsed_s", "started", "finished", "wall_s", "run_id", "time_s",
+                       "train_s", "time_to_target_s", "images_per_s", "duration_s"})
 
 
 def verdict(results: Iterable[ClaimResult]) -> str:
@@ -62,12 +65,15 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = text.encode() if isinstance(text, str) else text
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # The writer's pid is in the name, so that a later writer can tell a killed run's leftover
+    # (remove_stale_temporaries) from a live writer's file.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is meant to be read
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -76,6 +82,38 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> Path:
             pass
         raise
     return path
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files of :func:`write_atomic` left in ``folder`` by writers that died."""
+    removed = []
+    for p in Path(folder).glob(".*.tmp"):
+        parts = p.name.split(".")
+        pid = next((int(x) for x in parts[2:-1] if x.isdigit()), None)
+        if pid is None or pid == os.getpid() or _alive(pid):
+            continue
+        try:
+            p.unlink()
+            removed.append(p)
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def dumps(report: dict[str, Any]) -> str:
@@ -94,3 +132,15 @@ def _default(o: Any):
     if isinstance(o, (set, tuple)):
         return list(o)
     return str(o)
+
+
+def without_times(obj: Any) -> Any:
+    """A copy of a report with every time field (:data:`TIME_KEYS`) removed, at any depth.
+
+    Two runs with the same seed give equal ``without_times(report)`` (the determinism contract).
+    """
+    if isinstance(obj, dict):
+        return {k: without_times(v) for k, v in obj.items() if k not in TIME_KEYS}
+    if isinstance(obj, list):
+        return [without_times(v) for v in obj]
+    return obj

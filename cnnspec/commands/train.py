@@ -1,0 +1,118 @@
+"""Train a reference model on MNIST-format data, then verify the trained network (`cnnspec train`).
+
+Writes to ``--out`` (default ``reports/train/MODEL-seedS``): ``checkpoint.pt`` every epoch (a
+rerun with the same ``--out`` resumes), ``model.pt`` (the final ``state_dict``), ``metrics.json``
+(recipe, code hash, history, accuracy, time to target, images/s) and ``report.json`` (DESIGN.md §5,
+kind ``train``: the post-training claims and whether the recipe reached its target).
+Exit codes: 0 every check holds, 1 a check failed, 2 bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+
+MODELS = ("lenet5", "lenet5-1998", "resnet20", "plain20", "resnet56", "plain56")
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "train", help="train a reference model (LeNet-5, ResNet/plain-20/56) and verify it",
+        description=__doc__.split("\n\n")[0])
+    p.add_argument("model", choices=MODELS, metavar="MODEL", help="one of: " + ", ".join(MODELS))
+    p.add_argument("--data", metavar="DIR", help="an MNIST-format folder (IDX files, gz or raw); "
+                   "default /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist)")
+    p.add_argument("--epochs", type=_positive, metavar="N", help="override the recipe's epochs")
+    p.add_argument("--recipe", help="a recipe of reference.train.RECIPES (default: the model's own)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--seed", type=_seed, default=0, metavar="S")
+    p.add_argument("--out", metavar="DIR", help="default reports/train/MODEL-seedS")
+    p.add_argument("--target-acc", type=float, metavar="F",
+                   help="stop when the test accuracy reaches F (e.g. 0.90)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument("--no-verify", action="store_true", help="skip the post-training claims")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _whole(lo: int, hi: int | None, rule: str):
+    """An argparse type: a whole number in [lo, hi), else a one-line error stating the rule."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if v < lo or (hi is not None and v >= hi):
+            raise argparse.ArgumentTypeError(f"{v} {rule}")
+        return v
+    return parse
+
+
+_positive = _whole(1, None, "must be at least 1")
+_seed = _whole(0, 2 ** 32, "must be in [0, 2^32)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from reference import train as trainer  # the command layer may import reference/
+
+    from ..claims import ClaimResult
+    from ..report.schema import build_report, dumps, environment, write_atomic
+
+    out = Path(args.out or f"reports/train/{args.model}-seed{args.seed}")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder; choose a folder")
+    if args.recipe is not None and args.recipe not in trainer.RECIPES:
+        raise UsageError(f"--recipe {args.recipe!r}: not one of {', '.join(trainer.RECIPES)}")
+    if args.target_acc is not None and not 0 < args.target_acc <= 1:
+        raise UsageError(f"--target-acc {args.target_acc}: must be a fraction in (0, 1]")
+    m = trainer.train(args.model, data=args.data, epochs=args.epochs, recipe=args.recipe,
+                      device=args.device, seed=args.seed, out=str(out), progress=not args.quiet,
+                      target_acc=args.target_acc, compile=args.compile, return_model=True)
+    module, dd = m.pop("module"), m.pop("device_data")
+    results: list[ClaimResult] = [_target_result(m, args, trainer.RECIPES[m["recipe"]["name"]]["epochs"])]
+    if not args.no_verify:
+        from ..conformance.trained import verify_trained
+
+        results += verify_trained(args.model, module, dd, m["device"], seed=args.seed)
+    report = build_report("train", results, target=f"reference:{args.model}",
+                          env=environment(m["device"], args.seed, device_name=m["device_name"],
+                                          threads=m["threads"]), metrics=m)
+    write_atomic(out / "report.json", dumps(report))
+    for r in results:
+        print(f"{r.status.upper():7} {r.id}: {r.message}")
+    tt = m["time_to_target_s"]
+    print(json.dumps({"model": args.model, "recipe": m["recipe"]["name"], "test_acc": m["test_acc"],
+                      "target_acc": m["target_acc"], "time_to_target_s": tt,
+                      "elapsed_s": m["elapsed_s"], "images_per_s": m["images_per_s"],
+                      "device": m["device"], "out": str(out)}))
+    sys.stdout.flush()
+    return 1 if report["verdict"] == "fail" else 0
+
+
+def _target_result(m: dict, args, recipe_epochs: int | None = None):
+    """The recipe's accuracy as an empirical claim (skipped when ``args.epochs`` cut the run short)."""
+    from ..claims import ClaimResult
+
+    if recipe_epochs is None:
+        from reference.train import RECIPES
+
+        recipe_epochs = RECIPES.get(m["recipe"]["name"], m["recipe"])["epochs"]
+    target, acc = m["target_acc"], m["test_acc"]
+    full = args.epochs is None or args.epochs >= recipe_epochs or args.target_acc is not None
+    rid = "training.target_accuracy"
+    stmt = f"The recipe {m['recipe']['name']} reaches its target test accuracy on {m['data']['name']}."
+    src = "issue 5 (recipes); reference/README.md"
+    if target is None or not full:
+        why = "no target for this recipe" if target is None else \
+            f"--epochs {args.epochs} shortens the recipe's {recipe_epochs} epochs"
+        return ClaimResult(rid, stmt, src, "empirical", "skipped", f"test accuracy {acc:.4f}; {why}",
+                           evidence={"test_acc": acc}, group="training")
+    ok = acc >= target or m["time_to_target_s"] is not None
+    return ClaimResult(rid, stmt, src, "empirical", "pass" if ok else "fail",
+                       f"test accuracy {acc:.4f} (best reached target: {m['time_to_target_s'] is not None}); "
+                       f"target {target}", evidence={"test_acc": acc, "target": target,
+                                                     "time_to_target_s": m["time_to_target_s"]},
+                       group="training")

@@ -1,0 +1,186 @@
+"""The report's sections, in the lecture's order, and which claims and artifacts belong to each.
+
+A claim goes to a section by its ``section`` field when it has one, else by its stage
+(conformance), else by the first rule below whose prefix or word matches its id; what matches
+nothing lands in "Other claims", so no result is ever dropped from a page.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    lead: str          # the lecture's statement, HTML (trusted: written here, never from a target)
+    formulas: tuple[str, ...]
+    prefixes: tuple[str, ...]
+    stages: tuple[str, ...]   # stages whose results feed it (for "not run" notes)
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("convolution", "Convolution",
+            "Discrete convolution flips the kernel; deep-learning frameworks compute cross-correlation. "
+            "Either is a linear map of the input: a matrix T(w) that is Toeplitz in 1-D and doubly block "
+            "Toeplitz in 2-D, built from the kernel's weights alone.",
+            ("s<sub>t</sub> = (u ∗ w)<sub>t</sub> = Σ<sub>a</sub> u<sub>a</sub> w<sub>t−a</sub>",
+             "s<sub>t</sub> = (u ⋆ w)<sub>t</sub> = Σ<sub>a</sub> u<sub>t+a</sub> w<sub>a</sub>"
+             " &nbsp;(cross-correlation)",
+             "m = ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1",
+             "vec(s) = T(w) · vec(u) = U(u) · vec(w)"),
+            ("conv.", "convolution.", "toeplitz.", "im2col.", "adjoint.", "derive.", "size.", "output."),
+            ("spec",)),
+    Section("sparse", "Sparse interactions and parameter sharing",
+            "Each output reads only k inputs (sparse interactions), and every output position uses the "
+            "same k weights (parameter sharing): a convolutional layer stores k weights where a dense "
+            "layer between the same sizes stores m·n.",
+            ("dense: m · n weights, m · n connections",
+             "convolution: k weights, m · k connections (k ≪ n)"),
+            ("sparse.", "sharing.", "params.", "parameter.", "connections.", "count."),
+            ("spec",)),
+    Section("receptive", "Receptive fields",
+            "Units in deeper layers are indirectly connected to a larger part of the input: the "
+            "receptive field grows with every layer by the kernel's extent times the product of the "
+            "strides below it.",
+            ("r<sub>l</sub> = r<sub>l−1</sub> + (k<sub>l</sub> − 1) · Π<sub>i&lt;l</sub> s<sub>i</sub>,"
+             " &nbsp; r<sub>0</sub> = 1",),
+            ("rf.", "receptive.", "field."),
+            ("spec", "arch")),
+    Section("equivariance", "Equivariance to translation",
+            "Convolution commutes with shifts: the feature map of a shifted input is the shifted feature "
+            "map (exactly for circular signals, and in the interior away from the borders otherwise). "
+            "A linear map is shift-equivariant exactly when its matrix is (block-)circulant.",
+            ("f(S<sub>τ</sub> u) = S<sub>τ</sub> f(u)",
+             "T(w) S<sub>τ</sub> = S<sub>τ</sub> T(w) &nbsp;⇔&nbsp; T(w) circulant"),
+            ("equiv.", "equivariance.", "shift.", "circulant.", "translation."),
+            ("spec",)),
+    Section("pooling", "Pooling and invariance",
+            "Pooling summarises a neighbourhood (max or average). It makes the representation "
+            "approximately invariant to small translations of the input; average pooling is a "
+            "convolution with a constant kernel.",
+            ("maxpool(u)<sub>t</sub> = max<sub>0≤j&lt;k</sub> u<sub>ts+j</sub>",
+             "avgpool(u) = u ⋆ (1/k)·𝟙<sub>k</sub> (stride k)"),
+            ("pool.", "pooling.", "maxpool.", "avgpool.", "invariance."),
+            ("spec",)),
+    Section("lenet", "LeNet-5",
+            "LeCun et al. (1998): C1–S2–C3–S4–C5–F6–output, 60,000 trainable parameters. The layer "
+            "table below is computed from the spec and set beside the paper's figures; the reference "
+            "model is trained and then held to the same claims.",
+            ("params(conv) = C<sub>out</sub> · (C<sub>in</sub>/g · Π k + 1)",),
+            ("lenet", "lenet5.", "train.lenet"),
+            ("arch", "reference", "training", "post-training")),
+    Section("resnet", "ResNet",
+            "He et al. (2016): a block learns a residual F and adds its input back; the identity "
+            "shortcut gives every layer a direct gradient path, so deep residual nets train where plain "
+            "nets of the same depth degrade.",
+            ("y = F(x, {W<sub>i</sub>}) + x",
+             "∂y/∂x = I + ∂F/∂x"),
+            ("resnet", "residual.", "plain.", "shortcut.", "train.resnet"),
+            ("arch", "reference", "training", "post-training")),
+    Section("conformance", "Conformance of implementations",
+            "Each implementation is held to the spec: exact-tier data where float arithmetic is exact, "
+            "a rigorous error bound elsewhere, and hypothesis searching for a counterexample, which is "
+            "shrunk and printed with the command that reproduces it.",
+            ("|got − exact| ≤ bound(shape, dtype) &nbsp;for every generated case",),
+            ("op.", "conformance.", "validate.", "model."),
+            ("conformance",)),
+)
+OTHER = Section("other", "Other claims", "Claims that belong to none of the lecture's sections above.",
+                (), (), ())
+BY_ID = {s.id: s for s in SECTIONS + (OTHER,)}
+
+
+# Words of a claim id (split at . _ -) that name a section, most specific first: "conv.receptive_field"
+# is about receptive fields, "arch.lenet5.params" about LeNet-5, "conv.output_size" about convolution.
+_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("lenet", ("lenet",)),
+    ("resnet", ("resnet", "residual", "plain", "shortcut", "cifar", "imagenet", "degradation")),
+    ("sparse", ("sparse", "sharing", "sparsity")),
+    ("receptive", ("receptive", "rf")),
+    ("equivariance", ("equivariance", "equivariant", "circulant", "shift", "translation")),
+    ("pooling", ("pool", "pooling", "maxpool", "avgpool", "invariance", "invariant")),
+    ("conformance", ("conformance", "op", "validate")),
+    ("convolution", ("conv", "convolution", "toeplitz", "im2col", "adjoint", "flip", "gradients")),
+)
+
+
+def section_of(claim: dict[str, Any]) -> str:
+    """The id of the section a claim entry (report JSON) belongs to."""
+    explicit = claim.get("section")
+    if explicit in BY_ID:
+        return explicit
+    if claim.get("stage") == "conformance" or claim.get("subject"):
+        return "conformance"
+    words = re.split(r"[._\-]+", str(claim.get("id", "")).lower())
+    for sid, keys in _WORDS:
+        if any(w.startswith(k) if k in ("lenet", "resnet", "plain", "pool") else w == k
+               for w in words for k in keys):
+            return sid
+    text = str(claim.get("statement", "")).lower()
+    for word, sid in (("lenet", "lenet"), ("resnet", "resnet"), ("residual", "resnet"),
+                      ("pool", "pooling"), ("equivar", "equivariance"), ("receptive", "receptive")):
+        if word in text:
+            return sid
+    return OTHER.id
+
+
+def subject_name(target: str, op: str | None = None, device: str | None = None,
+                 dtype: str | None = None) -> str:
+    """How a validated implementation is named on the page: ``target [op, device, dtype]``."""
+    extra = ", ".join(str(v) for v in (op, device, dtype) if v)
+    return f"{target} [{extra}]" if extra else str(target)
+
+
+def normalize(report: dict[str, Any]) -> dict[str, Any]:
+    """A report whose conformance claims all name their subject, with a ``targets`` entry for each.
+
+    A ``validate`` report (one target, claims without a subject) becomes one target card; other
+    reports are returned as they are.
+    """
+    if report.get("kind") == "train" and isinstance(report.get("metrics"), dict):
+        return _normalize_train(report)
+    if report.get("kind") not in ("validate-op", "validate-model") or not report.get("target"):
+        return report
+    env = report.get("environment") or {}
+    subject = subject_name(report["target"], report.get("op") or report.get("spec"), env.get("device"),
+                           env.get("dtype"))
+    claims = [{**c, "subject": c.get("subject") or subject, "stage": c.get("stage") or "conformance"}
+              for c in report.get("claims", [])]
+    targets = report.get("targets") or [{
+        "subject": subject, "target": report["target"], "op": report.get("op"),
+        "array": env.get("array") or report.get("array"), "device": env.get("device"),
+        "dtype": env.get("dtype"), "seed": env.get("seed"), "reproduce": report.get("reproduce")}]
+    return {**report, "claims": claims, "targets": targets}
+
+
+def _normalize_train(report: dict[str, Any]) -> dict[str, Any]:
+    """A ``cnnspec train`` report: its claims go to the model's section, its history becomes curves."""
+    m = report["metrics"]
+    model = str(m.get("model") or report.get("target") or "")
+    section = "lenet" if "lenet" in model else "resnet"
+    claims = [{**c, "section": c.get("section") or section} for c in report.get("claims", [])]
+    artifacts = list(report.get("artifacts") or [])
+    hist = m.get("history") or []
+    if hist and not any(a.get("type") == "curves" for a in artifacts):
+        recipe = (m.get("recipe") or {}).get("name", "")
+        artifacts.append(curves(f"{section}.curves.{model}.{recipe}", section,
+                                f"{model} on {(m.get('data') or {}).get('name', 'its data')}, recipe {recipe}",
+                                {model: hist}, m.get("target_acc")))
+    return {**report, "claims": claims, "artifacts": artifacts}
+
+
+def curves(aid: str, section: str, title: str, runs: dict[str, list[dict]], target: float | None) -> dict:
+    """Training curves (test accuracy and training loss per epoch) of one or more runs."""
+    def series(key: str) -> list[dict]:
+        return [{"label": k, "x": [h["epoch"] for h in v], "y": [h.get(key) for h in v]} for k, v in runs.items()]
+
+    return {"id": aid, "section": section, "type": "curves", "title": title,
+            "charts": [{"title": "test accuracy", "xlabel": "epoch", "ylabel": "accuracy",
+                        "series": series("test_acc"),
+                        "hline": [target, f"target {target:.0%}"] if target else None},
+                       {"title": "training loss", "xlabel": "epoch", "ylabel": "cross-entropy",
+                        "series": series("train_loss")}],
+            "caption": title + ": test accuracy and training loss per evaluation."}

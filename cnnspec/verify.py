@@ -1,0 +1,467 @@
+"""``cnnspec verify``: every claim on the embedded defaults, into one report.
+
+The job is a list of :class:`Stage`\\ s, run in order. Each stage produces
+:class:`~cnnspec.claims.ClaimResult`\\ s and *artifacts* (figures and tables, as JSON data that
+:mod:`cnnspec.report.html` draws). A stage whose part is not installed is reported as skipped with
+the reason; a stage that raises becomes one ``error`` result; neither stops the run. Stages may hand
+objects to later ones through :attr:`Context.shared` (the trained models, for post-training checks).
+
+Modes: ``quick`` (the default: a training schedule that still reaches LeNet-5 ≥ 90 % on
+Fashion-MNIST, the whole run at most ten minutes on two CPU cores) and ``full`` (every recipe, more
+examples per property).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from .claims import ClaimResult, run_claim, select
+from .errors import UsageError
+from .report.schema import build_report, environment
+
+MODES = ("quick", "full")
+
+
+@dataclass
+class StageOutput:
+    results: list[ClaimResult] = field(default_factory=list)
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
+    targets: list[dict[str, Any]] = field(default_factory=list)
+    # Per result (same order): extra fields for its report entry, e.g. {"subject": ...}.
+    tags: list[dict[str, Any]] = field(default_factory=list)
+    note: str = ""
+
+    def add(self, results: list[ClaimResult], **tag: Any) -> None:
+        self.results += results
+        self.tags += [dict(tag) for _ in results]
+
+
+@dataclass
+class Context:
+    mode: str = "quick"
+    seed: int = 0
+    device: str = "auto"
+    data: str | None = None
+    workdir: Path | None = None
+    progress: "Progress | None" = None
+    claims: list[str] | None = None   # id patterns (``conv.*``) that narrow every stage
+    targets: list[tuple[str, str, str]] = field(default_factory=list)  # extra (target, op, array)
+    targets_only: bool = False        # conformance of ``targets`` alone, not of torch's ops
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    def wanted(self, cid: str) -> bool:
+        return self.claims is None or any(cid.startswith(p[:-1]) if p.endswith("*") else cid == p
+                                          for p in self.claims)
+
+    def step(self, message: str) -> None:
+        if self.progress:
+            self.progress.step(message)
+
+    @property
+    def full(self) -> bool:
+        return self.mode == "full"
+
+    def devices(self) -> list[str]:
+        """Devices to run on: CPU always, CUDA too when present (``--device`` narrows it)."""
+        if self.device in ("cpu", "cuda"):
+            return [self.device]
+        try:
+            import torch
+            return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+        except ImportError:
+            return ["cpu"]
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    title: str
+    part: str                      # who provides it, for "skipped: <part> not installed"
+    needs: tuple[str, ...]         # modules that must be importable
+    run: Callable[[Context], StageOutput]
+
+
+# --- progress -------------------------------------------------------------------------------------
+
+class Progress:
+    """What runs and what is left, on stderr: one line per stage, sub-steps under it."""
+
+    def __init__(self, stages: list[str], stream: TextIO | None = None):
+        self.stream = stream or sys.stderr
+        self.names = stages
+        self.t0 = time.monotonic()
+        self.current = 0
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last_step = 0.0
+
+    def _clock(self) -> str:
+        s = int(time.monotonic() - self.t0)
+        return f"{s // 60:2d}:{s % 60:02d}"
+
+    def _write(self, line: str, transient: bool = False) -> None:
+        if self.tty:
+            self.stream.write("\r\033[K" + line + ("" if transient else "\n"))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def start(self, index: int, name: str, title: str) -> None:
+        self.current = index
+        self._last_step = 0.0   # the first step of a stage is always shown
+        left = self.names[index + 1:]
+        self._write(f"[{self._clock()}] ({index + 1}/{len(self.names)}) {name}: {title}"
+                    + (f" — then: {', '.join(left)}" if left else " — last stage"))
+
+    def step(self, message: str) -> None:
+        now = time.monotonic()
+        if not self.tty and now - self._last_step < 2.0 and not message.endswith("done"):
+            return  # a log file gets a line every two seconds at most
+        self._last_step = now
+        name = self.names[self.current] if self.current < len(self.names) else ""
+        self._write(f"[{self._clock()}]     {name}: {message}", transient=True)
+
+    def finish(self, name: str, status: str, counts: dict[str, int], seconds: float, reason: str = "") -> None:
+        summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "no claims"
+        self._write(f"[{self._clock()}]     {name}: {status} — {summary} ({seconds:.1f} s)"
+                    + (f" — {reason}" if reason else ""))
+
+    def done(self, verdict: str, out: Path | None) -> None:
+        self._write(f"[{self._clock()}] verdict: {verdict.upper()}" + (f" — report: {out}" if out else ""))
+
+
+# --- the stages -----------------------------------------------------------------------------------
+
+def _run_group(ctx: Context, group: str, out: StageOutput) -> None:
+    claims = [c for c in select(groups=[group]) if ctx.wanted(c.id)]
+    for i, c in enumerate(claims):
+        ctx.step(f"{c.id} ({i + 1}/{len(claims)})")
+        out.add([run_claim(c)])
+
+
+def stage_spec(ctx: Context) -> StageOutput:
+    from .report import lecture
+
+    out = StageOutput()
+    _run_group(ctx, "spec", out)
+    ctx.step("lecture figures")
+    out.artifacts += lecture.spec_artifacts(ctx.seed)
+    if not out.results:
+        out.note = "no spec claims are registered"
+    return out
+
+
+CONFORMANCE_OPS = ("conv1d", "conv2d", "max_pool2d", "avg_pool2d")
+
+
+def stage_conformance(ctx: Context) -> StageOutput:
+    from .conformance.runner import claims_for, validate_op
+    from .report.sections import subject_name
+
+    out = StageOutput()
+    examples = 200 if ctx.full else None   # None: the runner's default (40 per property)
+    jobs = [] if ctx.targets_only else [(f"torch.nn.functional:{op}", op, "torch", device)
+                                        for device in ctx.devices() for op in CONFORMANCE_OPS]
+    jobs += [(target, op, array, "cpu") for target, op, array in ctx.targets]
+    for target, op, array, device in jobs:
+        subject = subject_name(target, op, device, "float32")
+        ids = [c for c in claims_for(op) if ctx.wanted(c)]
+        if not ids:
+            continue
+        ctx.step(subject)
+        try:
+            results, info = validate_op(target, op, array=array, device=device, dtype="float32",
+                                        examples=examples, seed=ctx.seed, timeout=120.0, claims=ids,
+                                        progress=lambda msg, s=subject: ctx.step(f"{s}: {' '.join(msg.split()[:2])}"))
+        except UsageError as e:   # a target that cannot be imported: its card says so, the run goes on
+            results, info = [ClaimResult(f"conformance.{op}.import", f"{target} can be imported and called",
+                                         "DESIGN.md §4", "exact", "error", str(e), group="conformance")], {}
+        out.add(results, subject=subject)
+        repro = (f"cnnspec validate {target} --op {op} --array {array} --device {device} "
+                 f"--dtype float32 --seed {ctx.seed}" + (f" --examples {examples}" if examples else ""))
+        out.targets.append({"subject": subject, "target": target, "op": op, "array": array,
+                            "device": device, "dtype": "float32", "seed": ctx.seed,
+                            "examples": info.get("examples", examples), "reproduce": repro})
+    return out
+
+
+def stage_arch(ctx: Context) -> StageOutput:
+    from .report import lecture
+
+    out = StageOutput()
+    _run_group(ctx, "arch", out)
+    ctx.step("layer tables")
+    out.artifacts += lecture.arch_artifacts()
+    return out
+
+
+def stage_reference(ctx: Context) -> StageOutput:
+    out = StageOutput()
+    _run_group(ctx, "reference", out)
+    return out
+
+
+TARGET_CLAIM = "training.target_accuracy"   # made by the training stage from the metrics, not registered
+# Fashion-MNIST's classes (Xiao, Rasul & Vollgraf 2017, Table 1); any other data set shows indices.
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+                   "Bag", "Ankle boot")
+# What each mode trains: (model, recipe) runs and the plain-vs-residual pair (He et al. 2016 Fig. 6).
+QUICK_RUNS = (("lenet5", "lenet5-quick"),)
+DEGRADATION = (("plain20", "degradation-cpu"), ("resnet20", "degradation-cpu"))
+
+
+def training_plan(mode: str, cuda: bool = False) -> list[tuple[str, str]]:
+    """``(model, recipe)`` pairs. quick: LeNet-5's quick recipe, and the plain-vs-residual pair
+    where a GPU makes it cheap (on two CPU cores the pair alone takes longer than the whole quick
+    budget); full: every recipe of :data:`reference.train.RECIPES` (one without a model trains the pair)."""
+    if mode != "full":
+        return list(QUICK_RUNS + (DEGRADATION if cuda else ()))
+    from reference.train import RECIPES
+
+    plan: list[tuple[str, str]] = []
+    for name, cfg in RECIPES.items():
+        plan += [(cfg["model"], name)] if cfg.get("model") else [(m, name) for m, _ in DEGRADATION]
+    return plan
+
+
+def target_claim(metrics: dict, recipe: str) -> ClaimResult:
+    """The claim ``cnnspec train`` writes for a whole recipe: it reaches its target test accuracy."""
+    from reference.train import RECIPES
+
+    from .commands.train import _target_result
+
+    try:
+        return _target_result(metrics, argparse.Namespace(epochs=None, target_acc=None), RECIPES[recipe]["epochs"])
+    except Exception as e:  # noqa: BLE001 - the model is trained; its other claims still run
+        return ClaimResult(TARGET_CLAIM, f"The recipe {recipe} reaches its target test accuracy.",
+                           "issue 5 (recipes)", "empirical", "error", f"{type(e).__name__}: {e}",
+                           evidence={"test_acc": metrics.get("test_acc")}, group="training")
+
+
+def stage_training(ctx: Context) -> StageOutput:
+    from reference.train import train
+
+    from .report.sections import curves
+
+    out = StageOutput()
+    runs: dict[str, dict] = {}
+    trained_ids = [c.id for c in select(groups=["training"])]
+    if not (ctx.wanted(TARGET_CLAIM) or any(ctx.wanted(c) for c in trained_ids)):
+        out.note = "no claim of this stage selected by --claims"
+        return out
+    from reference.train import RECIPES
+
+    cuda = "cuda" in ctx.devices()
+    plan = training_plan(ctx.mode, cuda=cuda)
+    for i, (model, recipe) in enumerate(plan):
+        if RECIPES[recipe].get("gpu") and not cuda:   # hours on two CPU cores: said, not silently dropped
+            out.add([ClaimResult(TARGET_CLAIM, f"The recipe {recipe} reaches its target test accuracy.",
+                                 "issue 5 (recipes); reference/README.md", "empirical", "skipped",
+                                 f"{recipe} is a GPU recipe (gpu=True in reference.train.RECIPES); no CUDA "
+                                 f"device here", group="training")],
+                    section=_model_section(model), subject=f"{model} ({recipe})")
+            continue
+        ctx.step(f"{model} with recipe {recipe} ({i + 1}/{len(plan)})")
+        folder = str(ctx.workdir / "train" / f"{model}-{recipe}") if ctx.workdir else None
+        m = train(model, data=ctx.data, recipe=recipe, device=ctx.device, seed=ctx.seed, out=folder,
+                  progress=bool(ctx.progress and ctx.progress.tty), return_model=True)  # its bar: TTY only
+        module, dd = m.pop("module"), m.pop("device_data")
+        ctx.shared.setdefault("trained", []).append((model, recipe, module, dd, m["device"]))
+        key = f"{model}/{recipe}"
+        runs[key] = m
+        section = _model_section(model)
+        res = target_claim(m, recipe)
+        if ctx.wanted(res.id):
+            out.add([res], section=section, subject=f"{model} ({recipe})")
+        if recipe != "degradation-cpu":
+            out.artifacts.append(curves(f"{section}.curves.{model}.{recipe}", section,
+                                         f"{model} on {m['data']['name']}, recipe {recipe}",
+                                         {model: m["history"]}, m.get("target_acc")))
+            out.artifacts.append(_confusion(f"{section}.confusion.{model}.{recipe}", section, model, module, dd,
+                                            m["data"]["name"]))
+    pair = {m: runs[f"{m}/degradation-cpu"]["history"] for m, _ in DEGRADATION if f"{m}/degradation-cpu" in runs}
+    if pair:
+        out.artifacts.append(curves("resnet.curves.degradation", "resnet",
+                                     "Plain vs residual, 20 layers (recipe degradation-cpu)", pair, None))
+    else:
+        out.artifacts.append({"id": "resnet.curves.degradation", "section": "resnet", "type": "note",
+                              "text": "Plain-vs-residual training curves come from cnnspec verify --full "
+                                      "(or with a GPU): the pair takes longer than the quick run's budget "
+                                      "on two CPU cores."})
+    out.note = "; ".join(f"{k}: test accuracy {m['test_acc']:.4f}" for k, m in runs.items())  # no times:
+    # report.json is a function of the seed apart from the fields in TIME_KEYS
+    return out
+
+
+def stage_post_training(ctx: Context) -> StageOutput:
+    from .conformance.trained import verify_trained
+
+    out = StageOutput()
+    trained = ctx.shared.get("trained", [])
+    for model, recipe, module, dd, device in trained:
+        ctx.step(f"{model} ({recipe}): trained-model claims")
+        results = [r for r in verify_trained(model, module, dd, device, seed=ctx.seed) if ctx.wanted(r.id)]
+        out.add(results, section=_model_section(model), subject=f"{model} ({recipe})")
+    if not trained:
+        out.note = "no trained model: the training stage did not run"
+    return out
+
+
+def _model_section(model: str) -> str:
+    return "lenet" if model.startswith("lenet") else "resnet"
+
+
+def _confusion(aid: str, section: str, model: str, module, dd, data_name: str) -> dict:
+    """Counts of (true class, predicted class) on the whole test set, single view."""
+    import torch
+
+    module.eval()
+    k = int(dd.test_y.max()) + 1
+    cm = torch.zeros(k, k, dtype=torch.long)
+    with torch.no_grad():
+        for i in range(0, len(dd.test_x), 1000):
+            pred = module(dd.test_x[i:i + 1000]).argmax(1).cpu()
+            cm += torch.bincount(dd.test_y[i:i + 1000].cpu() * k + pred, minlength=k * k).reshape(k, k)
+    acc = float(cm.diag().sum()) / float(cm.sum())
+    names = FASHION_CLASSES if "fashion" in data_name.lower() and k == 10 else tuple(map(str, range(k)))
+    return {"id": aid, "section": section, "type": "confusion", "matrix": cm.tolist(), "classes": list(names),
+            "title": f"{model}: confusion matrix on the {int(cm.sum())} test images",
+            "caption": f"Rows: true class, columns: predicted class; single view (no test-time mirroring): "
+                       f"accuracy {acc:.4f}."}
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("spec", "symbolic and exact claims of the lecture", "the spec (issue 2)",
+          ("cnnspec.spec.convolution", "cnnspec.spec.toeplitz"), stage_spec),
+    Stage("conformance", "torch.nn.functional conv1d/conv2d/max_pool2d/avg_pool2d against the spec",
+          "conformance (issue 3)", ("cnnspec.conformance.runner",), stage_conformance),
+    Stage("arch", "architecture accounting against the papers", "architectures (issue 4)",
+          ("cnnspec.spec.architectures",), stage_arch),
+    Stage("reference", "reference models before training", "reference models (issue 4)",
+          ("reference.models",), stage_reference),
+    Stage("training", "reference training", "training (issue 5)", ("reference.train",), stage_training),
+    Stage("post-training", "claims on the trained models", "trained-model conformance (issue 5)",
+          ("cnnspec.conformance.trained",), stage_post_training),
+)
+STAGE_NAMES = tuple(s.name for s in STAGES)
+
+
+def _missing(modules: tuple[str, ...]) -> str | None:
+    for m in modules:
+        try:
+            if importlib.util.find_spec(m) is None:
+                return m
+        except ModuleNotFoundError:
+            return m
+    return None
+
+
+def parse_stages(text: str | None) -> list[str]:
+    """``"spec,arch"`` → ``["spec", "arch"]`` in run order; unknown names are a usage error."""
+    if not text:
+        return list(STAGE_NAMES)
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    bad = [n for n in names if n not in STAGE_NAMES]
+    if bad or not names:
+        raise UsageError(f"--stages: {bad[0] if bad else text!r} is not a stage; choose from "
+                         f"{', '.join(STAGE_NAMES)} (comma-separated)")
+    return [n for n in STAGE_NAMES if n in names]
+
+
+def _stage_error(stage: Stage, e: BaseException) -> ClaimResult:
+    import traceback
+
+    tb = traceback.extract_tb(e.__traceback__)
+    where = f" (at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno})" if tb else ""
+    return ClaimResult(f"verify.{stage.name}", f"the {stage.name} stage runs to completion", "cnnspec verify",
+                       "exact", "error", f"{type(e).__name__}: {e}{where}", group=stage.name)
+
+
+def _counts(results: list[ClaimResult]) -> dict[str, int]:
+    n = {"pass": 0, "fail": 0, "error": 0, "skipped": 0}
+    for r in results:
+        n[r.status] += 1
+    return n
+
+
+def parse_claims(text: str | None) -> list[str] | None:
+    """``"conv.flip,arch.*"`` → id patterns; each must match a registered claim (else a usage error)."""
+    if not text:
+        return None
+    pats = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        select(ids=[p for p in pats if not TARGET_CLAIM.startswith(p.rstrip("*"))])
+    except KeyError as e:
+        raise UsageError(f"--claims: {e.args[0]!r} matches no claim; give ids or prefixes ending in * "
+                         f"(cnnspec prove lists the ids)") from None
+    return pats
+
+
+def run_verify(stages: list[str] | None = None, *, mode: str = "quick", seed: int = 0,
+               device: str = "auto", data: str | None = None, out: Path | None = None,
+               progress: Progress | None | bool = True, claims: list[str] | None = None,
+               targets: list[tuple[str, str, str]] | None = None, targets_only: bool = False,
+               registry: tuple[Stage, ...] = STAGES) -> dict[str, Any]:
+    """Run the chosen stages and return the ``verify`` report (DESIGN.md §5 plus stages/artifacts).
+
+    ``claims`` (id patterns) narrows every stage to those claims; figures and tables are still made.
+    ``targets``: third-party ``(target, op, array)`` validated in the conformance stage beside torch
+    (instead of torch with ``targets_only``).
+    """
+    if mode not in MODES:
+        raise UsageError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
+    chosen = [s for s in registry if stages is None or s.name in stages]
+    if progress is True:
+        progress = Progress([s.name for s in chosen])
+    ctx = Context(mode=mode, seed=seed, device=device, data=data, claims=claims, targets=list(targets or []),
+                  targets_only=targets_only,
+                  workdir=out, progress=progress or None)
+    started = datetime.now(timezone.utc)
+    t0 = time.monotonic()
+    results: list[ClaimResult] = []
+    tags: list[dict[str, Any]] = []
+    artifacts: list[dict] = []
+    targets: list[dict] = []
+    stage_rows: list[dict] = []
+    for i, stage in enumerate(chosen):
+        if ctx.progress:
+            ctx.progress.start(i, stage.name, stage.title)
+        ts = time.monotonic()
+        missing = _missing(stage.needs)
+        so = StageOutput()
+        if missing:
+            status, reason = "skipped", f"skipped: {stage.part} not installed (no module {missing})"
+        else:
+            try:
+                so = stage.run(ctx)
+                status, reason = "ran", so.note
+            except Exception as e:  # noqa: BLE001 - a broken stage is reported, the run goes on
+                so = StageOutput()
+                so.add([_stage_error(stage, e)])
+                status, reason = "error", f"{type(e).__name__}: {e}"
+        tags += [{"stage": stage.name, **t} for t in (so.tags or [{}] * len(so.results))]
+        results += so.results
+        artifacts += so.artifacts
+        targets += so.targets
+        seconds = time.monotonic() - ts
+        counts = _counts(so.results)
+        if status == "ran" and (counts["fail"] or counts["error"]):
+            status = "fail"
+        stage_rows.append({"name": stage.name, "title": stage.title, "part": stage.part, "status": status,
+                           "reason": reason, "counts": counts, "seconds": round(seconds, 2)})
+        if ctx.progress:
+            ctx.progress.finish(stage.name, status, counts, seconds, reason)
+    env = environment(device=",".join(ctx.devices()) if device == "auto" else device, seed=seed, mode=mode)
+    report = build_report("verify", results, env=env, mode=mode, stages=stage_rows, artifacts=artifacts,
+                          targets=targets, run_id=started.strftime("%Y%m%dT%H%M%SZ"),
+                          started=started.isoformat(timespec="seconds"),
+                          wall_s=round(time.monotonic() - t0, 1))
+    for entry, tag in zip(report["claims"], tags):
+        entry.update(tag)
+    return report

@@ -1,0 +1,193 @@
+"""reference/train.py and ``cnnspec train``: short real runs, resume, checkpoints, bad input.
+
+The data is a real Fashion-MNIST subset written as an IDX folder (or, where Debian's package is not
+installed, a generated set whose classes are learnable), so every run also goes through the reader.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cnnspec.errors import UsageError
+from reference import data, train as trainer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: on a shared 2-core machine two OpenMP threads wait on each other
+    (3-5x slower under load, measured); results do not depend on it."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def write_subset(folder: Path, n_train: int, n_test: int) -> Path:
+    """The first images of Fashion-MNIST, or learnable generated ones (a bar whose row is the class)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if Path(data.DEFAULT_ROOT).is_dir():
+        ds = data.load()
+        parts = {"train-images-idx3-ubyte.gz": ds.train_images[:n_train], "train-labels-idx1-ubyte.gz":
+                 ds.train_labels[:n_train], "t10k-images-idx3-ubyte.gz": ds.test_images[:n_test],
+                 "t10k-labels-idx1-ubyte.gz": ds.test_labels[:n_test]}
+        for name, t in parts.items():
+            data.write_idx(folder / name, t.numpy().astype(np.uint8))
+        return folder
+    rng = np.random.default_rng(0)
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        y = rng.integers(0, 10, n).astype(np.uint8)
+        x = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+        for i, c in enumerate(y):
+            r = 3 + 2 * int(c) + rng.integers(-1, 2)
+            x[i, r:r + 2, 4:24] = 255
+        data.write_idx(folder / f"{split}-images-idx3-ubyte.gz", x)
+        data.write_idx(folder / f"{split}-labels-idx1-ubyte.gz", y)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    return write_subset(tmp_path_factory.mktemp("fashion-small"), 2000, 1000)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    return write_subset(tmp_path_factory.mktemp("fashion-tiny"), 600, 200)
+
+
+def test_short_run_learns(small, tmp_path):
+    m = trainer.train("lenet5", data=str(small), recipe="lenet5-quick", epochs=4, device="cpu",
+                      out=str(tmp_path), progress=False)
+    h = m["history"]
+    assert [e["epoch"] for e in h] == [1.0, 2.0, 3.0, 4.0]
+    assert h[-1]["train_loss"] < 0.75 * h[0]["train_loss"]          # the loss falls
+    assert m["test_acc"] >= 0.55                                    # chance is 0.10
+    assert all(h[i]["elapsed_s"] < h[i + 1]["elapsed_s"] for i in range(len(h) - 1))
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["test_acc"] == m["test_acc"] and saved["history"] == h
+    assert saved["recipe"]["name"] == "lenet5-quick" and len(saved["code_sha256"]) == 64
+    assert saved["data"]["train"] == 2000 and saved["images_per_s"] > 0
+    sd = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert set(sd) >= {"C1.weight", "C3.weight", "OUTPUT.bias"}
+
+
+def test_resume_gives_the_same_weights(tiny, tmp_path):
+    kw = dict(data=str(tiny), recipe="lenet5-quick", epochs=3, device="cpu", progress=False, seed=7)
+    whole = trainer.train("lenet5", out=str(tmp_path / "whole"), **kw)
+    cut = trainer.train("lenet5", out=str(tmp_path / "cut"), stop_after_epoch=1, **kw)
+    assert cut["interrupted"] and cut["history"][-1]["epoch"] == 1.0
+    ck = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)   # loadable, safely
+    assert ck["meta"]["epoch"] == 1
+    resumed = trainer.train("lenet5", out=str(tmp_path / "cut"), **kw)
+    assert resumed["resumed_from_epoch"] == 1 and not resumed["interrupted"]
+    a = torch.load(tmp_path / "whole" / "model.pt", weights_only=True)
+    b = torch.load(tmp_path / "cut" / "model.pt", weights_only=True)
+    assert all(torch.equal(a[k], b[k]) for k in a)                 # bit for bit
+    assert [e["test_acc"] for e in whole["history"]] == [e["test_acc"] for e in resumed["history"]]
+    trainer.train("lenet5", out=str(tmp_path / "other"), **{**kw, "seed": 8})
+    c = torch.load(tmp_path / "other" / "model.pt", weights_only=True)
+    assert not torch.equal(c["C1.weight"], a["C1.weight"])          # the seed matters
+
+
+def test_a_different_run_does_not_resume(tiny, tmp_path):
+    trainer.train("lenet5", data=str(tiny), recipe="lenet5-quick", epochs=1, device="cpu",
+                  out=str(tmp_path), progress=False, seed=0)
+    with pytest.raises(UsageError, match="written by a different run"):
+        trainer.train("lenet5", data=str(tiny), recipe="lenet5-quick", epochs=1, device="cpu",
+                      out=str(tmp_path), progress=False, seed=1)
+
+
+def test_corrupt_checkpoint_is_one_line(tiny, tmp_path):
+    (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(UsageError) as e:
+        trainer.train("lenet5", data=str(tiny), recipe="lenet5-quick", out=str(tmp_path), progress=False)
+    assert "cannot load the checkpoint" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_target_stops_the_run(small, tmp_path):
+    m = trainer.train("lenet5", data=str(small), recipe="lenet5-quick", epochs=4, device="cpu",
+                      progress=False, target_acc=0.3)
+    assert m["time_to_target_s"] == m["history"][-1]["elapsed_s"] and m["test_acc"] >= 0.3
+    assert len(m["history"]) < 4
+
+
+def test_translation_moves_content():
+    from cnnspec.shift_consistency import translate
+
+    x = torch.arange(2 * 16, dtype=torch.float32).reshape(2, 1, 4, 4)
+    out = translate(x, torch.tensor([1, 0]), torch.tensor([0, -2]), fill=-1.0)
+    assert torch.equal(out[0, 0, 1:], x[0, 0, :3]) and torch.all(out[0, 0, 0] == -1)
+    assert torch.equal(out[1, 0, :, :2], x[1, 0, :, 2:]) and torch.all(out[1, 0, :, 2:] == -1)
+
+
+def cli(*args, cwd=ROOT):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "cnnspec", "train", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_trains_and_verifies(tiny, tmp_path):
+    r = cli("lenet5", "--data", str(tiny), "--epochs", "1", "--device", "cpu", "--out",
+            str(tmp_path), "--quiet")
+    assert r.returncode in (0, 1), r.stderr
+    rep = json.loads((tmp_path / "report.json").read_text())
+    assert rep["kind"] == "train" and rep["target"] == "reference:lenet5"
+    ids = {c["id"]: c["status"] for c in rep["claims"]}
+    assert ids["trained.conv.toeplitz"] == "pass" and ids["trained.maxpool.invariance"] == "pass"
+    assert ids["training.target_accuracy"] == "skipped"             # --epochs 1 shortens the recipe
+    assert (tmp_path / "metrics.json").exists() and (tmp_path / "checkpoint.pt").exists()
+    assert json.loads(r.stdout.strip().splitlines()[-1])["model"] == "lenet5"
+
+
+def cli_in_process(capsys, *args) -> tuple[int, str]:
+    from cnnspec.cli import main
+
+    try:
+        code = main(["train", *args])
+    except SystemExit as e:  # argparse's errors
+        code = e.code
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, words", [
+    (["lenet7"], "invalid choice: 'lenet7'"),
+    (["lenet5", "--epochs", "0"], "--epochs: 0 must be at least 1"),
+    (["lenet5", "--data", "/nonexistent/mnist"], "no such folder"),
+    (["lenet5", "--seed", "-3"], "must be in [0, 2^32)"),
+    (["lenet5", "--recipe", "fastest"], "--recipe 'fastest': not one of"),
+    (["lenet5", "--target-acc", "91"], "--target-acc 91.0: must be a fraction in (0, 1]"),
+])
+def test_cli_bad_input_is_one_line_exit_2(capsys, args, words):
+    code, err = cli_in_process(capsys, *args)
+    assert code == 2 and words in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_cli_corrupt_data_file(capsys, tiny, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for f in tiny.iterdir():
+        (bad / f.name).write_bytes(f.read_bytes())
+    blob = (bad / "t10k-labels-idx1-ubyte.gz").read_bytes()
+    (bad / "t10k-labels-idx1-ubyte.gz").write_bytes(blob[: len(blob) - 9])
+    code, err = cli_in_process(capsys, "lenet5", "--data", str(bad), "--out", str(tmp_path / "o"))
+    assert code == 2 and "truncated gzip stream" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cli_cuda_without_a_gpu(capsys, tiny, tmp_path):
+    code, err = cli_in_process(capsys, "lenet5", "--data", str(tiny), "--device", "cuda",
+                               "--out", str(tmp_path))
+    assert code == 2 and "no CUDA device is available" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", ["lenet5", "lenet5-1998", "lenet5-quick"])
+def test_recipe_reaches_its_target(recipe, tmp_path):
+    m = trainer.train(trainer.RECIPES[recipe]["model"], recipe=recipe, out=str(tmp_path), progress=False)
+    assert m["test_acc"] >= m["target_acc"], m["history"]
