@@ -107,6 +107,8 @@ def test_cli_exit_codes_and_report(tmp_path):
     assert ok.returncode == 0, ok.stderr
     rep = json.loads((tmp_path / "ok" / "report.json").read_text())
     assert rep["verdict"] == "pass" and rep["op"] == "max_pool2d" and rep["claims"]
+    for page in ("index.html", "junit.xml", "summary.md"):       # the whole report, not only JSON
+        assert (tmp_path / "ok" / page).stat().st_size > 0
     for key in ("cnnspec_version", "kind", "target", "claims", "environment"):
         assert key in rep
     bad = cli("validate", "tests/buggy/bugs.py:maxpool_zero_pad", "--op", "max_pool2d",

@@ -25,7 +25,7 @@ def test_the_library_holds_at_least_fifteen_bugs():
 
 @pytest.mark.parametrize("name,op,array,claim,diagnosis", BUGS, ids=[b[0] for b in BUGS])
 def test_bug_is_caught_with_a_shrunk_counterexample(name, op, array, claim, diagnosis):
-    results, report = validate_op(f"{BUGGY / 'bugs.py'}:{name}", op, array=array, examples=12,
+    results, report = validate_op(f"{BUGGY / 'bugs.py'}:{name}", op, array=array, examples=30,
                                   claims=[claim], shrink_seconds=10)
     # (the shrink budget is wall time: generous, so that a loaded machine still shrinks fully)
     assert report["verdict"] == "fail"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from ..errors import UsageError
 
@@ -32,7 +31,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--input-rounding", choices=["tf32", "bfloat16", "float16"],
                    help="the target rounds its inputs to this precision before multiplying (TF32 "
                         "tensor cores, autocast): the bound tier allows for it")
-    p.add_argument("--report", metavar="DIR", help="write DIR/report.json")
+    p.add_argument("--report", metavar="DIR",
+                   help="write the report into DIR: report.json, index.html, junit.xml, summary.md")
     p.add_argument("--quiet", action="store_true", help="print failures and the verdict only")
     return p
 
@@ -46,7 +46,7 @@ def run(args) -> int:
     if not args.op:
         raise UsageError("op: give --op conv1d|conv2d|max_pool2d|avg_pool2d")
     from ..conformance.runner import validate_op
-    from ..report.schema import dumps, write_atomic
+    from ..report.output import write_report_dir
 
     say = None if args.quiet else (lambda line: print(line, flush=True))
     results, report = validate_op(args.target, args.op, array=args.array, device=args.device,
@@ -63,8 +63,8 @@ def run(args) -> int:
         if ce.get("python"):
             print("  python:\n    " + ce["python"].replace("\n", "\n    "), file=sys.stderr)
     if args.report:
-        path = write_atomic(Path(args.report) / "report.json", dumps(report))
-        print(f"report: {path}")
+        files = write_report_dir(report, args.report)
+        print(f"report: {files['index.html']} ({', '.join(sorted(files))})")
     n_pass = sum(r.status == "pass" for r in results)
     n_skip = sum(r.status == "skipped" for r in results)
     print(f"{report['verdict'].upper()}: {args.target} --op {args.op}: {n_pass} passed, "
