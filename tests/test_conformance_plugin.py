@@ -10,8 +10,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_pytest(tmp_path, target, op, examples=4):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # `-p no:cnnspec` keeps the installed entry point (pyproject's pytest11) from registering the
+    # plugin a second time beside the explicit `-p`; without installation it blocks nothing.
     xml = tmp_path / "junit.xml"
-    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "cnnspec.conformance.pytest_plugin",
+    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cnnspec", "-p", "cnnspec.conformance.pytest_plugin",
                         "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-q",
                         "--cnnspec-target", target, "--cnnspec-op", op, "--cnnspec-examples", str(examples), "--cnnspec-shrink-seconds", "1",
                         f"--junitxml={xml}"], cwd=tmp_path, env=env, capture_output=True, text=True,
