@@ -234,10 +234,10 @@ def target_claim(metrics: dict, recipe: str) -> ClaimResult:
     """The claim ``cnnspec train`` writes for a whole recipe: it reaches its target test accuracy."""
     from reference.train import RECIPES
 
-    from .commands.train import _target_result
+    from .commands.train import target_accuracy_claim
 
     try:
-        return _target_result(metrics, argparse.Namespace(epochs=None, target_acc=None), RECIPES[recipe]["epochs"])
+        return target_accuracy_claim(metrics, recipe_epochs=RECIPES[recipe]["epochs"])
     except Exception as e:  # noqa: BLE001 - the model is trained; its other claims still run
         return ClaimResult(TARGET_CLAIM, f"The recipe {recipe} reaches its target test accuracy.",
                            "issue 5 (recipes)", "empirical", "error", f"{type(e).__name__}: {e}",

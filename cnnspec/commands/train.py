@@ -72,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
                       device=args.device, seed=args.seed, out=str(out), progress=not args.quiet,
                       target_acc=args.target_acc, compile=args.compile, return_model=True)
     module, dd = m.pop("module"), m.pop("device_data")
-    results: list[ClaimResult] = [_target_result(m, args, trainer.RECIPES[m["recipe"]["name"]]["epochs"])]
+    results: list[ClaimResult] = [target_accuracy_claim(
+        m, epochs=args.epochs, target_acc=args.target_acc,
+        recipe_epochs=trainer.RECIPES[m["recipe"]["name"]]["epochs"])]
     if not args.no_verify:
         from ..conformance.trained import verify_trained
 
@@ -92,8 +94,13 @@ def run(args: argparse.Namespace) -> int:
     return 1 if report["verdict"] == "fail" else 0
 
 
-def _target_result(m: dict, args, recipe_epochs: int | None = None):
-    """The recipe's accuracy as an empirical claim (skipped when ``args.epochs`` cut the run short)."""
+def target_accuracy_claim(m: dict, *, epochs: int | None = None, target_acc: float | None = None,
+                          recipe_epochs: int | None = None):
+    """The recipe's accuracy as an empirical claim ``training.target_accuracy``, from a run's metrics.
+
+    ``epochs`` and ``target_acc`` are what the user asked for (``cnnspec train --epochs/--target-acc``);
+    the claim is skipped when ``epochs`` cut the recipe short, since its target then does not apply.
+    """
     from ..claims import ClaimResult
 
     if recipe_epochs is None:
@@ -101,13 +108,13 @@ def _target_result(m: dict, args, recipe_epochs: int | None = None):
 
         recipe_epochs = RECIPES.get(m["recipe"]["name"], m["recipe"])["epochs"]
     target, acc = m["target_acc"], m["test_acc"]
-    full = args.epochs is None or args.epochs >= recipe_epochs or args.target_acc is not None
+    full = epochs is None or epochs >= recipe_epochs or target_acc is not None
     rid = "training.target_accuracy"
     stmt = f"The recipe {m['recipe']['name']} reaches its target test accuracy on {m['data']['name']}."
     src = "issue 5 (recipes); reference/README.md"
     if target is None or not full:
         why = "no target for this recipe" if target is None else \
-            f"--epochs {args.epochs} shortens the recipe's {recipe_epochs} epochs"
+            f"--epochs {epochs} shortens the recipe's {recipe_epochs} epochs"
         return ClaimResult(rid, stmt, src, "empirical", "skipped", f"test accuracy {acc:.4f}; {why}",
                            evidence={"test_acc": acc}, group="training")
     ok = acc >= target or m["time_to_target_s"] is not None
