@@ -12,7 +12,6 @@ examples per property).
 """
 from __future__ import annotations
 
-import argparse
 import importlib
 import importlib.util
 import sys
