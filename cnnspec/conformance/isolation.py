@@ -56,23 +56,28 @@ class WorkerFailure(Exception):
 
 # --- target loading (in the child) ------------------------------------------------------------------
 
-def parse_target(target: str) -> tuple[str, str]:
+def parse_target(target: str, argument: str = "target", noun: str = "attr") -> tuple[str, str]:
     """``(module or file, attr)``; a usage error when the form is wrong."""
-    mod, sep, attr = target.rpartition(":")
+    mod, sep, attr = target.rpartition(":") if isinstance(target, str) else ("", "", "")
     if not sep or not mod or not attr:
-        raise UsageError(f"target: {target!r} is not 'package.module:attr' or 'path/to/file.py:attr'; "
-                         f"e.g. torch.nn.functional:conv2d")
+        example = "torch.nn.functional:conv2d" if noun == "attr" else "torchvision.models:resnet50"
+        raise UsageError(f"{argument}: {target!r} is not 'package.module:{noun}' or "
+                         f"'path/to/file.py:{noun}'; e.g. {example}")
     if mod.endswith(".py"):
         path = Path(mod).resolve()
         if not path.is_file():
-            raise UsageError(f"target: file {mod!r} does not exist")
+            raise UsageError(f"{argument}: file {mod!r} does not exist")
         mod = str(path)
     return mod, attr
 
 
-def load_target(target: str) -> Callable:
-    """Import the target and return the callable; :class:`UsageError` names what is wrong."""
-    mod_name, attr = parse_target(target)
+def resolve_target(target: str, argument: str = "target", noun: str = "attr") -> Any:
+    """The object named by ``module:attr`` or ``path/file.py:attr`` (dotted attrs allowed).
+
+    Every failure is a :class:`UsageError` on one line that names ``argument`` (the command-line
+    option the user typed), the module or attribute, and what went wrong.
+    """
+    mod_name, attr = parse_target(target, argument, noun)
     try:
         if mod_name.endswith(".py"):
             sys.path.insert(0, str(Path(mod_name).parent))
@@ -83,15 +88,22 @@ def load_target(target: str) -> Callable:
         else:
             module = importlib.import_module(mod_name)
     except ModuleNotFoundError as e:
-        raise UsageError(f"target: cannot import module {mod_name!r} ({e}); check the name and "
-                         f"PYTHONPATH") from None
+        raise UsageError(f"{argument}: importing {mod_name!r} failed: cannot import module "
+                         f"{mod_name!r} ({e}); check the name and PYTHONPATH") from None
     except Exception as e:  # noqa: BLE001 - any failure while importing user code
-        raise UsageError(f"target: importing {mod_name!r} raised {type(e).__name__}: {e}") from None
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise UsageError(f"{argument}: importing {mod_name!r} raised {type(e).__name__}: {first}") from None
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):
-            raise UsageError(f"target: module {mod_name!r} has no attribute {attr!r}")
+            raise UsageError(f"{argument}: module {mod_name!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
+    return obj
+
+
+def load_target(target: str) -> Callable:
+    """Import the target and return the callable; :class:`UsageError` names what is wrong."""
+    obj = resolve_target(target)
     if not callable(obj):
         raise UsageError(f"target: {target!r} is not callable (it is of type {type(obj).__name__}); "
                          f"name a function with the torch.nn.functional signature")

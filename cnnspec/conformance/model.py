@@ -24,12 +24,9 @@ from __future__ import annotations
 
 import argparse
 import copy
-import importlib
-import importlib.util
 import contextlib
 import math
 import signal
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,30 +50,9 @@ _KIND = {"conv": "conv", "sparse_conv": "conv", "subsample": "conv", "fc": "fc",
 
 def load_target(target: str) -> Any:
     """The object named by ``module:attr`` or ``path/file.py:attr``; a :class:`UsageError` otherwise."""
-    if not isinstance(target, str) or ":" not in target:
-        raise UsageError(f"--model: {target!r} is not 'package.module:factory' or 'path/file.py:factory'")
-    where, attr = target.rsplit(":", 1)
-    try:
-        if where.endswith(".py"):
-            path = Path(where)
-            if not path.is_file():
-                raise UsageError(f"--model: file {where!r} does not exist")
-            spec = importlib.util.spec_from_file_location(f"cnnspec_target_{path.stem}", path)
-            module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-            sys.modules[spec.name] = module  # type: ignore[union-attr]
-            spec.loader.exec_module(module)  # type: ignore[union-attr]
-        else:
-            module = importlib.import_module(where)
-    except UsageError:
-        raise
-    except Exception as e:  # noqa: BLE001 - any import failure is the user's input
-        raise UsageError(f"--model: importing {where!r} failed: {type(e).__name__}: {_line(e)}") from None
-    obj: Any = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise UsageError(f"--model: {where!r} has no attribute {attr!r}")
-        obj = getattr(obj, part)
-    return obj
+    from .isolation import resolve_target
+
+    return resolve_target(target, argument="--model", noun="factory")
 
 
 def instantiate(obj: Any, label: str = "factory") -> nn.Module:
