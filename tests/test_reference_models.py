@@ -72,6 +72,36 @@ def test_channels_last_gives_the_same_logits():
         torch.testing.assert_close(a(x), b(x.to(memory_format=torch.channels_last)), rtol=1e-4, atol=1e-5)
 
 
+def _lenet5_lecture_order(m: LeNet5, x: torch.Tensor) -> torch.Tensor:
+    """The lecture's conv -> ReLU -> pool, written out (LeNet5.forward pools first)."""
+    x = m.S2(F.relu(m.C1(x)))
+    x = m.S4(F.relu(m.C3(x)))
+    x = F.relu(m.F6(F.relu(m.C5(torch.flatten(x, 1)))))
+    return m.OUTPUT(x)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_lenet5_pool_before_relu_is_bit_identical_to_the_lecture_order(channels_last):
+    # max(relu(a), relu(b)) = relu(max(a, b)): same logits and same gradients, bit for bit, also
+    # where windows tie (a constant background gives equal C1 outputs) and where all are negative.
+    torch.manual_seed(0)
+    m = build("lenet5", channels_last=channels_last)
+    x = torch.randn(16, 1, 32, 32)
+    x[:8, :, :12] = -0.8  # flat background rows: ties inside the pooling windows
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (16,))
+    grads = []
+    for f in (m, lambda t: _lenet5_lecture_order(m, t)):
+        m.zero_grad(set_to_none=True)
+        out = f(x)
+        F.cross_entropy(out, y).backward()
+        grads.append((out.detach(), [p.grad.clone() for p in m.parameters()]))
+    (a, ga), (b, gb) = grads
+    assert torch.equal(a, b)
+    assert all(torch.equal(u, v) for u, v in zip(ga, gb))
+
+
 def test_unknown_model_name_lists_the_known():
     with pytest.raises(KeyError, match="resnet20"):
         build("resnet21")
