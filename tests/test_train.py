@@ -192,3 +192,57 @@ def test_cli_cuda_without_a_gpu(capsys, tiny, tmp_path):
 def test_recipe_reaches_its_target(recipe, tmp_path):
     m = trainer.train(trainer.RECIPES[recipe]["model"], recipe=recipe, out=str(tmp_path), progress=False)
     assert m["test_acc"] >= m["target_acc"], m["history"]
+
+
+def test_recipe_seeds_reports_mean_and_std(tiny, tmp_path, capsys):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import recipe_seeds
+
+    out = tmp_path / "seeds.json"
+    assert recipe_seeds.main(["lenet5", "--recipe", "lenet5-quick", "--seeds", "0", "1",
+                              "--data", str(tiny), "--device", "cpu", "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    accs = [run["test_acc"] for run in r["runs"]]
+    assert [run["seed"] for run in r["runs"]] == [0, 1]
+    assert r["runs"][0]["history"] != r["runs"][1]["history"]                 # two different runs
+    assert r["summary"]["mean"] == pytest.approx(sum(accs) / 2, abs=0)
+    assert r["summary"]["std"] == pytest.approx(abs(accs[0] - accs[1]) / 2 ** 0.5, rel=1e-12)
+    assert "±" in capsys.readouterr().out
+    assert recipe_seeds.main(["lenet5", "--data", str(tmp_path / "none"), "--seeds", "0"]) == 2
+    assert "recipe_seeds: error:" in capsys.readouterr().err
+
+
+def test_benchmark_flop_count_is_the_spec_multiply_adds():
+    # bench_train's FLOP/s use forward_macs from the module's hooks; it must equal the spec's count
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_train
+    from cnnspec.spec.architectures import lenet5
+
+    x = torch.zeros(1, 1, 32, 32)
+    assert bench_train.forward_macs(bench_train.tutorial_lenet(), x) == lenet5().macs == 416_520
+    from reference.models import build
+
+    assert bench_train.forward_macs(build("lenet5"), x) == lenet5().macs
+    torch.manual_seed(3)
+    a = bench_train.tutorial_lenet()
+    torch.manual_seed(3)
+    b = build("lenet5")                       # the baseline's model starts where the reference's does
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_a_checkpoint_of_other_recipe_settings_does_not_resume(tiny, tmp_path, monkeypatch):
+    kw = dict(data=str(tiny), recipe="lenet5-quick", epochs=2, device="cpu", progress=False,
+              out=str(tmp_path), stop_after_epoch=1)
+    trainer.train("lenet5", **kw)
+    monkeypatch.setitem(trainer.RECIPES, "lenet5-quick", dict(trainer.RECIPES["lenet5-quick"], lr=1e-2))
+    with pytest.raises(UsageError, match=r"other settings of recipe lenet5-quick \(lr differ\)"):
+        trainer.train("lenet5", **kw)
+
+
+def test_degradation_bad_checkpoint_is_one_line_exit_2(tiny, tmp_path, capsys):
+    (tmp_path / "plain20").mkdir()
+    (tmp_path / "plain20" / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    assert trainer.main(["degradation", "--data", str(tiny), "--out", str(tmp_path), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("reference.train: error:") and "cannot load the checkpoint" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
