@@ -59,8 +59,8 @@ class LeNet5(nn.Module):
         # The lecture's order is conv -> ReLU -> pool. Max pooling commutes with any nondecreasing
         # function (max(relu(a), relu(b)) = relu(max(a, b)); claims conformance.max_pool.monotone and
         # trained.maxpool.invariance), so pooling first gives bit-identical outputs and gradients
-        # while the ReLU and its backward touch 4x fewer values (about 15% of a CPU training step,
-        # benchmarks/bench_train.py). tests/test_reference_models.py checks the equality.
+        # while the ReLU and its backward touch 4x fewer values (10-18% of a CPU training step at
+        # batch 256-512, reference/README.md). tests/test_reference_models.py checks the equality.
         x = self.relu(self.S2(self.C1(x)))
         x = self.relu(self.S4(self.C3(x)))
         x = torch.flatten(x, 1)
