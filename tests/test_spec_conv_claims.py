@@ -1,10 +1,10 @@
-"""cnnspec.spec.claims: every claim holds, and every check fails when fed a broken ingredient."""
+"""cnnspec.spec.conv_claims: every claim holds, and every check fails when fed a broken ingredient."""
 import numpy as np
 import pytest
 import sympy
 
 from cnnspec.claims import REGISTRY, Outcome, load_all, run_claim
-from cnnspec.spec import claims as C
+from cnnspec.spec import conv_claims as C
 from cnnspec.spec.convolution import ConvSpec
 from cnnspec.spec.equivariance import interior
 from cnnspec.spec.toeplitz import ConvMatrix

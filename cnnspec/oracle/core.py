@@ -1,0 +1,107 @@
+"""The oracle's pieces: dtypes and unit roundoff, explicit padding, the strided window view, and the
+exactness certificate that lets an independent float GEMM compute exact results.
+
+References
+----------
+JAX, ``jax/_src/lax_reference.py`` (the pad / window view / einsum construction).
+Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed. (2002), §3.1 (γ_n).
+"""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+# Significand bits (with the hidden bit) and unit roundoff of the dtypes cnnspec validates.
+_BLOCK = 2 ** 25  # entries of one im2col block (128 MiB in float32)
+PRECISION = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8, "tf32": 11}
+INPUT_ROUNDINGS = ("tf32", "bfloat16", "float16")
+
+
+def unit_roundoff(dtype: str) -> float:
+    """``u = 2^-p`` for round to nearest (float32: 2^-24)."""
+    return 2.0 ** -PRECISION[dtype]
+
+
+def gamma(k: int, dtype: str) -> float:
+    """Higham's ``γ_k = k·u / (1 − k·u)``; ``inf`` when ``k·u >= 1`` (no bound holds)."""
+    ku = k * unit_roundoff(dtype)
+    return ku / (1 - ku) if ku < 1 else math.inf
+
+
+def _pairs(v, nd: int) -> tuple[int, ...]:
+    return (v,) * nd if isinstance(v, (int, np.integer)) else tuple(int(a) for a in v) * (nd // len(v))
+
+
+# --- the three pieces -------------------------------------------------------------------------------
+
+def pad(x: np.ndarray, pads: Sequence[tuple[int, int]], value=0) -> np.ndarray:
+    """``x`` with its trailing ``len(pads)`` axes padded by ``(lo, hi)`` copies of ``value``."""
+    widths = [(0, 0)] * (x.ndim - len(pads)) + [tuple(p) for p in pads]
+    return np.pad(x, widths, constant_values=value)
+
+
+def windows(x: np.ndarray, kernel: Sequence[int], stride: Sequence[int],
+            dilation: Sequence[int]) -> np.ndarray:
+    """View ``(..., *out, *kernel)`` of every (dilated, strided) window over the trailing axes."""
+    nd = len(kernel)
+    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    v = sliding_window_view(x, spans, axis=tuple(range(x.ndim - nd, x.ndim)))
+    outer = (slice(None),) * (x.ndim - nd) + tuple(slice(None, None, s) for s in stride)
+    return v[outer + tuple(slice(None, None, d) for d in dilation)]
+
+
+# --- certificates ----------------------------------------------------------------------------------
+
+def _all_integer(*arrays) -> bool:
+    for a in arrays:
+        if a is None:
+            continue
+        if a.dtype == object:
+            if not all(isinstance(v, (int, np.integer)) or (isinstance(v, Fraction) and v.denominator == 1)
+                       for v in a.flat):
+                return False
+        elif a.dtype.kind == "f" and not np.all(np.isfinite(a) & (a == np.round(a))):
+            return False
+    return True
+
+
+def _maxabs(a) -> float:
+    return 0.0 if a is None or a.size == 0 else float(max(abs(v) for v in a.flat)) \
+        if a.dtype == object else float(np.max(np.abs(a)))
+
+
+def certificate(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, taps: int,
+                dtype: str = "float32") -> dict:
+    """The exactness certificate of a convolution on integer data: ``K·max|x|·max|w| + max|b| < 2^p``.
+
+    When it holds every partial sum of every output is an integer below ``2^p``, so any
+    implementation that multiplies and adds in ``dtype`` (or wider), in any order, is bit-exact.
+    """
+    integer = _all_integer(x, w, b)
+    value = taps * _maxabs(x) * _maxabs(w) + _maxabs(b)
+    limit = 2 ** PRECISION[dtype]
+    return {"integer": integer, "K": taps, "value": value, "limit": limit, "dtype": dtype,
+            "holds": integer and value < limit}
+
+
+def _arith(x, w, b, taps: int):
+    """The narrowest exact arithmetic for these data: float32, float64, or Python objects."""
+    if not _all_integer(x, w, b):
+        return np.dtype(object)
+    value = taps * _maxabs(x) * _maxabs(w) + _maxabs(b)
+    for dt in ("float32", "float64"):
+        if value < 2 ** PRECISION[dt]:
+            return np.dtype(dt)
+    return np.dtype(object)
+
+
+def _cast(a: np.ndarray, arith: np.dtype) -> np.ndarray:
+    """``a`` in the arithmetic ``arith``; objects become ``int``/``Fraction`` (a float is a rational)."""
+    if arith != object:
+        return a.astype(arith)
+    return np.vectorize(lambda v: v if isinstance(v, (int, Fraction)) else
+                        int(v) if isinstance(v, np.integer) else Fraction(float(v)), otypes=[object])(a)
