@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from reference import data as datasets, models, train as trainer  # noqa: E402
+from cnnspec.reference import data as datasets, models, train as trainer  # noqa: E402
 
 
 def forward_macs(model: nn.Module, x: torch.Tensor) -> int:

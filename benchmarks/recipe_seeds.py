@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from reference import train as trainer  # noqa: E402
+from cnnspec.reference import train as trainer  # noqa: E402
 
 
 def summarise(runs: list[dict]) -> dict:

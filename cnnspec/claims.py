@@ -148,8 +148,8 @@ def _match(pattern: str, cid: str) -> bool:
 _CLAIM_MODULES: list[str] = [
     "cnnspec.spec.conv_claims",
     "cnnspec.spec.arch_claims",
-    "cnnspec.conformance.model_claims",
+    "cnnspec.networks.reference_claims",
     "cnnspec.conformance.conv_claims",
     "cnnspec.conformance.pool_claims",
-    "cnnspec.conformance.trained",
+    "cnnspec.networks.trained_claims",
 ]

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 
 from cnnspec.errors import UsageError
 from cnnspec.report.schema import write_atomic
-from cnnspec.shift_consistency import random_shifts, translate
+from .shifts import random_shifts, translate
 
 from . import data as datasets
 

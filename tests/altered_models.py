@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from reference.lenet import LeNet5, LeNet5_1998
-from reference.resnet import BasicBlock, ResNet, cifar_resnet, imagenet_resnet
+from cnnspec.reference.lenet import LeNet5, LeNet5_1998
+from cnnspec.reference.resnet import BasicBlock, ResNet, cifar_resnet, imagenet_resnet
 
 
 def resnet20_conv_bias() -> nn.Module:

@@ -173,7 +173,7 @@ def rendered(tmp_path_factory):
     from tests.test_report import failing_report_parts
 
     from cnnspec.report.output import write_report_dir
-    from cnnspec.verify import run_verify
+    from cnnspec.stages import run_verify
 
     out = tmp_path_factory.mktemp("browser")
     report = run_verify(["spec", "arch"], out=None, seed=0, progress=None,

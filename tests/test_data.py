@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from cnnspec.errors import UsageError
-from reference import data
+from cnnspec.reference import data
 
 FASHION = Path(data.DEFAULT_ROOT)
 NAMES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",

@@ -3,11 +3,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnnspec.conformance.model import (Context, Trace, check_geometry, check_params, intra_op_threads,
+from cnnspec.networks.model import (ModelContext, Trace, check_geometry, check_params, intra_op_threads,
                                        pair_layers)
 from cnnspec.spec import architectures as A
-from reference.lenet import C3_TABLE, LeNet5, LeNet5_1998, ScaledTanh, Subsampling
-from reference.models import MODELS, build
+from cnnspec.reference.lenet import C3_TABLE, LeNet5, LeNet5_1998, ScaledTanh, Subsampling
+from cnnspec.reference.models import MODELS, build
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -24,7 +24,7 @@ def _meta(name, **kw):
 @pytest.mark.parametrize("name", [n for n in MODELS if "1202" not in n])
 def test_model_parameters_match_spec_layer_by_layer(name):
     model, arch = _meta(name), A.get(name)
-    ctx = Context(model, arch, pair_layers(model, arch), Trace())
+    ctx = ModelContext(model, arch, pair_layers(model, arch), Trace())
     out = check_params(ctx)
     assert out.holds, out.message
     assert sum(p.numel() for p in model.parameters()) == arch.params

@@ -8,10 +8,10 @@ import sympy
 import torch
 
 from cnnspec.claims import load_all, run_claim
-from cnnspec.conformance.model import intra_op_threads
+from cnnspec.networks.model import intra_op_threads
 from cnnspec.spec.convolution import SpecError
 from cnnspec.spec.residual import batchnorm_expr, option_a_matrix, residual_jacobian
-from reference.models import build
+from cnnspec.reference.models import build
 
 REGISTRY = load_all()
 
@@ -94,7 +94,7 @@ def test_gradient_norm_trend_resnet56_vs_plain56():
 
 
 def test_gradient_norm_claim_rejects_level_plain_profile():
-    from cnnspec.conformance import model_claims as mc
+    from cnnspec.networks import reference_claims as mc
 
     g = mc.block_gradient_norms("resnet20", 0, batch=2, size=16)
     assert len(g) == 9 and all(v > 0 for v in g)

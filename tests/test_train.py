@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from cnnspec.errors import UsageError
-from reference import data, train as trainer
+from cnnspec.reference import data, train as trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,7 +119,7 @@ def test_target_stops_the_run(small, tmp_path):
 
 
 def test_translation_moves_content():
-    from cnnspec.shift_consistency import translate
+    from cnnspec.reference.shifts import translate
 
     x = torch.arange(2 * 16, dtype=torch.float32).reshape(2, 1, 4, 4)
     out = translate(x, torch.tensor([1, 0]), torch.tensor([0, -2]), fill=-1.0)
@@ -220,7 +220,7 @@ def test_benchmark_flop_count_is_the_spec_multiply_adds():
 
     x = torch.zeros(1, 1, 32, 32)
     assert bench_train.forward_macs(bench_train.tutorial_lenet(), x) == lenet5().macs == 416_520
-    from reference.models import build
+    from cnnspec.reference.models import build
 
     assert bench_train.forward_macs(build("lenet5"), x) == lenet5().macs
     torch.manual_seed(3)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from ..claims import ClaimResult, load_all, run_claim, select

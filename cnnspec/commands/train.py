@@ -56,7 +56,7 @@ _seed = _whole(0, 2 ** 32, "must be in [0, 2^32)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from reference import train as trainer  # the command layer may import reference/
+    from ..reference import train as trainer  # the command layer may import reference/
 
     from ..claims import ClaimResult
     from ..report.schema import build_report, dumps, environment, write_atomic
@@ -72,11 +72,13 @@ def run(args: argparse.Namespace) -> int:
                       device=args.device, seed=args.seed, out=str(out), progress=not args.quiet,
                       target_acc=args.target_acc, compile=args.compile, return_model=True)
     module, dd = m.pop("module"), m.pop("device_data")
+    from ..networks.training import target_accuracy_claim
+
     results: list[ClaimResult] = [target_accuracy_claim(
         m, epochs=args.epochs, target_acc=args.target_acc,
         recipe_epochs=trainer.RECIPES[m["recipe"]["name"]]["epochs"])]
     if not args.no_verify:
-        from ..conformance.trained import verify_trained
+        from ..networks.trained_claims import verify_trained
 
         results += verify_trained(args.model, module, dd, m["device"], seed=args.seed)
     report = build_report("train", results, target=f"reference:{args.model}",
@@ -92,34 +94,3 @@ def run(args: argparse.Namespace) -> int:
                       "device": m["device"], "out": str(out)}))
     sys.stdout.flush()
     return 1 if report["verdict"] == "fail" else 0
-
-
-def target_accuracy_claim(m: dict, *, epochs: int | None = None, target_acc: float | None = None,
-                          recipe_epochs: int | None = None):
-    """The recipe's accuracy as an empirical claim ``training.target_accuracy``, from a run's metrics.
-
-    ``epochs`` and ``target_acc`` are what the user asked for (``cnnspec train --epochs/--target-acc``);
-    the claim is skipped when ``epochs`` cut the recipe short, since its target then does not apply.
-    """
-    from ..claims import ClaimResult
-
-    if recipe_epochs is None:
-        from reference.train import RECIPES
-
-        recipe_epochs = RECIPES.get(m["recipe"]["name"], m["recipe"])["epochs"]
-    target, acc = m["target_acc"], m["test_acc"]
-    full = epochs is None or epochs >= recipe_epochs or target_acc is not None
-    rid = "training.target_accuracy"
-    stmt = f"The recipe {m['recipe']['name']} reaches its target test accuracy on {m['data']['name']}."
-    src = "issue 5 (recipes); reference/README.md"
-    if target is None or not full:
-        why = "no target for this recipe" if target is None else \
-            f"--epochs {epochs} shortens the recipe's {recipe_epochs} epochs"
-        return ClaimResult(rid, stmt, src, "empirical", "skipped", f"test accuracy {acc:.4f}; {why}",
-                           evidence={"test_acc": acc}, group="training")
-    ok = acc >= target or m["time_to_target_s"] is not None
-    return ClaimResult(rid, stmt, src, "empirical", "pass" if ok else "fail",
-                       f"test accuracy {acc:.4f} (best reached target: {m['time_to_target_s'] is not None}); "
-                       f"target {target}", evidence={"test_acc": acc, "target": target,
-                                                     "time_to_target_s": m["time_to_target_s"]},
-                       group="training")

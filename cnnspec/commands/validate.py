@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import UsageError
+from ..errors import UsageError, options
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -39,8 +39,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     if args.model:
-        from ..conformance.model import validate_model_command
-        return validate_model_command(args)
+        return run_model(args)
     if not args.target:
         raise UsageError("target: give TARGET (package.module:attr or file.py:attr), or --model")
     if not args.op:
@@ -70,3 +69,35 @@ def run(args) -> int:
     print(f"{report['verdict'].upper()}: {args.target} --op {args.op}: {n_pass} passed, "
           f"{len(failed)} failed, {n_skip} skipped ({report['seconds']:.1f} s)")
     return 1 if failed else 0
+
+
+def run_model(args: argparse.Namespace) -> int:
+    """``cnnspec validate --model TARGET --spec NAME``: 0 all hold, 1 a claim fails, 2 bad input."""
+    from ..networks.model import prepare, run_checks
+    from ..report.output import write_report_dir
+    from ..report.schema import build_report, environment
+    from ..spec import architectures as A
+    from ..targets import load_model_factory
+
+    spec = args.spec
+    if not spec:
+        raise UsageError(f"--spec: give --spec NAME with --model; known: {', '.join(A.SPECS)}")
+    seed = 0 if args.seed is None else args.seed
+    with options(model="--model", spec_name="--spec", device="--device", checks="--claims"):
+        obj = load_model_factory(args.model, argument="--model")
+        ctx = prepare(obj, spec, args.device or "cpu", seed, label=args.model, timeout=args.timeout)
+        if ctx.trace.error is not None:
+            at = f" at {ctx.trace.culprit}" if ctx.trace.culprit else ""
+            raise UsageError(f"forward on the spec's input 1x{'x'.join(map(str, ctx.arch.input_shape))} "
+                             f"({spec}) fails{at}: {ctx.trace.error}", argument="model")
+        results = run_checks(ctx, timeout=args.timeout)
+    report = build_report("validate-model", results, target=args.model, op=None,
+                          env=environment(ctx.device, seed), spec=spec)
+    print(f"cnnspec validate --model {args.model} --spec {spec}: {report['verdict']}")
+    width = max(len(r.id) for r in results)
+    for r in results:
+        print(f"  {r.status.upper():7} {r.id.ljust(width)}  {r.message}")
+    if args.report:
+        files = write_report_dir(report, args.report)
+        print(f"report: {files['index.html']} ({', '.join(sorted(files))})")
+    return 0 if report["verdict"] == "pass" else 1

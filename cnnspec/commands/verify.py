@@ -10,9 +10,15 @@ import argparse
 from datetime import datetime, timezone
 from pathlib import Path
 
+import sys
+import time
+from typing import TextIO
+
+from ..claims import select
+from ..devices import resolve_device
 from ..errors import UsageError
 from ..report.output import link_latest, write_report_dir
-from ..verify import STAGE_NAMES, Progress, parse_claims, parse_stages, run_verify
+from ..stages import STAGE_NAMES, TARGET_CLAIM, run_verify
 
 DEFAULT_ROOT = Path("reports")
 
@@ -50,10 +56,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     stages = parse_stages(args.stages)
     claims = parse_claims(args.claims)
-    if args.device == "cuda":
-        import torch
-        if not torch.cuda.is_available():
-            raise UsageError("--device: 'cuda' was asked for but torch sees no CUDA device; use cpu or auto")
+    if args.device != "auto":
+        resolve_device(args.device, argument="--device")
     if args.data is not None and not Path(args.data).is_dir():
         raise UsageError(f"--data: {args.data!r} is not a folder; give a folder of IDX files "
                          f"(train-images-idx3-ubyte[.gz] ...)")
@@ -81,6 +85,78 @@ def run(args: argparse.Namespace) -> int:
         progress.done(report["verdict"], out)
     print(f"{report['verdict']}: {out / 'index.html'}")
     return 0 if report["verdict"] == "pass" else 1
+
+
+def parse_stages(text: str | None) -> list[str]:
+    """``"spec,arch"`` → ``["spec", "arch"]`` in run order; unknown names are a usage error."""
+    if not text:
+        return list(STAGE_NAMES)
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    bad = [n for n in names if n not in STAGE_NAMES]
+    if bad or not names:
+        raise UsageError(f"--stages: {bad[0] if bad else text!r} is not a stage; choose from "
+                         f"{', '.join(STAGE_NAMES)} (comma-separated)")
+    return [n for n in STAGE_NAMES if n in names]
+
+
+def parse_claims(text: str | None) -> list[str] | None:
+    """``"conv.flip,arch.*"`` → id patterns; each must match a registered claim (else a usage error)."""
+    if not text:
+        return None
+    pats = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        select(ids=[p for p in pats if not TARGET_CLAIM.startswith(p.rstrip("*"))])
+    except KeyError as e:
+        raise UsageError(f"--claims: {e.args[0]!r} matches no claim; give ids or prefixes ending in * "
+                         f"(cnnspec prove lists the ids)") from None
+    return pats
+
+
+
+class Progress:
+    """What runs and what is left, on stderr: one line per stage, sub-steps under it."""
+
+    def __init__(self, stages: list[str], stream: TextIO | None = None):
+        self.stream = stream or sys.stderr
+        self.names = stages
+        self.t0 = time.monotonic()
+        self.current = 0
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last_step = 0.0
+
+    def _clock(self) -> str:
+        s = int(time.monotonic() - self.t0)
+        return f"{s // 60:2d}:{s % 60:02d}"
+
+    def _write(self, line: str, transient: bool = False) -> None:
+        if self.tty:
+            self.stream.write("\r\033[K" + line + ("" if transient else "\n"))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def start(self, index: int, name: str, title: str) -> None:
+        self.current = index
+        self._last_step = 0.0   # the first step of a stage is always shown
+        left = self.names[index + 1:]
+        self._write(f"[{self._clock()}] ({index + 1}/{len(self.names)}) {name}: {title}"
+                    + (f" — then: {', '.join(left)}" if left else " — last stage"))
+
+    def step(self, message: str) -> None:
+        now = time.monotonic()
+        if not self.tty and now - self._last_step < 2.0 and not message.endswith("done"):
+            return  # a log file gets a line every two seconds at most
+        self._last_step = now
+        name = self.names[self.current] if self.current < len(self.names) else ""
+        self._write(f"[{self._clock()}]     {name}: {message}", transient=True)
+
+    def finish(self, name: str, status: str, counts: dict[str, int], seconds: float, reason: str = "") -> None:
+        summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "no claims"
+        self._write(f"[{self._clock()}]     {name}: {status} — {summary} ({seconds:.1f} s)"
+                    + (f" — {reason}" if reason else ""))
+
+    def done(self, verdict: str, out: Path | None) -> None:
+        self._write(f"[{self._clock()}] verdict: {verdict.upper()}" + (f" — report: {out}" if out else ""))
 
 
 def _target(text: str, array: str) -> tuple[str, str, str]:

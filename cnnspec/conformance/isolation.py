@@ -1,6 +1,6 @@
 """Run a third-party target in a child process, many calls per round trip, with a timeout.
 
-A target is ``package.module:attr`` or ``path/to/file.py:attr`` (DESIGN.md §4). It is imported
+A target is ``package.module:attr`` or ``path/to/file.py:attr`` (:mod:`cnnspec.targets`). It is imported
 only in the child, so a target that segfaults, hangs or calls ``os._exit`` takes down the child,
 never the run: the parent sees a :class:`WorkerFailure` with a clear message, restarts the child
 and goes on. The child converts the parent's float64 NumPy data to the target's array library,
@@ -9,8 +9,6 @@ dtype, shape); an exception or a returned non-array is a result, not a crash.
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import signal
 import subprocess
@@ -19,11 +17,12 @@ import traceback
 from multiprocessing.connection import Connection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
 from ..errors import UsageError
+from ..targets import load_op, parse
 
 ARRAYS = ("numpy", "torch")
 DTYPES = ("float32", "float64", "float16", "bfloat16")
@@ -52,62 +51,6 @@ class Result:
 
 class WorkerFailure(Exception):
     """The child died or hung: the target crashed, hung or exited."""
-
-
-# --- target loading (in the child) ------------------------------------------------------------------
-
-def parse_target(target: str, argument: str = "target", noun: str = "attr") -> tuple[str, str]:
-    """``(module or file, attr)``; a usage error when the form is wrong."""
-    mod, sep, attr = target.rpartition(":") if isinstance(target, str) else ("", "", "")
-    if not sep or not mod or not attr:
-        example = "torch.nn.functional:conv2d" if noun == "attr" else "torchvision.models:resnet50"
-        raise UsageError(f"{argument}: {target!r} is not 'package.module:{noun}' or "
-                         f"'path/to/file.py:{noun}'; e.g. {example}")
-    if mod.endswith(".py"):
-        path = Path(mod).resolve()
-        if not path.is_file():
-            raise UsageError(f"{argument}: file {mod!r} does not exist")
-        mod = str(path)
-    return mod, attr
-
-
-def resolve_target(target: str, argument: str = "target", noun: str = "attr") -> Any:
-    """The object named by ``module:attr`` or ``path/file.py:attr`` (dotted attrs allowed).
-
-    Every failure is a :class:`UsageError` on one line that names ``argument`` (the command-line
-    option the user typed), the module or attribute, and what went wrong.
-    """
-    mod_name, attr = parse_target(target, argument, noun)
-    try:
-        if mod_name.endswith(".py"):
-            sys.path.insert(0, str(Path(mod_name).parent))
-            spec = importlib.util.spec_from_file_location(Path(mod_name).stem, mod_name)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = module
-            spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(mod_name)
-    except ModuleNotFoundError as e:
-        raise UsageError(f"{argument}: importing {mod_name!r} failed: cannot import module "
-                         f"{mod_name!r} ({e}); check the name and PYTHONPATH") from None
-    except Exception as e:  # noqa: BLE001 - any failure while importing user code
-        first = (str(e).strip().splitlines() or [""])[0]
-        raise UsageError(f"{argument}: importing {mod_name!r} raised {type(e).__name__}: {first}") from None
-    obj: Any = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise UsageError(f"{argument}: module {mod_name!r} has no attribute {attr!r}")
-        obj = getattr(obj, part)
-    return obj
-
-
-def load_target(target: str) -> Callable:
-    """Import the target and return the callable; :class:`UsageError` names what is wrong."""
-    obj = resolve_target(target)
-    if not callable(obj):
-        raise UsageError(f"target: {target!r} is not callable (it is of type {type(obj).__name__}); "
-                         f"name a function with the torch.nn.functional signature")
-    return obj
 
 
 class _Adapter:
@@ -172,7 +115,7 @@ def _run_call(fn: Callable, ad: _Adapter, call: Call) -> Result:
 
 def _child(conn, target: str, array: str, dtype: str, device: str) -> None:
     try:
-        fn = load_target(target)
+        fn = load_op(target)
         ad = _Adapter(array, dtype, device)
     except UsageError as e:
         conn.send(("usage", str(e)))
@@ -206,7 +149,7 @@ class Worker:
             raise UsageError("dtype: NumPy has no bfloat16; use --array torch with --dtype bfloat16")
         if array == "numpy" and device != "cpu":
             raise UsageError(f"device: {device!r} needs --array torch; NumPy arrays live on the cpu")
-        mod, attr = parse_target(target)
+        mod, attr = parse(target)
         self.target = f"{mod}:{attr}"
         self.array, self.dtype, self.device = array, dtype, device
         self.timeout, self.import_timeout = timeout, import_timeout

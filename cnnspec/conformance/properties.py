@@ -309,8 +309,8 @@ def snippet(case: dict, ctx: Context) -> str:
     """A Python snippet that calls the target on the counterexample's main arrays."""
     names = [k for k in ("x", "weight", "bias") if k in case]
     lines = ["import numpy as np", "nan, inf = float('nan'), float('inf')",
-             "from cnnspec.conformance.isolation import load_target",
-             f"f = load_target({ctx.target!r})"]
+             "from cnnspec.targets import load_op",
+             f"f = load_op({ctx.target!r})"]
     conv = (lambda n: f"torch.tensor({n}, dtype=torch.{ctx.dtype})") if ctx.array == "torch" else \
         (lambda n: f"np.array({n}, dtype={ctx.dtype!r})")
     if ctx.array == "torch":

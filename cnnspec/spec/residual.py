@@ -7,7 +7,7 @@ shape changes (eq. 2). Two consequences are proved here with sympy, for generic 
   where ``∂F/∂x`` is small), and ``F ≡ 0`` makes the block the identity;
 * a branch that ends in batch norm, ``γ·(z − μ)/√(σ² + ε) + β``, is identically zero when
   ``γ = β = 0``, whatever ``z``: setting those two parameters is how a network "learns" the
-  identity (§3.1), and how :mod:`cnnspec.conformance.model` tests it, bit for bit, on real models.
+  identity (§3.1), and how :mod:`cnnspec.networks.model` tests it, bit for bit, on real models.
 
 Option A (§3.3) is a fixed linear map: take every ``s``-th position and append zero channels;
 :func:`option_a_matrix` writes it out, so it can be checked to have no parameters and to be a

@@ -22,14 +22,12 @@ under ``torch.no_grad`` on the spec's input shape (batch 1; residual checks batc
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import contextlib
 import math
 import signal
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import torch
@@ -37,7 +35,7 @@ from torch import nn
 
 from ..claims import Claim, ClaimResult, Outcome, run_claim
 from ..errors import UsageError
-from ..report.schema import build_report, dumps, environment, write_atomic
+from ..devices import resolve_device
 from ..spec import architectures as A
 
 CHECKS = ("params", "geometry", "shapes", "receptive_field", "macs", "residual_identity",
@@ -46,27 +44,21 @@ CHECKS = ("params", "geometry", "shapes", "receptive_field", "macs", "residual_i
 _KIND = {"conv": "conv", "sparse_conv": "conv", "subsample": "conv", "fc": "fc", "bn": "bn"}
 
 
-# --- loading a target -----------------------------------------------------------------------------
-
-def load_target(target: str) -> Any:
-    """The object named by ``module:attr`` or ``path/file.py:attr``; a :class:`UsageError` otherwise."""
-    from .isolation import resolve_target
-
-    return resolve_target(target, argument="--model", noun="factory")
-
+# --- building the model ----------------------------------------------------------------------------
 
 def instantiate(obj: Any, label: str = "factory") -> nn.Module:
     """``obj`` itself when it is a module, else ``obj()``; it must return an ``nn.Module``."""
     if isinstance(obj, nn.Module):
         return obj
     if not callable(obj):
-        raise UsageError(f"--model: {label} is a {type(obj).__name__}, not a callable or nn.Module")
+        raise UsageError(f"{label} is a {type(obj).__name__}, not a callable or nn.Module", argument="model")
     try:
         model = obj()
     except Exception as e:  # noqa: BLE001
-        raise UsageError(f"--model: {label}() raised {type(e).__name__}: {_line(e)}") from None
+        raise UsageError(f"{label}() raised {type(e).__name__}: {_line(e)}", argument="model") from None
     if not isinstance(model, nn.Module):
-        raise UsageError(f"--model: {label}() returned a {type(model).__name__}, not a torch.nn.Module")
+        raise UsageError(f"{label}() returned a {type(model).__name__}, not a torch.nn.Module",
+                         argument="model")
     return model
 
 
@@ -83,7 +75,7 @@ def deadline(seconds: float | None, what: str):
         return
 
     def expire(signum, frame):
-        raise TimeoutError(f"{what} ran longer than {seconds:g} s (--timeout)")
+        raise TimeoutError(f"{what} ran longer than its limit of {seconds:g} s")
     old = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -255,7 +247,7 @@ def trace(model: nn.Module, shape: tuple[int, ...], device: str = "cpu", seed: i
 # --- the checks --------------------------------------------------------------------------------
 
 @dataclass
-class Context:
+class ModelContext:
     model: nn.Module
     arch: A.Architecture
     pairing: Pairing
@@ -278,7 +270,7 @@ def _describe(m: nn.Module) -> str:
     return f"{type(m).__name__}{shape}"
 
 
-def check_params(ctx: Context) -> Outcome:
+def check_params(ctx: ModelContext) -> Outcome:
     arch, pg = ctx.arch, ctx.pairing
     rows = []
     for s, name, m in pg.pairs:
@@ -344,7 +336,7 @@ def _stride_hint(arch: A.Architecture, s: A.Layer, got: int) -> str:
     return f"; the spec puts the stride on {other[0].name.rsplit('.', 1)[-1]}{layout}"
 
 
-def check_geometry(ctx: Context) -> Outcome:
+def check_geometry(ctx: ModelContext) -> Outcome:
     n = 0
     for s, name, m in ctx.pairing.pairs:
         if s.kind not in ("conv", "sparse_conv", "subsample") or not hasattr(m, "kernel_size"):
@@ -366,7 +358,7 @@ def check_geometry(ctx: Context) -> Outcome:
                    {"checked": n}, n)
 
 
-def _forward_failed(ctx: Context) -> Outcome | None:
+def _forward_failed(ctx: ModelContext) -> Outcome | None:
     tr = ctx.trace
     if tr.error is None:
         return None
@@ -376,7 +368,7 @@ def _forward_failed(ctx: Context) -> Outcome | None:
                    counterexample=_fault(tr.culprit or "(forward)", "forward", "an output", tr.error))
 
 
-def check_shapes(ctx: Context) -> Outcome:
+def check_shapes(ctx: ModelContext) -> Outcome:
     failed = _forward_failed(ctx)
     if failed:
         return failed
@@ -420,7 +412,7 @@ def _spec_rf(arch: A.Architecture) -> tuple[A.Layer, int]:
     return last, last.rf
 
 
-def check_receptive_field(ctx: Context) -> Outcome:
+def check_receptive_field(ctx: ModelContext) -> Outcome:
     failed = _forward_failed(ctx)
     if failed:
         return failed
@@ -449,7 +441,7 @@ def check_receptive_field(ctx: Context) -> Outcome:
                          f"after {last.name}", ev, 1)
 
 
-def check_macs(ctx: Context) -> Outcome:
+def check_macs(ctx: ModelContext) -> Outcome:
     failed = _forward_failed(ctx)
     if failed:
         return failed
@@ -469,7 +461,7 @@ def check_macs(ctx: Context) -> Outcome:
     return Outcome(True, f"{total:,} multiply-adds in {len(tr.macs)} layers, as the spec's", ev, len(tr.macs))
 
 
-def _block_prefix(ctx: Context, block: A.Block) -> str | None:
+def _block_prefix(ctx: ModelContext, block: A.Block) -> str | None:
     names = [n for s, n, _ in ctx.pairing.pairs if s.block == block.name]
     if not names:
         return None
@@ -485,7 +477,7 @@ def _block_prefix(ctx: Context, block: A.Block) -> str | None:
 Judge = Callable[[torch.Tensor], "tuple[bool, str]"]
 
 
-def _expected(ctx: Context, zeroed: nn.Module, block: A.Block, x: torch.Tensor) -> Judge:
+def _expected(ctx: ModelContext, zeroed: nn.Module, block: A.Block, x: torch.Tensor) -> Judge:
     """A judge of the block's output ``y`` for input ``x``, with the residual branch zeroed."""
     relu = torch.relu
     if block.shortcut == "none":
@@ -514,7 +506,7 @@ def _expected(ctx: Context, zeroed: nn.Module, block: A.Block, x: torch.Tensor) 
     return lambda y: (torch.equal(y, proj), "relu(W_s x), its projection shortcut (option B)")
 
 
-def check_residual_identity(ctx: Context) -> Outcome:
+def check_residual_identity(ctx: ModelContext) -> Outcome:
     arch = ctx.arch
     if not arch.blocks:
         return Outcome(True, f"{arch.name} has no residual blocks", skipped=True)
@@ -587,7 +579,7 @@ def _residual_message(name: str, b: A.Block, x: torch.Tensor, y: torch.Tensor, w
     return f"{head} it does not return {what}"
 
 
-def check_stem_equivariance(ctx: Context) -> Outcome:
+def check_stem_equivariance(ctx: ModelContext) -> Outcome:
     first = next(((s, n, m) for s, n, m in ctx.pairing.pairs if s.kind == "conv"
                   and isinstance(m, nn.modules.conv._ConvNd)), None)
     if first is None:
@@ -626,7 +618,7 @@ def check_stem_equivariance(ctx: Context) -> Outcome:
 
 _SPEC = "cnnspec spec {spec}"
 # check name: (function, statement, method, source)
-_CHECKS: dict[str, tuple[Callable[[Context], Outcome], str, str, str]] = {
+_CHECKS: dict[str, tuple[Callable[[ModelContext], Outcome], str, str, str]] = {
     "params": (check_params, "Every parametrised layer has the spec's weights and biases; the total "
                "is the spec's.", "exact", _SPEC + " (derived; published: {source})"),
     "geometry": (check_geometry, "Every convolution has the spec's kernel, stride, padding and "
@@ -657,30 +649,26 @@ def _claim(check: str, arch: A.Architecture, group: str = "model") -> Claim:
 
 
 def prepare(factory_or_module: Any, spec_name: str, device: str = "cpu", seed: int = 0,
-            label: str = "factory", timeout: float | None = None) -> Context:
+            label: str = "factory", timeout: float | None = None) -> ModelContext:
     """Build the model (seeded), pair it with the spec, and trace one forward pass."""
     if spec_name not in A.SPECS:
-        raise UsageError(f"--spec: {spec_name!r} is not a known architecture; known: {', '.join(A.SPECS)}")
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda") and not str(device).startswith("cuda:"):
-        raise UsageError(f"--device: {device!r} is not 'cpu' or 'cuda'")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError("--device: cuda was asked for but torch.cuda.is_available() is False; use --device cpu")
+        raise UsageError(f"{spec_name!r} is not a known architecture; known: {', '.join(A.SPECS)}",
+                         argument="spec_name")
+    device = resolve_device(device)
     arch = A.get(spec_name)
     torch.manual_seed(seed)
     model = instantiate(factory_or_module, label).to(device).eval()
     tr = trace(model, arch.input_shape, device, seed, timeout)
-    return Context(model, arch, pair_layers(model, arch), tr, device, seed)
+    return ModelContext(model, arch, pair_layers(model, arch), tr, device, seed)
 
 
-def run_checks(ctx: Context, checks: Iterable[str] | None = None,
+def run_checks(ctx: ModelContext, checks: Iterable[str] | None = None,
                timeout: float | None = None) -> list[ClaimResult]:
     """Run the named checks (all by default); each gets ``timeout`` seconds, or is an ``error``."""
     chosen = list(CHECKS if checks is None else checks)
     unknown = [c for c in chosen if c not in _CHECKS]
     if unknown:
-        raise UsageError(f"checks: {unknown[0]!r} is not one of {', '.join(CHECKS)}")
+        raise UsageError(f"{unknown[0]!r} is not one of {', '.join(CHECKS)}", argument="checks")
     results = []
     for c in chosen:
         claim = _claim(c, ctx.arch)
@@ -691,7 +679,7 @@ def run_checks(ctx: Context, checks: Iterable[str] | None = None,
     return results
 
 
-def _timed(check: Callable[[Context], Outcome], ctx: Context, timeout: float | None, name: str) -> Outcome:
+def _timed(check: Callable[[ModelContext], Outcome], ctx: ModelContext, timeout: float | None, name: str) -> Outcome:
     with deadline(timeout, f"check {name}"):
         return check(ctx)
 
@@ -700,35 +688,3 @@ def validate_model(factory_or_module: Any, spec_name: str, device: str = "cpu", 
                    checks: Iterable[str] | None = None) -> list[ClaimResult]:
     """Every model claim (or those named in ``checks``) of ``factory_or_module`` against ``spec_name``."""
     return run_checks(prepare(factory_or_module, spec_name, device, seed), checks)
-
-
-def validate_model_command(args: argparse.Namespace) -> int:
-    """``cnnspec validate --model TARGET --spec NAME``: 0 all hold, 1 a claim fails, 2 bad input."""
-    spec = getattr(args, "spec", None)
-    if not spec:
-        raise UsageError(f"--spec: give --spec NAME with --model; known: {', '.join(A.SPECS)}")
-    if spec not in A.SPECS:
-        raise UsageError(f"--spec: {spec!r} is not a known architecture; known: {', '.join(A.SPECS)}")
-    device = getattr(args, "device", None) or "cpu"
-    seed = getattr(args, "seed", None)
-    seed = 0 if seed is None else seed
-    timeout = getattr(args, "timeout", None)
-    obj = load_target(args.model)
-    ctx = prepare(obj, spec, device, seed, label=args.model, timeout=timeout)
-    if ctx.trace.error is not None:
-        at = f" at {ctx.trace.culprit}" if ctx.trace.culprit else ""
-        raise UsageError(f"--model: forward on the spec's input 1x{_fmt(ctx.arch.input_shape)} "
-                         f"({spec}) fails{at}: {ctx.trace.error}")
-    results = run_checks(ctx, timeout=timeout)
-    verdict = "fail" if any(r.status in ("fail", "error") for r in results) else "pass"
-    print(f"cnnspec validate --model {args.model} --spec {spec}: {verdict}")
-    width = max(len(r.id) for r in results)
-    for r in results:
-        print(f"  {r.status.upper():7} {r.id.ljust(width)}  {r.message}")
-    report_dir = getattr(args, "report", None)
-    if report_dir:
-        report = build_report("validate-model", results, target=args.model, op=None,
-                              env=environment(device, seed), spec=spec)
-        path = write_atomic(Path(report_dir) / "report.json", dumps(report))
-        print(f"report: {path}")
-    return 0 if verdict == "pass" else 1

@@ -2,7 +2,7 @@
 
 * ``reference.params`` — every network of ``reference.models.MODELS`` has, layer by layer, the
   parameters of its spec (built on the meta device: no memory, no time);
-* ``reference.<name>.conforms`` — every model claim of :mod:`cnnspec.conformance.model`;
+* ``reference.<name>.conforms`` — every model claim of :mod:`cnnspec.networks.model`;
 * ``residual.zero_branch.<name>`` — with the last batch norm of each branch zeroed, every block is
   exactly relu of its shortcut (plain nets: exactly 0), bit for bit on CPU;
 * ``residual.gradient_norms`` — at initialisation, ResNet-56 keeps the gradient norm level from
@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from ..claims import Outcome, claim
 from ..spec import architectures as A
-from .model import Context, Trace, check_params, intra_op_threads, pair_layers, prepare, run_checks
+from .model import ModelContext, Trace, check_params, intra_op_threads, pair_layers, prepare, run_checks
 
 GROUP = "reference"
 
@@ -39,7 +39,7 @@ def one_thread(check: Callable[..., Outcome]) -> Callable[..., Outcome]:
 
 def reference_factory(spec_name: str):
     """The reference model built for ``spec_name`` (the same name, or LeNet-5 with a 28x28 input)."""
-    from reference.models import build
+    from cnnspec.reference.models import build
 
     if spec_name == "lenet5-28":
         return lambda: build("lenet5", input_size=28)
@@ -51,7 +51,7 @@ def reference_factory(spec_name: str):
        "torchvision's ResNet-18 ... 152 counts).", "reference/models.py against cnnspec.spec.architectures",
        "exact", group=GROUP)
 def _reference_params(**_: Any) -> Outcome:
-    from reference.models import MODELS, build
+    from cnnspec.reference.models import MODELS, build
 
     totals: dict[str, int] = {}
     for name in MODELS:
@@ -59,7 +59,7 @@ def _reference_params(**_: Any) -> Outcome:
         with torch.device("cpu" if name.startswith("lenet") else "meta"):
             model = build(name)
         arch = A.get(name)
-        out = check_params(Context(model, arch, pair_layers(model, arch), Trace()))
+        out = check_params(ModelContext(model, arch, pair_layers(model, arch), Trace()))
         if not out.holds:
             return Outcome(False, f"{name}: {out.message}", {"checked": totals}, len(totals),
                            counterexample=out.counterexample)
@@ -111,7 +111,7 @@ for _name in ZERO_BRANCH:
 def block_gradient_norms(name: str, seed: int, batch: int = 4, size: int = 32) -> list[float]:
     """‖∂L/∂h_l‖ at the output h_l of every block, first to last, at initialisation (BN in
     training mode), for a cross-entropy loss on random data and labels."""
-    from reference.models import build
+    from cnnspec.reference.models import build
 
     torch.manual_seed(seed)
     model = build(name).train()

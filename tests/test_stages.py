@@ -1,4 +1,4 @@
-"""``cnnspec verify`` (issue 6): stages, skipped parts, errors that never abort, determinism, the CLI.
+"""cnnspec.stages and ``cnnspec verify`` (commands/verify.py): stages, skipped parts, errors that never abort, determinism, the CLI.
 
 The small real run is the spec stage (``--stages spec``); the whole default job is marked slow.
 """
@@ -18,7 +18,8 @@ from cnnspec.claims import ClaimResult
 from cnnspec.cli import main
 from cnnspec.report.output import load_report
 from cnnspec.report.schema import without_times
-from cnnspec.verify import STAGE_NAMES, STAGES, Context, Progress, Stage, StageOutput, parse_stages, run_verify
+from cnnspec.commands.verify import Progress, parse_stages
+from cnnspec.stages import STAGE_NAMES, STAGES, RunContext, Stage, StageOutput, run_verify
 
 ROOT = Path(__file__).resolve().parents[1]
 # A few fast spec claims: the small real run (the whole spec stage takes ~20 s on a loaded machine).
@@ -86,14 +87,14 @@ def _stage(name, fn, needs=()):
 
 
 def _one(status):
-    def run(ctx: Context) -> StageOutput:
+    def run(ctx: RunContext) -> StageOutput:
         out = StageOutput()
         out.add([ClaimResult(f"t.{status}", "a claim", "here", "exact", status, f"it is {status}")], subject="s")
         return out
     return run
 
 
-def _boom(ctx: Context) -> StageOutput:
+def _boom(ctx: RunContext) -> StageOutput:
     raise RuntimeError("the stage broke")
 
 
@@ -243,7 +244,7 @@ def test_progress_in_a_log_shows_each_stage_and_its_first_step():
 @pytest.mark.parametrize("acc, status", [(0.905, "pass"), (0.85, "fail")])
 def test_the_recipe_target_claim_is_judged_from_the_metrics(acc, status):
     """The training stage's claim, from metrics shaped as reference.train.train returns them."""
-    from cnnspec.verify import target_claim
+    from cnnspec.stages import target_claim
 
     m = {"test_acc": acc, "target_acc": 0.90, "time_to_target_s": 12.0 if acc >= 0.9 else None,
          "recipe": {"name": "lenet5-quick"}, "data": {"name": "fashion-mnist"}}

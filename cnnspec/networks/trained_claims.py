@@ -38,8 +38,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..claims import ClaimResult, Outcome, claim, load_all, run_claim, REGISTRY
-from ..shift_consistency import shift_consistency
+from ..claims import REGISTRY, ClaimResult, Outcome, claim, load_all, run_claim
+from ..oracle import gamma, unit_roundoff
+from ..oracle.dyadic import dyadic, ratio, to_float, trim
+from ..reference.shifts import shift_consistency
 from ..spec.convolution import ConvSpec
 from ..spec.toeplitz import ConvMatrix
 
@@ -48,7 +50,7 @@ SHIFT = 2                   # Zhang's shifts: up to ±2 pixels per axis
 CONSISTENCY_THRESHOLD = 0.50      # "approximately invariant": agreement well above chance (~0.1)
 N_IMAGES = 2000             # test images for the feature-map and consistency claims
 N_SHIFT_DETAIL = 500        # of which the ±1 px and ±4 px consistency figures use the first
-_U53 = 2.0 ** -53           # unit roundoff of float64
+_U53 = unit_roundoff("float64")
 
 
 def _no_target() -> Outcome:
@@ -148,34 +150,11 @@ def _float64_layer(m: nn.Module, device) -> nn.Module:
     return copy.deepcopy(m).to(device=device, dtype=torch.float64).eval()
 
 
-def _dyadic(values: np.ndarray) -> tuple[np.ndarray, int]:
-    """Integers ``m`` (object array of Python ints) and one exponent ``e`` with ``values = m·2^e``."""
-    nz = values[values != 0]
-    if nz.size == 0:
-        return np.zeros(values.shape, dtype=object), 0
-    mant, ex = np.frexp(nz)
-    bits = 53
-    # the smallest exponent of a significant bit: each value has at most 53 of them
-    e = int(ex.min()) - bits
-    scaled = [int(np.ldexp(np.float64(v), -e)) for v in values.reshape(-1)]  # exact: a power-of-2 scale
-    return np.array(scaled, dtype=object).reshape(values.shape), e
-
-
-def _trim(m: np.ndarray, e: int) -> tuple[np.ndarray, int]:
-    """Remove common factors of two (keeps the integers small)."""
-    flat = [int(v) for v in m.reshape(-1)]
-    nz = [v for v in flat if v]
-    if not nz:
-        return m, e
-    tz = min((v & -v).bit_length() - 1 for v in nz)
-    return np.array([v >> tz for v in flat], dtype=object).reshape(m.shape), e + tz
-
-
 def exact_conv(layer: _Conv, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Exact ``T(w)·u + b`` for integer ``u`` (C_in, H, W): integers ``r`` and ``S`` (the sum of the
     terms' magnitudes) per output, and the exponent ``e`` (value = r·2^e)."""
     params = layer.weight if layer.bias is None else np.concatenate([layer.weight.ravel(), layer.bias])
-    m, e = _trim(*_dyadic(params))
+    m, e = trim(*dyadic(params))
     wm = m[: layer.weight.size]
     bm = m[layer.weight.size:] if layer.bias is not None else None
     T = ConvMatrix(layer.spec)
@@ -204,25 +183,14 @@ def exact_conv(layer: _Conv, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, int
     return r, s, e
 
 
-def _to_float(ints: np.ndarray, e: int) -> np.ndarray:
-    """``ints·2^e`` in float64, correctly rounded (exact where |int| < 2^53)."""
-    return np.array([float(int(v) * 2 ** e) if e >= 0 else _ratio(int(v), -e) for v in ints], np.float64)
-
-
-def _ratio(v: int, k: int) -> float:
-    from fractions import Fraction
-
-    return float(Fraction(v, 1 << k))
-
-
 def _exact_tier_check(got: np.ndarray, r: np.ndarray, s: np.ndarray, e: int, n_terms: int):
     """Bit equality where provably exact, the γ_n bound elsewhere. Returns (ok, evidence)."""
     exact = np.array([int(v) < 2 ** 53 for v in s], dtype=bool)
-    want = _to_float(r, e)
+    want = to_float(r, e)
     mism = np.flatnonzero(exact & (got != want))
-    gamma = n_terms * _U53 / (1 - n_terms * _U53)
-    sf = _to_float(s, e)
-    bound = gamma * sf + np.abs(want) * _U53 + np.finfo(np.float64).tiny
+    g = gamma(n_terms, "float64")
+    sf = to_float(s, e)
+    bound = g * sf + np.abs(want) * _U53 + np.finfo(np.float64).tiny
     ratio = np.where(exact, 0.0, np.abs(got - want) / bound)
     worst = float(ratio.max()) if ratio.size else 0.0
     return mism, exact, want, worst
@@ -340,8 +308,8 @@ def check_conv_equivariance(model: nn.Module | None = None, data: Any = None,
                                                    "expected": [float(rhs[c, i, j])],
                                                    "got": [float(lhs[c, i, j])]})
             else:
-                gamma = n_terms * _U53 / (1 - n_terms * _U53)
-                bound = 2 * gamma * _ratio(s_max, -e) if e < 0 else 2 * gamma * float(s_max * 2 ** e)
+                g = gamma(n_terms, "float64")
+                bound = 2 * g * ratio(s_max, -e) if e < 0 else 2 * g * float(s_max * 2 ** e)
                 err = float((lhs - rhs).abs().max())
                 if err > bound:
                     return Outcome(False, f"layer {L.name}, shift {shift}: differs by {err:.3g} > bound "
@@ -356,7 +324,7 @@ def _max_abs_sum(L: _Conv) -> tuple[int, int]:
     """``max over output channels of Σ|w_int| + |b_int|`` and the exponent ``e`` (value = int·2^e):
     a bound on ``S`` of every output for inputs |u| <= 1."""
     params = L.weight if L.bias is None else np.concatenate([L.weight.ravel(), L.bias])
-    m, e = _trim(*_dyadic(params))
+    m, e = trim(*dyadic(params))
     w = np.abs(m[: L.weight.size].reshape(L.weight.shape[0], -1))
     per = [sum(int(v) for v in w[c]) for c in range(w.shape[0])]
     if L.bias is not None:

@@ -1,10 +1,10 @@
-"""``cnnspec verify``: every claim on the embedded defaults, into one report.
+"""The stages of ``cnnspec verify`` and the job that runs them, every claim into one report.
 
 The job is a list of :class:`Stage`\\ s, run in order. Each stage produces
 :class:`~cnnspec.claims.ClaimResult`\\ s and *artifacts* (figures and tables, as JSON data that
 :mod:`cnnspec.report.html` draws). A stage whose part is not installed is reported as skipped with
 the reason; a stage that raises becomes one ``error`` result; neither stops the run. Stages may hand
-objects to later ones through :attr:`Context.shared` (the trained models, for post-training checks).
+objects to later ones through :attr:`RunContext.shared` (the trained models, for post-training checks).
 
 Modes: ``quick`` (the default: a training schedule that still reaches LeNet-5 ≥ 90 % on
 Fashion-MNIST, the whole run at most ten minutes on two CPU cores) and ``full`` (every recipe, more
@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, Protocol
 
 from .claims import ClaimResult, run_claim, select
+from .devices import devices_for
 from .errors import UsageError
 from .report.schema import build_report, environment
 
@@ -42,14 +42,26 @@ class StageOutput:
         self.tags += [dict(tag) for _ in results]
 
 
+class ProgressSink(Protocol):
+    """Where the job says what runs (the command layer prints it; see ``commands/verify.py``)."""
+
+    tty: bool
+
+    def start(self, index: int, name: str, title: str) -> None: ...
+    def step(self, message: str) -> None: ...
+    def finish(self, name: str, status: str, counts: dict[str, int], seconds: float, reason: str = "") -> None: ...
+
+
 @dataclass
-class Context:
+class RunContext:
+    """What every stage of one run sees: the options, the progress sink, objects handed on."""
+
     mode: str = "quick"
     seed: int = 0
     device: str = "auto"
     data: str | None = None
     workdir: Path | None = None
-    progress: "Progress | None" = None
+    progress: ProgressSink | None = None
     claims: list[str] | None = None   # id patterns (``conv.*``) that narrow every stage
     targets: list[tuple[str, str, str]] = field(default_factory=list)  # extra (target, op, array)
     targets_only: bool = False        # conformance of ``targets`` alone, not of torch's ops
@@ -69,13 +81,7 @@ class Context:
 
     def devices(self) -> list[str]:
         """Devices to run on: CPU always, CUDA too when present (``--device`` narrows it)."""
-        if self.device in ("cpu", "cuda"):
-            return [self.device]
-        try:
-            import torch
-            return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
-        except ImportError:
-            return ["cpu"]
+        return devices_for(self.device)
 
 
 @dataclass(frozen=True)
@@ -84,67 +90,19 @@ class Stage:
     title: str
     part: str                      # who provides it, for "skipped: <part> not installed"
     needs: tuple[str, ...]         # modules that must be importable
-    run: Callable[[Context], StageOutput]
-
-
-# --- progress -------------------------------------------------------------------------------------
-
-class Progress:
-    """What runs and what is left, on stderr: one line per stage, sub-steps under it."""
-
-    def __init__(self, stages: list[str], stream: TextIO | None = None):
-        self.stream = stream or sys.stderr
-        self.names = stages
-        self.t0 = time.monotonic()
-        self.current = 0
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self._last_step = 0.0
-
-    def _clock(self) -> str:
-        s = int(time.monotonic() - self.t0)
-        return f"{s // 60:2d}:{s % 60:02d}"
-
-    def _write(self, line: str, transient: bool = False) -> None:
-        if self.tty:
-            self.stream.write("\r\033[K" + line + ("" if transient else "\n"))
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def start(self, index: int, name: str, title: str) -> None:
-        self.current = index
-        self._last_step = 0.0   # the first step of a stage is always shown
-        left = self.names[index + 1:]
-        self._write(f"[{self._clock()}] ({index + 1}/{len(self.names)}) {name}: {title}"
-                    + (f" — then: {', '.join(left)}" if left else " — last stage"))
-
-    def step(self, message: str) -> None:
-        now = time.monotonic()
-        if not self.tty and now - self._last_step < 2.0 and not message.endswith("done"):
-            return  # a log file gets a line every two seconds at most
-        self._last_step = now
-        name = self.names[self.current] if self.current < len(self.names) else ""
-        self._write(f"[{self._clock()}]     {name}: {message}", transient=True)
-
-    def finish(self, name: str, status: str, counts: dict[str, int], seconds: float, reason: str = "") -> None:
-        summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "no claims"
-        self._write(f"[{self._clock()}]     {name}: {status} — {summary} ({seconds:.1f} s)"
-                    + (f" — {reason}" if reason else ""))
-
-    def done(self, verdict: str, out: Path | None) -> None:
-        self._write(f"[{self._clock()}] verdict: {verdict.upper()}" + (f" — report: {out}" if out else ""))
+    run: Callable[[RunContext], StageOutput]
 
 
 # --- the stages -----------------------------------------------------------------------------------
 
-def _run_group(ctx: Context, group: str, out: StageOutput) -> None:
+def _run_group(ctx: RunContext, group: str, out: StageOutput) -> None:
     claims = [c for c in select(groups=[group]) if ctx.wanted(c.id)]
     for i, c in enumerate(claims):
         ctx.step(f"{c.id} ({i + 1}/{len(claims)})")
         out.add([run_claim(c)])
 
 
-def stage_spec(ctx: Context) -> StageOutput:
+def stage_spec(ctx: RunContext) -> StageOutput:
     from .report import lecture
 
     out = StageOutput()
@@ -159,7 +117,7 @@ def stage_spec(ctx: Context) -> StageOutput:
 CONFORMANCE_OPS = ("conv1d", "conv2d", "max_pool2d", "avg_pool2d")
 
 
-def stage_conformance(ctx: Context) -> StageOutput:
+def stage_conformance(ctx: RunContext) -> StageOutput:
     from .conformance.runner import claims_for, validate_op
     from .report.sections import subject_name
 
@@ -180,7 +138,8 @@ def stage_conformance(ctx: Context) -> StageOutput:
                                         progress=lambda msg, s=subject: ctx.step(f"{s}: {' '.join(msg.split()[:2])}"))
         except UsageError as e:   # a target that cannot be imported: its card says so, the run goes on
             results, info = [ClaimResult(f"conformance.{op}.import", f"{target} can be imported and called",
-                                         "DESIGN.md §4", "exact", "error", str(e), group="conformance")], {}
+                                         "docs/calling-convention.md", "exact", "error", str(e),
+                                         group="conformance")], {}
         out.add(results, subject=subject)
         repro = (f"cnnspec validate {target} --op {op} --array {array} --device {device} "
                  f"--dtype float32 --seed {ctx.seed}" + (f" --examples {examples}" if examples else ""))
@@ -190,7 +149,7 @@ def stage_conformance(ctx: Context) -> StageOutput:
     return out
 
 
-def stage_arch(ctx: Context) -> StageOutput:
+def stage_arch(ctx: RunContext) -> StageOutput:
     from .report import lecture
 
     out = StageOutput()
@@ -200,13 +159,13 @@ def stage_arch(ctx: Context) -> StageOutput:
     return out
 
 
-def stage_reference(ctx: Context) -> StageOutput:
+def stage_reference(ctx: RunContext) -> StageOutput:
     out = StageOutput()
     _run_group(ctx, "reference", out)
     return out
 
 
-TARGET_CLAIM = "training.target_accuracy"   # made by the training stage from the metrics, not registered
+from .networks.training import TARGET_CLAIM  # made by the training stage from the metrics, not registered
 # Fashion-MNIST's classes (Xiao, Rasul & Vollgraf 2017, Table 1); any other data set shows indices.
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
                    "Bag", "Ankle boot")
@@ -221,7 +180,7 @@ def training_plan(mode: str, cuda: bool = False) -> list[tuple[str, str]]:
     budget); full: every recipe of :data:`reference.train.RECIPES` (one without a model trains the pair)."""
     if mode != "full":
         return list(QUICK_RUNS + (DEGRADATION if cuda else ()))
-    from reference.train import RECIPES
+    from .reference.train import RECIPES
 
     plan: list[tuple[str, str]] = []
     for name, cfg in RECIPES.items():
@@ -231,20 +190,19 @@ def training_plan(mode: str, cuda: bool = False) -> list[tuple[str, str]]:
 
 def target_claim(metrics: dict, recipe: str) -> ClaimResult:
     """The claim ``cnnspec train`` writes for a whole recipe: it reaches its target test accuracy."""
-    from reference.train import RECIPES
-
-    from .commands.train import target_accuracy_claim
+    from .networks.training import TARGET_SOURCE, target_accuracy_claim
+    from .reference.train import RECIPES
 
     try:
         return target_accuracy_claim(metrics, recipe_epochs=RECIPES[recipe]["epochs"])
     except Exception as e:  # noqa: BLE001 - the model is trained; its other claims still run
         return ClaimResult(TARGET_CLAIM, f"The recipe {recipe} reaches its target test accuracy.",
-                           "issue 5 (recipes)", "empirical", "error", f"{type(e).__name__}: {e}",
+                           TARGET_SOURCE, "empirical", "error", f"{type(e).__name__}: {e}",
                            evidence={"test_acc": metrics.get("test_acc")}, group="training")
 
 
-def stage_training(ctx: Context) -> StageOutput:
-    from reference.train import train
+def stage_training(ctx: RunContext) -> StageOutput:
+    from .reference.train import train
 
     from .report.sections import curves
 
@@ -254,14 +212,15 @@ def stage_training(ctx: Context) -> StageOutput:
     if not (ctx.wanted(TARGET_CLAIM) or any(ctx.wanted(c) for c in trained_ids)):
         out.note = "no claim of this stage selected by --claims"
         return out
-    from reference.train import RECIPES
+    from .networks.training import TARGET_SOURCE
+    from .reference.train import RECIPES
 
     cuda = "cuda" in ctx.devices()
     plan = training_plan(ctx.mode, cuda=cuda)
     for i, (model, recipe) in enumerate(plan):
         if RECIPES[recipe].get("gpu") and not cuda:   # hours on two CPU cores: said, not silently dropped
             out.add([ClaimResult(TARGET_CLAIM, f"The recipe {recipe} reaches its target test accuracy.",
-                                 "issue 5 (recipes); reference/README.md", "empirical", "skipped",
+                                 TARGET_SOURCE, "empirical", "skipped",
                                  f"{recipe} is a GPU recipe (gpu=True in reference.train.RECIPES); no CUDA "
                                  f"device here", group="training")],
                     section=_model_section(model), subject=f"{model} ({recipe})")
@@ -298,8 +257,8 @@ def stage_training(ctx: Context) -> StageOutput:
     return out
 
 
-def stage_post_training(ctx: Context) -> StageOutput:
-    from .conformance.trained import verify_trained
+def stage_post_training(ctx: RunContext) -> StageOutput:
+    from .networks.trained_claims import verify_trained
 
     out = StageOutput()
     trained = ctx.shared.get("trained", [])
@@ -336,17 +295,17 @@ def _confusion(aid: str, section: str, model: str, module, dd, data_name: str) -
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("spec", "symbolic and exact claims of the lecture", "the spec (issue 2)",
+    Stage("spec", "symbolic and exact claims of the lecture", "the spec (cnnspec.spec)",
           ("cnnspec.spec.convolution", "cnnspec.spec.toeplitz"), stage_spec),
     Stage("conformance", "torch.nn.functional conv1d/conv2d/max_pool2d/avg_pool2d against the spec",
-          "conformance (issue 3)", ("cnnspec.conformance.runner",), stage_conformance),
-    Stage("arch", "architecture accounting against the papers", "architectures (issue 4)",
+          "conformance (cnnspec.conformance)", ("cnnspec.conformance.runner",), stage_conformance),
+    Stage("arch", "architecture accounting against the papers", "architectures (cnnspec.spec.architectures)",
           ("cnnspec.spec.architectures",), stage_arch),
-    Stage("reference", "reference models before training", "reference models (issue 4)",
-          ("reference.models",), stage_reference),
-    Stage("training", "reference training", "training (issue 5)", ("reference.train",), stage_training),
-    Stage("post-training", "claims on the trained models", "trained-model conformance (issue 5)",
-          ("cnnspec.conformance.trained",), stage_post_training),
+    Stage("reference", "reference models before training", "reference models (cnnspec.reference)",
+          ("cnnspec.reference.models",), stage_reference),
+    Stage("training", "reference training", "training (cnnspec.reference.train)", ("cnnspec.reference.train",), stage_training),
+    Stage("post-training", "claims on the trained models", "trained-model claims (cnnspec.networks)",
+          ("cnnspec.networks.trained_claims",), stage_post_training),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 
@@ -359,18 +318,6 @@ def _missing(modules: tuple[str, ...]) -> str | None:
         except ModuleNotFoundError:
             return m
     return None
-
-
-def parse_stages(text: str | None) -> list[str]:
-    """``"spec,arch"`` → ``["spec", "arch"]`` in run order; unknown names are a usage error."""
-    if not text:
-        return list(STAGE_NAMES)
-    names = [s.strip() for s in text.split(",") if s.strip()]
-    bad = [n for n in names if n not in STAGE_NAMES]
-    if bad or not names:
-        raise UsageError(f"--stages: {bad[0] if bad else text!r} is not a stage; choose from "
-                         f"{', '.join(STAGE_NAMES)} (comma-separated)")
-    return [n for n in STAGE_NAMES if n in names]
 
 
 def _stage_error(stage: Stage, e: BaseException) -> ClaimResult:
@@ -389,25 +336,13 @@ def _counts(results: list[ClaimResult]) -> dict[str, int]:
     return n
 
 
-def parse_claims(text: str | None) -> list[str] | None:
-    """``"conv.flip,arch.*"`` → id patterns; each must match a registered claim (else a usage error)."""
-    if not text:
-        return None
-    pats = [p.strip() for p in text.split(",") if p.strip()]
-    try:
-        select(ids=[p for p in pats if not TARGET_CLAIM.startswith(p.rstrip("*"))])
-    except KeyError as e:
-        raise UsageError(f"--claims: {e.args[0]!r} matches no claim; give ids or prefixes ending in * "
-                         f"(cnnspec prove lists the ids)") from None
-    return pats
-
-
 def run_verify(stages: list[str] | None = None, *, mode: str = "quick", seed: int = 0,
                device: str = "auto", data: str | None = None, out: Path | None = None,
-               progress: Progress | None | bool = True, claims: list[str] | None = None,
+               progress: ProgressSink | None = None, claims: list[str] | None = None,
                targets: list[tuple[str, str, str]] | None = None, targets_only: bool = False,
                registry: tuple[Stage, ...] = STAGES) -> dict[str, Any]:
-    """Run the chosen stages and return the ``verify`` report (DESIGN.md §5 plus stages/artifacts).
+    """Run the chosen stages and return the ``verify`` report (``docs/report-schema.md``, plus stages
+    and artifacts).
 
     ``claims`` (id patterns) narrows every stage to those claims; figures and tables are still made.
     ``targets``: third-party ``(target, op, array)`` validated in the conformance stage beside torch
@@ -416,9 +351,7 @@ def run_verify(stages: list[str] | None = None, *, mode: str = "quick", seed: in
     if mode not in MODES:
         raise UsageError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
     chosen = [s for s in registry if stages is None or s.name in stages]
-    if progress is True:
-        progress = Progress([s.name for s in chosen])
-    ctx = Context(mode=mode, seed=seed, device=device, data=data, claims=claims, targets=list(targets or []),
+    ctx = RunContext(mode=mode, seed=seed, device=device, data=data, claims=claims, targets=list(targets or []),
                   targets_only=targets_only,
                   workdir=out, progress=progress or None)
     started = datetime.now(timezone.utc)

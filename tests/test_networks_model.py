@@ -1,4 +1,4 @@
-"""cnnspec.conformance.model — validating a whole model against a spec.
+"""cnnspec.networks.model (and ``cnnspec validate --model``, commands/validate.py) — validating a whole model against a spec.
 
 Each deliberately altered model (tests/altered_models.py) must be reported with the layer at fault;
 each reference model must pass; bad targets are one-line usage errors (exit 2).
@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnspec.conformance.model import intra_op_threads, validate_model, validate_model_command
+from cnnspec.commands.validate import run_model as validate_model_command
+from cnnspec.networks.model import intra_op_threads, validate_model
 from cnnspec.errors import UsageError
-from reference.models import build
+from cnnspec.reference.models import build
 
 HERE = Path(__file__).parent
 ALTERED = str(HERE / "altered_models.py")
@@ -84,12 +85,13 @@ def _args(model, spec="resnet20", report=None):
 
 
 def test_command_passes_and_writes_the_report(tmp_path, capsys):
-    rc = validate_model_command(_args("reference.lenet:LeNet5", "lenet5", report=str(tmp_path)))
+    rc = validate_model_command(_args("cnnspec.reference.lenet:LeNet5", "lenet5", report=str(tmp_path)))
     out = capsys.readouterr().out
     assert rc == 0 and "pass" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html", "junit.xml", "report.json", "summary.md"]
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["kind"] == "validate-model" and report["verdict"] == "pass"
-    assert report["target"] == "reference.lenet:LeNet5" and report["spec"] == "lenet5"
+    assert report["target"] == "cnnspec.reference.lenet:LeNet5" and report["spec"] == "lenet5"
     assert {c["id"] for c in report["claims"]} >= {"model.params", "model.shapes", "model.macs"}
     assert report["environment"]["seed"] == 0
 
@@ -103,21 +105,22 @@ def test_command_fails_with_exit_1_and_names_the_layer(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("target,spec,fragment", [
-    ("reference.lenet:LeNet5", "lenet6", "known: lenet5"),
+    ("cnnspec.reference.lenet:LeNet5", "lenet6", "known: lenet5"),
     (f"{ALTERED}:raises", "resnet20", "raised RuntimeError: weights file not found"),
     (f"{ALTERED}:not_a_module", "resnet20", "returned a dict, not a torch.nn.Module"),
     (f"{ALTERED}:NOT_CALLABLE", "resnet20", "not a callable"),
     (f"{ALTERED}:missing", "resnet20", "has no attribute 'missing'"),
     ("no/such/file.py:f", "resnet20", "does not exist"),
     ("no_such_module_xyz:f", "resnet20", "importing 'no_such_module_xyz' failed"),
-    ("reference.lenet.LeNet5", "lenet5", "not 'package.module:factory'"),
+    ("cnnspec.reference.lenet.LeNet5", "lenet5", "not 'package.module:factory'"),
     (f"{ALTERED}:lenet5_28_nopad", "lenet5", "fails at C5"),  # forward fails on 32x32: 400 vs 256
-    ("reference.lenet:LeNet5", "resnet18", "fails at"),           # 1-channel model, 3-channel spec
+    ("cnnspec.reference.lenet:LeNet5", "resnet18", "fails at"),           # 1-channel model, 3-channel spec
 ])
 def test_bad_targets_are_one_line_usage_errors(target, spec, fragment):
     with pytest.raises(UsageError) as e:
         validate_model_command(_args(target, spec))
     assert fragment in str(e.value), str(e.value)
+    assert str(e.value).startswith(("--model: ", "--spec: ")), str(e.value)
     assert "\n" not in str(e.value)
     assert e.value.exit_code == 2
 
@@ -125,7 +128,7 @@ def test_bad_targets_are_one_line_usage_errors(target, spec, fragment):
 def test_cuda_without_a_gpu_is_a_usage_error():
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
-    args = _args("reference.lenet:LeNet5", "lenet5")
+    args = _args("cnnspec.reference.lenet:LeNet5", "lenet5")
     args.device = "cuda"
     with pytest.raises(UsageError, match="cuda"):
         validate_model_command(args)
@@ -141,13 +144,13 @@ def test_imagenet_reference_models_conform(name):
 def test_timeout_stops_a_hanging_forward():
     args = _args(f"{ALTERED}:hangs", "lenet5")
     args.timeout = 0.3
-    with pytest.raises(UsageError, match=r"ran longer than 0.3 s \(--timeout\)"):
+    with pytest.raises(UsageError, match=r"ran longer than its limit of 0.3 s"):
         validate_model_command(args)
 
 
 def test_missing_spec_with_model_is_a_usage_error():
     with pytest.raises(UsageError, match="give --spec NAME"):
-        validate_model_command(_args("reference.lenet:LeNet5", None))
+        validate_model_command(_args("cnnspec.reference.lenet:LeNet5", None))
 
 
 def test_independent_model_with_other_names_conforms_in_order():

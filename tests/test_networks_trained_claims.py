@@ -1,4 +1,4 @@
-"""cnnspec/conformance/trained.py and cnnspec/shift_consistency.py: post-training claims.
+"""cnnspec/networks/trained_claims.py and reference/shifts.py: post-training claims.
 
 Each claim passes on the reference models and fails on a layer or model built to break it.
 """
@@ -6,9 +6,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from cnnspec.conformance import trained
-from cnnspec.shift_consistency import shift_consistency, translate
-from reference import models
+from cnnspec.networks import trained_claims as trained
+from cnnspec.reference.shifts import shift_consistency, translate
+from cnnspec.reference import models
 from test_train import one_thread  # noqa: F401 - autouse: one torch thread (see there)
 
 BLACK = -0.8
