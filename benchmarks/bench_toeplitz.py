@@ -1,6 +1,6 @@
 """Benchmark: deriving and verifying a convolution matrix symbolically, exactly.
 
-Baseline (issue 2, "the naive way"): a dense ``sympy.Matrix`` T(w) with symbolic entries, the
+Baseline ("the naive way"): a dense ``sympy.Matrix`` T(w) with symbolic entries, the
 product ``T·u`` expanded entry by entry and compared with the expanded sum formula.
 cnnspec: the pattern ``(row, col, widx)`` of T and the bilinear coefficient tables of ``T(w)·u`` and
 of the sum formula, compared as sorted integer arrays — equal tables ⇔ equal polynomials.

@@ -4,7 +4,7 @@ Both run in this one process, one after the other, on the same device with the s
 threads, on the same data (Debian's Fashion-MNIST, normalised and padded to 32x32 the same way)
 and the same network (the lecture's LeNet-5, 61,706 parameters, the same initial weights):
 
-* tutorial: what a user writes (``../shared/baselines/tutorial_lenet.py``): its ``nn.Sequential``
+* tutorial: what a user writes (``benchmarks/baselines/tutorial_lenet.py``): its ``nn.Sequential``
   (NCHW, conv -> ReLU -> pool), a ``DataLoader`` over a ``TensorDataset``, batch 64, Adam at 1e-3,
   test after every epoch, stop at the target;
 * cnnspec: ``reference.train.train("lenet5", recipe=..., target_acc=...)``.
@@ -36,6 +36,9 @@ from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cnnspec.reference import data as datasets, models, train as trainer  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "baselines"))
+import tutorial_lenet as tutorial_baseline  # noqa: E402 - the baseline's own model, in this repository
 
 
 def forward_macs(model: nn.Module, x: torch.Tensor) -> int:
@@ -73,12 +76,11 @@ def mm_peak(device: torch.device, n: int = 2048, reps: int = 10) -> float:
 
 
 def tutorial_lenet() -> nn.Module:
-    """The baseline's model, as a user writes it: NCHW, conv -> ReLU -> pool (the reference LeNet5
-    pools before the ReLU, bit-identical and cheaper; the baseline keeps the lecture's order).
-    Same layers in the same order as ``reference.lenet.LeNet5``, so a seed gives the same init."""
-    return nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
-                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84),
-                         nn.ReLU(), nn.Linear(84, 10))
+    """The baseline's own model (``baselines/tutorial_lenet.py``): NCHW, conv -> ReLU -> pool (the
+    reference LeNet5 pools before the ReLU, bit-identical and cheaper; the baseline keeps the
+    lecture's order). Same layers in the same order as ``reference.lenet.LeNet5``, so a seed gives
+    the same init."""
+    return tutorial_baseline.model()
 
 
 def tutorial(d: datasets.DeviceData, device: torch.device, target: float, seed: int,

@@ -3,7 +3,7 @@
 A claim has an id (``conv.flip``), the statement in words, its source (slide or paper table), a
 method (``symbolic``, ``exact``, ``property`` or ``empirical``) and a check. A check returns an
 :class:`Outcome` that carries evidence, not just a bool; :func:`run_claim` turns it into a
-:class:`ClaimResult`, the unit that every report (DESIGN.md §5) is made of. A check that raises is an
+:class:`ClaimResult`, the unit that every report (``docs/report-schema.md``) is made of. A check that raises is an
 ``error``, never an abort of the run.
 """
 from __future__ import annotations
@@ -60,7 +60,7 @@ class ClaimResult:
     group: str = "spec"
 
     def to_json(self) -> dict[str, Any]:
-        """The claim entry of the report schema (DESIGN.md §5), plus evidence and timing."""
+        """The claim entry of the report schema (``docs/report-schema.md``), with evidence and timing."""
         return {
             "id": self.id, "statement": self.statement, "source": self.source,
             "method": self.method, "status": self.status, "examples": self.examples,

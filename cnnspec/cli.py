@@ -1,4 +1,4 @@
-"""The ``cnnspec`` command (contract: DESIGN.md §3).
+"""The ``cnnspec`` command (contract: ``docs/cli.md``).
 
 Each subcommand lives in ``cnnspec/commands/<name>.py`` with ``add_parser(subparsers)`` and
 ``run(args) -> int``. Exit codes: 0 every check holds, 1 a check failed, 2 usage or input error.

@@ -114,17 +114,17 @@ def stage_spec(ctx: RunContext) -> StageOutput:
     return out
 
 
-CONFORMANCE_OPS = ("conv1d", "conv2d", "max_pool2d", "avg_pool2d")
 
 
 def stage_conformance(ctx: RunContext) -> StageOutput:
+    from .conformance import OPS
     from .conformance.runner import claims_for, validate_op
     from .report.sections import subject_name
 
     out = StageOutput()
     examples = 200 if ctx.full else None   # None: the runner's default (40 per property)
     jobs = [] if ctx.targets_only else [(f"torch.nn.functional:{op}", op, "torch", device)
-                                        for device in ctx.devices() for op in CONFORMANCE_OPS]
+                                        for device in ctx.devices() for op in OPS]
     jobs += [(target, op, array, "cpu") for target, op, array in ctx.targets]
     for target, op, array, device in jobs:
         subject = subject_name(target, op, device, "float32")

@@ -17,7 +17,9 @@ pooling, ceil_mode windows that start in the padding, arguments left at their de
 (pooling's ``stride=None``). Integer data come with an *exactness certificate*: every partial sum
 of the reduction is an integer below ``2^p`` of the target dtype (:data:`cnnspec.oracle.PRECISION`).
 
-Profiles: ``settings.load_profile("cnnspec-fast")`` (CI) or ``"cnnspec-thorough"``.
+Profiles, registered on import and selectable with hypothesis's own pytest option
+``--hypothesis-profile`` (or ``settings.load_profile``): ``cnnspec-ci`` (40 examples, derandomized:
+the project's test suite uses it) and ``cnnspec-thorough`` (1,000 examples).
 """
 from __future__ import annotations
 
@@ -32,10 +34,11 @@ from hypothesis.errors import InvalidArgument
 from .oracle import PRECISION
 from .spec.pooling import pool_output_size
 
-settings.register_profile("cnnspec-fast", max_examples=25, deadline=None, derandomize=True,
-                          suppress_health_check=list(HealthCheck))
-settings.register_profile("cnnspec-thorough", max_examples=1000, deadline=None,
-                          suppress_health_check=list(HealthCheck))
+PROFILES = {"cnnspec-ci": 40, "cnnspec-thorough": 1000}   # name: max_examples
+settings.register_profile("cnnspec-ci", max_examples=PROFILES["cnnspec-ci"], deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("cnnspec-thorough", max_examples=PROFILES["cnnspec-thorough"], deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
 
 
 def _check(**bounds: int) -> None:

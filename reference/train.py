@@ -94,7 +94,7 @@ QUICK_RECIPE = "lenet5-quick"  # what `cnnspec verify` trains by default
 
 
 def build_model(name: str, num_classes: int) -> nn.Module:
-    from . import models  # the architectures (issue 4)
+    from . import models  # the architectures
 
     return models.build(name, in_channels=1, num_classes=num_classes)
 

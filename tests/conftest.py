@@ -1,13 +1,10 @@
-"""Shared test set-up: hypothesis profiles (fast for CI, thorough on demand).
+"""Shared test set-up: the hypothesis profiles of :mod:`cnnspec.strategies`.
 
-Select with ``CNNSPEC_PROFILE=thorough python -m pytest``; the default is ``ci``.
+The suite runs under ``cnnspec-ci`` (fast, derandomized) unless hypothesis's own option picks
+another: ``python3 -m pytest --hypothesis-profile cnnspec-thorough`` (``--hypothesis-seed`` too).
 """
-import os
+from hypothesis import settings
 
-from hypothesis import HealthCheck, settings
+import cnnspec.strategies  # noqa: F401 - registers cnnspec-ci and cnnspec-thorough
 
-settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("thorough", max_examples=1000, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("CNNSPEC_PROFILE", "ci"))
+settings.load_profile("cnnspec-ci")  # hypothesis's pytest plugin loads --hypothesis-profile after this

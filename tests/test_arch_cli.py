@@ -1,4 +1,4 @@
-"""``cnnspec arch NAME`` — the layer table with the published figures beside (DESIGN.md §3)."""
+"""``cnnspec arch NAME`` — the layer table with the published figures beside (docs/cli.md)."""
 import json
 from dataclasses import replace
 

@@ -1,4 +1,4 @@
-"""`cnnspec derive` and `cnnspec prove` (DESIGN.md §3): outputs, exit codes, one-line errors."""
+"""`cnnspec derive` and `cnnspec prove` (docs/cli.md): outputs, exit codes, one-line errors."""
 import json
 import subprocess
 import sys

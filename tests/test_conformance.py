@@ -1,4 +1,4 @@
-"""Conformance (issue 3, DESIGN.md §3–§5): correct targets pass every claim; misbehaving targets
+"""Conformance (docs/calling-convention.md): correct targets pass every claim; misbehaving targets
 fail a claim with a clear message and the run goes on; unusable targets are usage errors (exit 2).
 
 Small example counts keep this fast; `cnnspec validate` with its defaults is exercised by the

@@ -2,7 +2,7 @@
 
 Recent ``onnx`` wheels ship no data files; the package's case generators (``onnx.backend.test.
 case.node.{conv,maxpool,averagepool}``) produce them. Every case the calling convention of
-DESIGN.md §4 can express runs through the oracle; the others are skipped with the reason (3-D,
+docs/calling-convention.md can express runs through the oracle; the others are skipped with the reason (3-D,
 asymmetric pads, SAME padding with an odd total, integer dtypes of indices outputs, …).
 
 Precision: some expected outputs are typed by hand to a few decimals, others computed in float32

@@ -1,4 +1,4 @@
-"""Reports (DESIGN.md §5 and issue 6): report.json, index.html, junit.xml, summary.md, ``cnnspec report``.
+"""Reports (docs/report-schema.md): report.json, index.html, junit.xml, summary.md, ``cnnspec report``.
 
 The failing results here are real: :func:`flipped_conv1d` is a deliberately wrong target (it computes
 true convolution where the contract says cross-correlation) and a claim checks it against the
@@ -35,7 +35,7 @@ BAD_TARGET = "tests/test_report.py:flipped_conv1d"
 
 def flipped_conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """A deliberately wrong ``conv1d`` (NumPy, NCL): right in every respect but one, it flips the
-    kernel (true convolution, where the contract of DESIGN.md §4 says cross-correlation)."""
+    kernel (true convolution, where docs/calling-convention.md says cross-correlation)."""
     one = lambda v: int(v[0]) if isinstance(v, (tuple, list)) else int(v)  # noqa: E731
     s, p, d = one(stride), one(padding), one(dilation)
     x, weight = np.asarray(x), np.asarray(weight)[:, :, ::-1]
@@ -72,7 +72,7 @@ def check_flipped_conv1d(examples: int = 20, seed: int = 0) -> Outcome:
 
 
 FLIP_CLAIM = Claim("op.conv1d.cross-correlation", "conv1d computes cross-correlation: s_t = Σ_j u_{t+j} w_j",
-                   "DESIGN.md §4; PyTorch conv1d docs", "exact", check_flipped_conv1d, group="conformance")
+                   "docs/calling-convention.md; PyTorch conv1d docs", "exact", check_flipped_conv1d, group="conformance")
 
 
 def _raises() -> Outcome:
@@ -278,7 +278,7 @@ def test_every_registered_claim_lands_in_a_lecture_section():
 
 def test_a_train_report_renders_its_curves_in_the_model_section(tmp_path):
     """The shape ``cnnspec train`` writes: kind train, claims, and ``metrics`` with the history."""
-    ok = run_claim(Claim("training.target_accuracy", "reaches its target", "issue 5", "empirical",
+    ok = run_claim(Claim("training.target_accuracy", "reaches its target", "reference/README.md", "empirical",
                          lambda: Outcome(0.91 >= 0.90, "test accuracy 0.9100")))
     history = [{"epoch": e, "elapsed_s": 10.0 * e, "train_loss": 1.0 / e, "test_acc": 0.8 + 0.03 * e}
                for e in (1, 2, 3)]

@@ -78,3 +78,14 @@ def test_round_to_bfloat16_matches_torch():
     x = draw_cases(float_arrays((3, 4), dtype="float16"), 3, seed=0)[0]
     assert np.array_equal(x, x.astype(np.float16).astype(np.float64))
     assert math.isfinite(float(x.sum()))
+
+
+def test_profiles_are_registered_once_and_the_suite_runs_under_ci(pytestconfig):
+    from hypothesis import settings
+
+    from cnnspec.strategies import PROFILES
+
+    assert {n: settings.get_profile(n).max_examples for n in PROFILES} == {"cnnspec-ci": 40,
+                                                                           "cnnspec-thorough": 1000}
+    chosen = pytestconfig.getoption("hypothesis_profile", None) or "cnnspec-ci"
+    assert settings.default.max_examples == settings.get_profile(chosen).max_examples

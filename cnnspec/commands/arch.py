@@ -8,6 +8,7 @@ import argparse
 import json
 
 from ..errors import UsageError
+from ..shapes import fmt_shape
 from ..spec import architectures as A
 
 _COLUMNS = ("layer", "kind", "input", "output", "k/s/p", "weights", "biases", "connections",
@@ -22,8 +23,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _shape(s: tuple[int, ...]) -> str:
-    return "x".join(map(str, s))
+_shape = fmt_shape  # the layer table prints shapes as 1x32x32
 
 
 def _row(r: A.Layer) -> list[str]:

@@ -2,7 +2,7 @@
 
 Writes to ``--out`` (default ``reports/train/MODEL-seedS``): ``checkpoint.pt`` every epoch (a
 rerun with the same ``--out`` resumes), ``model.pt`` (the final ``state_dict``), ``metrics.json``
-(recipe, code hash, history, accuracy, time to target, images/s) and ``report.json`` (DESIGN.md §5,
+(recipe, code hash, history, accuracy, time to target, images/s) and ``report.json`` (``docs/report-schema.md``,
 kind ``train``: the post-training claims and whether the recipe reached its target).
 Exit codes: 0 every check holds, 1 a check failed, 2 bad input.
 """

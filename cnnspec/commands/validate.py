@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..conformance import OPS
 from ..errors import UsageError, options
 
 
@@ -17,7 +18,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                                    "values on certified integer data, rigorous error bounds on float "
                                    "data, metamorphic properties, the reconstructed operator.")
     p.add_argument("target", nargs="?", help="package.module:attr or path/to/file.py:attr")
-    p.add_argument("--op", choices=["conv1d", "conv2d", "max_pool2d", "avg_pool2d"])
+    p.add_argument("--op", choices=OPS)
     p.add_argument("--model", help="a model target (see --spec)")
     p.add_argument("--spec", help="architecture to validate a --model against (lenet5, resnet18, ...)")
     p.add_argument("--array", choices=["numpy", "torch"], default="numpy")
@@ -43,7 +44,7 @@ def run(args) -> int:
     if not args.target:
         raise UsageError("target: give TARGET (package.module:attr or file.py:attr), or --model")
     if not args.op:
-        raise UsageError("op: give --op conv1d|conv2d|max_pool2d|avg_pool2d")
+        raise UsageError(f"--op: give --op {'|'.join(OPS)}")
     from ..conformance.runner import validate_op
     from ..report.output import write_report_dir
 
@@ -77,6 +78,7 @@ def run_model(args: argparse.Namespace) -> int:
     from ..report.output import write_report_dir
     from ..report.schema import build_report, environment
     from ..spec import architectures as A
+    from ..shapes import fmt_shape
     from ..targets import load_model_factory
 
     spec = args.spec
@@ -88,7 +90,7 @@ def run_model(args: argparse.Namespace) -> int:
         ctx = prepare(obj, spec, args.device or "cpu", seed, label=args.model, timeout=args.timeout)
         if ctx.trace.error is not None:
             at = f" at {ctx.trace.culprit}" if ctx.trace.culprit else ""
-            raise UsageError(f"forward on the spec's input 1x{'x'.join(map(str, ctx.arch.input_shape))} "
+            raise UsageError(f"forward on the spec's input 1x{fmt_shape(ctx.arch.input_shape)} "
                              f"({spec}) fails{at}: {ctx.trace.error}", argument="model")
         results = run_checks(ctx, timeout=args.timeout)
     report = build_report("validate-model", results, target=args.model, op=None,

@@ -160,7 +160,7 @@ class Progress:
 
 
 def _target(text: str, array: str) -> tuple[str, str, str]:
-    from ..conformance.runner import OPS
+    from ..conformance import OPS
 
     target, sep, op = text.rpartition("=")
     if not sep or not target or op not in OPS:

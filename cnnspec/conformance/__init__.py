@@ -1,1 +1,8 @@
-"""Claims over an implementation (an op or a whole model), target loading, isolation, runner."""
+"""Conformance of third-party ops: the engine (properties, isolation, runner, diagnose), the claims
+of each op family, the pytest plugin, golden vectors and the NumPy/SciPy shims.
+
+:data:`OPS` is the one list of ops that conformance covers; the command line, the plugin, the
+stages and the vectors take it from here.
+"""
+
+OPS: tuple[str, ...] = ("conv1d", "conv2d", "max_pool2d", "avg_pool2d")

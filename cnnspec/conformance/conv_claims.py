@@ -1,4 +1,4 @@
-"""Conformance claims for a third-party ``conv1d`` / ``conv2d`` (DESIGN.md §4).
+"""Conformance claims for a third-party ``conv1d`` / ``conv2d`` (``docs/calling-convention.md``).
 
 Each claim quotes the rule it enforces and runs through :func:`~.properties.run_property`: cases
 from :mod:`cnnspec.strategies`, the target in a child process, the exact oracle
@@ -20,16 +20,17 @@ from ..spec.convolution import ConvSpec, output_size
 from ..spec.toeplitz import ConvMatrix
 from ..strategies import conv_cases, conv_params, float_arrays, int_arrays
 from .diagnose import conv_args, diagnoser
+from .generic_claims import HALF, batch_claim, bound_verdict, compare_matrix, impulses, invalid_claim, reconstruct
 from .isolation import Call, WorkerFailure
-from .properties import (Context, Failure, Property, Verdict, call_words, compare, counterexample,
-                         first_mismatch, fmt, idx, op_claim, result_problem, run_property)
+from .properties import (OpContext, Failure, Property, Verdict, call_words, compare, counterexample,
+                         fmt, op_claim, result_problem, run_property)
 
 OPS = ("conv1d", "conv2d")
-SRC = ("DESIGN.md §4 (torch.nn.functional.conv2d/conv1d semantics); PyTorch Conv2d docs; "
+SRC = ("docs/calling-convention.md (torch.nn.functional.conv2d/conv1d semantics); PyTorch Conv2d docs; "
        "Dumoulin & Visin 2016")
 
 
-def _nd(ctx: Context) -> int:
+def _nd(ctx: OpContext) -> int:
     return 1 if ctx.op == "conv1d" else 2
 
 
@@ -48,7 +49,7 @@ def out_shape(case: dict) -> tuple[int, ...]:
         case["size"], case["kernel"], case["stride"], case["padding"], case["dilation"])))
 
 
-def words(ctx: Context, case: dict, **over) -> str:
+def words(ctx: OpContext, case: dict, **over) -> str:
     kw = {**case["kwargs"], **over}
     return call_words(ctx.op, case, kw, x=case["x"], weight=case["weight"])
 
@@ -59,7 +60,7 @@ def expected(case: dict) -> np.ndarray:
                        a["dilation"], a["groups"])
 
 
-def all_shaped(case: dict, res, ctx: Context, line: str) -> Failure | None:
+def all_shaped(case: dict, res, ctx: OpContext, line: str) -> Failure | None:
     """The first result that is not an array of the spec's output shape and the input dtype."""
     for r in res:
         problem = result_problem(r, "out", out_shape(case), ctx, line)
@@ -68,7 +69,7 @@ def all_shaped(case: dict, res, ctx: Context, line: str) -> Failure | None:
     return None
 
 
-def _exact_cases(ctx: Context):
+def _exact_cases(ctx: OpContext):
     return conv_cases(ndim=_nd(ctx), dtype=ctx.dtype)
 
 
@@ -82,23 +83,6 @@ op_claim("conformance.conv.shape",
          "The output has shape (N, C_out, ⌊(n + 2p − d(k−1) − 1)/s⌋ + 1, …) and the input's dtype.",
          SRC, "property", OPS,
          Property(_exact_cases, lambda c, ctx: [_call(c)], _check_shape, key="conv-exact"))
-
-
-def bound_verdict(got: np.ndarray, want: np.ndarray, bound: np.ndarray, line: str) -> Verdict:
-    """Bit-exact, or within ``bound`` (reported not bit-exact), or a failure in the grammar."""
-    if first_mismatch(got, want) is None:
-        return Verdict(ratio=0.0)
-    err = np.abs(got - want)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(err == 0, 0.0, np.where(bound > 0, err / bound, np.inf))
-    r = np.where(np.isnan(r), np.inf, r)
-    ratio = float(r.max())
-    if ratio <= 1:
-        return Verdict(ratio=ratio, inexact=int((err != 0).sum()))
-    i = tuple(np.unravel_index(int(np.argmax(r)), r.shape))
-    return Verdict(Failure(f"out{idx(i)}={fmt(got[i])}, but should be {fmt(want[i])} ± {bound[i]:.3g} "
-                           f"(error/bound {ratio:.3g}) [{line}]", expected=want.tolist(),
-                           got=got.tolist()), ratio=ratio)
 
 
 def _check_values(case, res, ctx) -> Verdict:
@@ -181,7 +165,6 @@ def _linear_calls(c, ctx):
             _call(c, w=a * c["weight"] + b * c["w2"]), _call(c, w=c["w2"])]
 
 
-HALF = 0.5   # metamorphic properties make several calls per case: half the examples
 
 
 def _check_linear(c, res, ctx) -> Verdict:
@@ -220,33 +203,6 @@ op_claim("conformance.conv.bias",
          SRC, "property", OPS,
          Property(lambda ctx: conv_cases(ndim=_nd(ctx), dtype=ctx.dtype, bias=True, min_batch=2),
                   lambda c, ctx: [_call(c), _call(c, b=None)], _check_bias, share=HALF))
-
-
-def batch_claim(id: str, ops, strategy, call, shape_of, source: str) -> None:
-    """Batch independence for any op: each sample's output depends on that sample only."""
-    def calls(c, ctx):
-        perm = np.arange(c["x"].shape[0])[::-1].copy()
-        ends = sorted({0, c["x"].shape[0] - 1})    # the first and the last sample alone
-        return [call(c, c["x"]), call(c, c["x"][perm])] + [call(c, c["x"][i:i + 1]) for i in ends]
-
-    op_claim(id, "Samples are independent: f(x)[n] = f(x[n:n+1])[0] for every n, and permuting "
-             "the batch permutes the output.", source, "property", ops,
-             Property(strategy, calls, lambda c, res, ctx: _check_batch_generic(c, res, ctx, shape_of),
-                      share=HALF))
-
-
-def _check_batch_generic(c, res, ctx, shape_of) -> Verdict:
-    line = call_words(ctx.op, c, x=c["x"])
-    problem = result_problem(res[0], "out", shape_of(c), ctx, line)
-    if problem:
-        return Verdict(problem)
-    y = res[0].value
-    fail = result_problem(res[1], "f(x[::-1])", y.shape, ctx, line) or \
-        compare(res[1].value, y[::-1], "f(x[::-1])", line, "f(x)[::-1]")
-    for i, r in zip(sorted({0, y.shape[0] - 1}), res[2:]):
-        fail = fail or result_problem(r, f"f(x[{i}:{i + 1}])", (1, *y.shape[1:]), ctx, line) or \
-            compare(r.value, y[i:i + 1], f"f(x[{i}:{i + 1}])", line, f"f(x)[{i}:{i + 1}]")
-    return Verdict(fail)
 
 
 batch_claim("conformance.conv.batch", OPS,
@@ -362,39 +318,6 @@ def probe_case(ndim: int) -> dict:
             "x": np.zeros((1, cin, *size)), "weight": w, "bias": None}
 
 
-def impulses(shape: tuple[int, ...]) -> np.ndarray:
-    """One unit impulse per input entry: a batch ``(n_in, *shape)`` (the identity, reshaped)."""
-    n = math.prod(shape)
-    return np.eye(n).reshape(n, *shape)
-
-
-def reconstruct(ctx: Context, case: dict, call) -> tuple[np.ndarray | None, Failure | None]:
-    """The target's matrix, column j its output for the unit impulse e_j (one sample per call)."""
-    e = impulses(case["x"].shape[1:])
-    res = ctx.worker.call_many([call(case, e[j:j + 1]) for j in range(len(e))])
-    cols = []
-    for j, r in enumerate(res):
-        if not r.ok:
-            return None, Failure(f"f(e_{j}) failed: {r.error}")
-        cols.append(r.value.reshape(-1))
-    if len({c.size for c in cols}) != 1:
-        return None, Failure("the output size changes with the input values")
-    return np.stack(cols, axis=1), None
-
-
-def compare_matrix(got: np.ndarray, want: np.ndarray, name: str, entry) -> Failure | None:
-    """Entry by entry; the first difference in the grammar ``T[r,c]=…, but should be …``."""
-    if got.shape != want.shape:
-        return Failure(f"{name}.shape={got.shape}, but should be {want.shape}", expected=list(want.shape),
-                       got=list(got.shape))
-    bad = np.argwhere(got != want)
-    if not len(bad):
-        return None
-    r, c = bad[0]
-    return Failure(f"{name}[{r},{c}]={entry(got[r, c])}, but should be {entry(want[r, c])} "
-                   f"({len(bad)} of {got.size} entries differ)", expected=want.tolist(), got=got.tolist())
-
-
 def _weight_name(w_shape):
     def name(v: float) -> str:
         if v == 0:
@@ -421,7 +344,7 @@ def diagnose_matrix(op: str, case: dict, got: np.ndarray) -> str:
     return ""
 
 
-def _operator(ctx: Context) -> Outcome:
+def _operator(ctx: OpContext) -> Outcome:
     case = probe_case(_nd(ctx))
     spec = ConvSpec.make(case["size"], case["kernel"], in_channels=case["C_in"],
                          out_channels=case["C_out"], groups=case["groups"], stride=case["stride"],
@@ -497,7 +420,7 @@ def _check_grad(c, res, ctx) -> Verdict:
     return Verdict()
 
 
-def _backward(ctx: Context) -> Outcome:
+def _backward(ctx: OpContext) -> Outcome:
     if ctx.array != "torch":
         return Outcome(True, "the target takes NumPy arrays: no autograd to check", skipped=True)
     prop = Property(lambda ctx: _grad_cases(_nd(ctx)),
@@ -530,29 +453,6 @@ def invalid_calls(op: str) -> list[tuple[str, Call]]:
         ("weight with 2 input channels for an input with 3", Call((x, np.ones((2, 2, *[3] * nd))), {})),
         ("kernel 7 larger than the padded input 5", Call((x, np.ones((2, 3, *[7] * nd))), {})),
     ]
-
-
-def invalid_claim(id: str, ops, calls_of, source: str) -> None:
-    def check(ctx: Context) -> Outcome:
-        cases = calls_of(ctx.op)
-        try:
-            res = ctx.worker.call_many([c for _, c in cases])
-        except WorkerFailure as e:
-            return Outcome(False, f"{e} on invalid arguments (it should raise an exception)")
-        accepted = [(what, r) for (what, _), r in zip(cases, res) if r.ok or not r.raised]
-        if not accepted:
-            return Outcome(True, f"all {len(cases)} invalid calls raised", examples=len(cases))
-        what, r = accepted[0]
-        got = f"an array of shape {tuple(r.value.shape)}" if r.ok else r.error
-        line = (f"{ctx.op}({what}) returned {got} (silent acceptance), but should raise "
-                f"[{len(accepted)} of {len(cases)} invalid calls accepted: "
-                f"{', '.join(a for a, _ in accepted)}]")
-        return Outcome(False, line, examples=len(cases),
-                       counterexample={"args": {"call": what}, "expected": "an exception",
-                                       "got": got, "line": line, "reproduce": ctx.reproduce()})
-
-    op_claim(id, "Invalid arguments are rejected with an exception, never silently accepted.",
-             source, "property", ops)(check)
 
 
 invalid_claim("conformance.conv.invalid", OPS, invalid_calls, SRC)

@@ -1,4 +1,4 @@
-"""Conformance claims for a third-party ``max_pool2d`` / ``avg_pool2d`` (DESIGN.md §4).
+"""Conformance claims for a third-party ``max_pool2d`` / ``avg_pool2d`` (``docs/calling-convention.md``).
 
 Max pooling involves no arithmetic, so every claim is bit-exact, special values included (a NaN
 in a window gives NaN; infinities compare as IEEE says). Average pooling divides: correct float32
@@ -18,17 +18,17 @@ from ..claims import Outcome
 from ..spec.pooling import avg_divisors, avg_pool_as_conv, pool_geometry, within_window_permutation
 from ..spec.toeplitz import ConvMatrix
 from ..strategies import int_arrays, pool_cases
-from .conv_claims import batch_claim, compare_matrix, impulses, invalid_claim, reconstruct
+from .generic_claims import batch_claim, bound_verdict, compare_matrix, impulses, invalid_claim, reconstruct
 from .diagnose import diagnoser
 from .isolation import Call, WorkerFailure
-from .properties import (Context, Failure, Property, Verdict, call_words, compare, counterexample,
+from .properties import (OpContext, Failure, Property, Verdict, call_words, compare, counterexample,
                          fmt, op_claim, result_problem, run_property)
 
 MAX, AVG = ("max_pool2d",), ("avg_pool2d",)
-SRC = "DESIGN.md §4; PyTorch aten/src/ATen/native/Pool.h (pooling_output_shape) and AvgPoolKernel.cpp"
+SRC = "docs/calling-convention.md; PyTorch aten/src/ATen/native/Pool.h (pooling_output_shape) and AvgPoolKernel.cpp"
 
 
-def _kind(ctx: Context) -> str:
+def _kind(ctx: OpContext) -> str:
     return "max" if ctx.op == "max_pool2d" else "avg"
 
 
@@ -45,7 +45,7 @@ def out_shape(case: dict) -> tuple[int, ...]:
     return (case["x"].shape[0], case["C"], *geometry(case).output_size)
 
 
-def words(ctx: Context, case: dict, **over) -> str:
+def words(ctx: OpContext, case: dict, **over) -> str:
     return call_words(ctx.op, case, {**case["kwargs"], **over}, x=case["x"])
 
 
@@ -57,7 +57,7 @@ def expected(case: dict) -> np.ndarray:
     return oracle.max_pool2d(case["x"], dilation=case["dilation"], **a)
 
 
-def _cases(ctx: Context, **kw):
+def _cases(ctx: OpContext, **kw):
     kind = _kind(ctx)
     return pool_cases(kind=kind, **kw).map(lambda c: {**c, "kind": kind})
 
@@ -110,7 +110,6 @@ def _avg_parts(case):
 
 
 def _check_avg(case, res, ctx) -> Verdict:
-    from .conv_claims import bound_verdict
     problem = _problem(case, res, ctx)
     if problem:
         return Verdict(problem)
@@ -262,7 +261,7 @@ def _avg_matrix(case: dict, dtype: str) -> np.ndarray:
     return round_to(sums.astype(np.float64) / div, dtype).reshape(len(e), -1).T
 
 
-def _avg_operator(ctx: Context) -> Outcome:
+def _avg_operator(ctx: OpContext) -> Outcome:
     case = _avg_probe()
     want = _avg_matrix(case, ctx.dtype)
     try:
@@ -320,7 +319,7 @@ def _avg_grad_cases(draw):
     return {**c, "grad": draw(int_arrays(ys, bound=draw(st.sampled_from([1, 4]))))}
 
 
-def _avg_backward(ctx: Context) -> Outcome:
+def _avg_backward(ctx: OpContext) -> Outcome:
     if ctx.array != "torch":
         return Outcome(True, "the target takes NumPy arrays: no autograd to check", skipped=True)
     return run_property(Property(lambda ctx: _avg_grad_cases(), _avg_grad_calls, _check_avg_grad,

@@ -32,7 +32,7 @@ BATCH = 64                 # calls per round trip
 
 
 @dataclass
-class Context:
+class OpContext:
     """What a conformance claim needs: the worker running the target and the run's settings."""
 
     worker: Worker
@@ -77,15 +77,15 @@ def op_claim(id: str, statement: str, source: str, method: str, ops: tuple[str, 
              prop: "Property | None" = None):
     """Register a conformance claim for ``ops``: a :class:`Property` run, or the decorated check.
 
-    The check takes ``ctx`` (a :class:`Context`); run without one (e.g. by ``cnnspec prove``) the
+    The check takes ``ctx`` (a :class:`OpContext`); run without one (e.g. by ``cnnspec prove``) the
     claim is skipped, since it needs a target.
     """
     from ..claims import claim
 
-    def register(fn: Callable[[Context], Outcome] | None = None):
+    def register(fn: Callable[[OpContext], Outcome] | None = None):
         body = fn if fn is not None else (lambda ctx: run_property(prop, ctx))
 
-        def check(ctx: Context | None = None, **_: Any) -> Outcome:
+        def check(ctx: OpContext | None = None, **_: Any) -> Outcome:
             if ctx is None:
                 return Outcome(True, "needs a target: run `cnnspec validate TARGET --op ...`",
                                skipped=True)
@@ -109,11 +109,11 @@ OP_CLAIMS: dict[str, list[str]] = {}   # op -> claim ids, in registration order
 class Property:
     """``strategy(ctx)`` draws cases; ``calls(case, ctx)`` the target calls; ``check`` the verdict."""
 
-    strategy: Callable[[Context], st.SearchStrategy]
-    calls: Callable[[dict, Context], list[Call]]
-    check: Callable[[dict, list[Result], Context], Verdict]
+    strategy: Callable[[OpContext], st.SearchStrategy]
+    calls: Callable[[dict, OpContext], list[Call]]
+    check: Callable[[dict, list[Result], OpContext], Verdict]
     key: str = ""                       # cases with the same key are drawn once per run and shared
-    diagnose: Callable[[list[tuple[dict, list[Result]]], Context], str] | None = None
+    diagnose: Callable[[list[tuple[dict, list[Result]]], OpContext], str] | None = None
     share: float = 1.0                  # this property's share of --examples (costly ones: less)
 
 
@@ -148,7 +148,7 @@ def first_mismatch(got: np.ndarray, want: np.ndarray) -> tuple | None:
     return tuple(np.argwhere(bad)[0])
 
 
-def result_problem(res: Result, what: str, shape: tuple | None, ctx: Context,
+def result_problem(res: Result, what: str, shape: tuple | None, ctx: OpContext,
                    call: str) -> Failure | None:
     """A failure when the call raised, returned a non-array, or the wrong shape or dtype."""
     if not res.ok:
@@ -201,7 +201,7 @@ def draw_cases(strategy: st.SearchStrategy, n: int, seed: int) -> list[dict]:
     return cases
 
 
-def call_all(ctx: Context, calls: list[Call]) -> list[Result]:
+def call_all(ctx: OpContext, calls: list[Call]) -> list[Result]:
     """Every call's result, ``BATCH`` calls per round trip; calls made before are not repeated."""
     keys = [_fingerprint(vars(c)) for c in calls]
     todo = [i for i, k in enumerate(keys) if k not in ctx.memo]
@@ -217,7 +217,7 @@ class _Found(Exception):
     pass
 
 
-def run_property(prop: Property, ctx: Context) -> Outcome:
+def run_property(prop: Property, ctx: OpContext) -> Outcome:
     """Search, check, shrink: the :class:`Outcome` of one property over the target."""
     n = max(1, round(ctx.examples * prop.share))
     strategy = prop.strategy(ctx)
@@ -263,7 +263,7 @@ def run_property(prop: Property, ctx: Context) -> Outcome:
                    max_error_over_bound=verdict.ratio)
 
 
-def _shrink(prop: Property, strategy, ctx: Context, n: int, known: dict) -> tuple | None:
+def _shrink(prop: Property, strategy, ctx: OpContext, n: int, known: dict) -> tuple | None:
     """Replay the search with the known results and let hypothesis shrink the first failure."""
     last: list = []
     t0 = time.perf_counter()
@@ -294,7 +294,7 @@ def _shrink(prop: Property, strategy, ctx: Context, n: int, known: dict) -> tupl
     return last[0] if last else None
 
 
-def counterexample(case: dict, failure: Failure, ctx: Context, diagnosis: str = "") -> dict:
+def counterexample(case: dict, failure: Failure, ctx: OpContext, diagnosis: str = "") -> dict:
     """The report's counterexample: arguments, expected, got, the line, and how to reproduce it."""
     arrays = {k: v for k, v in case.items() if isinstance(v, np.ndarray)}
     args = {k: v.tolist() for k, v in arrays.items()}
@@ -305,7 +305,7 @@ def counterexample(case: dict, failure: Failure, ctx: Context, diagnosis: str = 
             "python": snippet(case, ctx)}
 
 
-def snippet(case: dict, ctx: Context) -> str:
+def snippet(case: dict, ctx: OpContext) -> str:
     """A Python snippet that calls the target on the counterexample's main arrays."""
     names = [k for k in ("x", "weight", "bias") if k in case]
     lines = ["import numpy as np", "nan, inf = float('nan'), float('inf')",

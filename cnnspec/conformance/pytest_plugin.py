@@ -14,12 +14,13 @@ from __future__ import annotations
 import pytest
 
 from ..claims import REGISTRY, run_claim
+from . import OPS
 
 
 def pytest_addoption(parser) -> None:
     g = parser.getgroup("cnnspec", "cnnspec conformance of a third-party op")
     g.addoption("--cnnspec-target", help="package.module:attr or path/to/file.py:attr to validate")
-    g.addoption("--cnnspec-op", choices=["conv1d", "conv2d", "max_pool2d", "avg_pool2d"])
+    g.addoption("--cnnspec-op", choices=list(OPS))
     g.addoption("--cnnspec-array", choices=["numpy", "torch"], default="numpy")
     g.addoption("--cnnspec-dtype", choices=["float32", "float64", "float16", "bfloat16"],
                 default="float32")
@@ -44,13 +45,13 @@ class _Session:
     def context(self):
         if self.ctx is None:
             from .isolation import Worker
-            from .properties import Context
+            from .properties import OpContext
             from .runner import DEFAULT_EXAMPLES
             o = self.config.getoption
             worker = Worker(o("--cnnspec-target"), array=o("--cnnspec-array"),
                             dtype=o("--cnnspec-dtype"), device=o("--cnnspec-device"),
                             timeout=o("--cnnspec-timeout"))
-            self.ctx = Context(worker, o("--cnnspec-target"), o("--cnnspec-op"), o("--cnnspec-array"),
+            self.ctx = OpContext(worker, o("--cnnspec-target"), o("--cnnspec-op"), o("--cnnspec-array"),
                                o("--cnnspec-device"), o("--cnnspec-dtype"),
                                o("--cnnspec-examples") or DEFAULT_EXAMPLES, o("--cnnspec-seed"),
                                o("--cnnspec-timeout"), shrink_seconds=o("--cnnspec-shrink-seconds"))

@@ -6,7 +6,7 @@
 
 :func:`validate_op` starts one child process for the target (see :mod:`.isolation`), runs each
 claim of the op in turn (a crash, hang or exception fails that claim and the run goes on, in a
-fresh child), and returns the claim results with the report JSON (DESIGN.md §5, kind
+fresh child), and returns the claim results with the report JSON (``docs/report-schema.md``, kind
 ``validate-op``).
 """
 from __future__ import annotations
@@ -18,10 +18,10 @@ from ..claims import REGISTRY, ClaimResult, load_all, run_claim
 from ..errors import UsageError
 from ..oracle import INPUT_ROUNDINGS
 from ..report import build_report, environment
+from . import OPS
 from .isolation import Worker
-from .properties import OP_CLAIMS, Context
+from .properties import OP_CLAIMS, OpContext
 
-OPS = ("conv1d", "conv2d", "max_pool2d", "avg_pool2d")
 DEFAULT_EXAMPLES = 40
 
 
@@ -64,7 +64,7 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
     t0 = time.perf_counter()
     results: list[ClaimResult] = []
     with Worker(target, array=array, dtype=dtype, device=device, timeout=timeout) as worker:
-        ctx = Context(worker, target, op, array, device, dtype,
+        ctx = OpContext(worker, target, op, array, device, dtype,
                       DEFAULT_EXAMPLES if examples is None else examples, seed, timeout, progress,
                       shrink_seconds, input_rounding)
         for cid in ids:

@@ -36,6 +36,7 @@ from torch import nn
 from ..claims import Claim, ClaimResult, Outcome, run_claim
 from ..errors import UsageError
 from ..devices import resolve_device
+from ..shapes import as_tuple, fmt_shape
 from ..spec import architectures as A
 
 CHECKS = ("params", "geometry", "shapes", "receptive_field", "macs", "residual_identity",
@@ -256,17 +257,13 @@ class ModelContext:
     seed: int = 0
 
 
-def _fmt(shape: Iterable[int] | None) -> str:
-    return "x".join(map(str, shape)) if shape is not None else "?"
-
-
 def _fault(layer: str, what: str, expected: Any, got: Any, **ev: Any) -> dict[str, Any]:
     return {"args": {"layer": layer, "what": what, **ev}, "expected": [expected], "got": [got]}
 
 
 def _describe(m: nn.Module) -> str:
     w = getattr(m, "weight", None)
-    shape = f", weight {_fmt(w.shape)}" if isinstance(w, torch.Tensor) else ""
+    shape = f", weight {fmt_shape(w.shape)}" if isinstance(w, torch.Tensor) else ""
     return f"{type(m).__name__}{shape}"
 
 
@@ -281,7 +278,7 @@ def check_params(ctx: ModelContext) -> Outcome:
             continue
         msg = (f"{name} has {w + b:,} parameters (weight {w:,}, bias {b:,}), but should have "
                f"{s.params:,} (weight {s.weights:,}, bias {s.biases:,}) as the spec's {s.name} "
-               f"({s.kind} {_fmt(s.in_shape)} -> {_fmt(s.out_shape)})")
+               f"({s.kind} {fmt_shape(s.in_shape)} -> {fmt_shape(s.out_shape)})")
         nxt = _next_row(arch, s)
         if b and not s.biases and nxt is not None and nxt.kind == "bn":
             msg += (f"; a bias before batch norm {nxt.name} is cancelled by its mean subtraction "
@@ -289,7 +286,7 @@ def check_params(ctx: ModelContext) -> Outcome:
         elif s.name == "C3" and s.kind == "sparse_conv":
             msg += "; C3 connects only Table I's 60 map pairs (LeCun et al. 1998), not all 96"
         elif s.kind == "fc" and len(s.in_shape) == 3:
-            msg += f"; the spec feeds it {_fmt(s.in_shape)} = {math.prod(s.in_shape)} features"
+            msg += f"; the spec feeds it {fmt_shape(s.in_shape)} = {math.prod(s.in_shape)} features"
         return Outcome(False, msg, {"layers": rows}, len(rows),
                        counterexample=_fault(name, "parameters", s.params, w + b))
     if pg.extra:
@@ -320,10 +317,6 @@ def _next_row(arch: A.Architecture, s: A.Layer) -> A.Layer | None:
     return arch.layers[i + 1] if i + 1 < len(arch.layers) else None
 
 
-def _pair2(v: Any) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else tuple(v)[:2]  # type: ignore[return-value]
-
-
 def _stride_hint(arch: A.Architecture, s: A.Layer, got: int) -> str:
     if s.block is None:
         return ""
@@ -342,8 +335,8 @@ def check_geometry(ctx: ModelContext) -> Outcome:
         if s.kind not in ("conv", "sparse_conv", "subsample") or not hasattr(m, "kernel_size"):
             continue
         n += 1
-        got = {"kernel": _pair2(m.kernel_size), "stride": _pair2(getattr(m, "stride", 1)),
-               "padding": _pair2(getattr(m, "padding", 0)), "dilation": _pair2(getattr(m, "dilation", 1))}
+        got = {"kernel": as_tuple(m.kernel_size, 2), "stride": as_tuple(getattr(m, "stride", 1), 2),
+               "padding": as_tuple(getattr(m, "padding", 0), 2), "dilation": as_tuple(getattr(m, "dilation", 1), 2)}
         want = {"kernel": (s.kernel,) * 2, "stride": (s.stride,) * 2, "padding": (s.padding,) * 2,
                 "dilation": (1, 1)}
         for key in ("stride", "kernel", "padding", "dilation"):
@@ -363,7 +356,7 @@ def _forward_failed(ctx: ModelContext) -> Outcome | None:
     if tr.error is None:
         return None
     at = f" at {tr.culprit}" if tr.culprit else ""
-    return Outcome(False, f"forward on the spec's input 1x{_fmt(ctx.arch.input_shape)} fails{at}: {tr.error}",
+    return Outcome(False, f"forward on the spec's input 1x{fmt_shape(ctx.arch.input_shape)} fails{at}: {tr.error}",
                    {"error": tr.error, "layer": tr.culprit},
                    counterexample=_fault(tr.culprit or "(forward)", "forward", "an output", tr.error))
 
@@ -388,20 +381,20 @@ def check_shapes(ctx: ModelContext) -> Outcome:
             continue
         n += 1
         if tuple(got) != tuple(want):
-            msg = f"{name} outputs {_fmt(got)}, but the spec's {spec_name} outputs {_fmt(want)}"
+            msg = f"{name} outputs {fmt_shape(got)}, but the spec's {spec_name} outputs {fmt_shape(want)}"
             m = names.get(name)
-            if s is not None and m is not None and hasattr(m, "stride") and _pair2(m.stride)[0] != s.stride:
-                msg += f"; {name} has stride {_pair2(m.stride)[0]}" + _stride_hint(arch, s, _pair2(m.stride)[0])
+            if s is not None and m is not None and hasattr(m, "stride") and as_tuple(m.stride, 2)[0] != s.stride:
+                msg += f"; {name} has stride {as_tuple(m.stride, 2)[0]}" + _stride_hint(arch, s, as_tuple(m.stride, 2)[0])
             if s is not None and s.name == "C1" and arch.input_shape[1] == 28:
                 msg += "; a 28x28 input needs C1 padding 2 to give the lecture's 28x28 maps and 16x5x5 at S4"
             return Outcome(False, msg, {"checked": n}, n,
                            counterexample=_fault(name, "output shape", list(want), list(got)))
     want_out = arch.layers[-1].out_shape
     if tr.output != want_out:
-        return Outcome(False, f"the model outputs {_fmt(tr.output)} per example, but should output "
-                              f"{_fmt(want_out)}", {"checked": n}, n,
+        return Outcome(False, f"the model outputs {fmt_shape(tr.output)} per example, but should output "
+                              f"{fmt_shape(want_out)}", {"checked": n}, n,
                        counterexample=_fault("(output)", "output shape", list(want_out), list(tr.output or ())))
-    return Outcome(True, f"output shapes of {n} layers and stages, and the output {_fmt(want_out)}, as the spec's",
+    return Outcome(True, f"output shapes of {n} layers and stages, and the output {fmt_shape(want_out)}, as the spec's",
                    {"checked": n + 1}, n + 1)
 
 
@@ -427,7 +420,7 @@ def check_receptive_field(ctx: ModelContext) -> Outcome:
         shp = ctx.trace.shapes.get(name)
         if shp is None or len(shp[1]) != 3 or m is ctx.model:
             continue
-        k, st, d = _pair2(m.kernel_size)[0], _pair2(getattr(m, "stride", 1))[0], _pair2(getattr(m, "dilation", 1))[0]
+        k, st, d = as_tuple(m.kernel_size, 2)[0], as_tuple(getattr(m, "stride", 1), 2)[0], as_tuple(getattr(m, "dilation", 1), 2)[0]
         st = k if st is None else st
         rf, jump = rf + d * (k - 1) * jump, jump * st
         used.append(name)
@@ -592,8 +585,8 @@ def check_stem_equivariance(ctx: ModelContext) -> Outcome:
         if conv.bias is not None:
             conv.bias.copy_(torch.randint(-2, 3, conv.bias.shape, generator=g))
         x = torch.randint(-3, 4, (1, *s.in_shape), generator=g).to(ctx.device, conv.weight.dtype)
-        st, p = _pair2(conv.stride)[0], _pair2(conv.padding)[0]
-        k, d = _pair2(conv.kernel_size)[0], _pair2(conv.dilation)[0]
+        st, p = as_tuple(conv.stride, 2)[0], as_tuple(conv.padding, 2)[0]
+        k, d = as_tuple(conv.kernel_size, 2)[0], as_tuple(conv.dilation, 2)[0]
         y, y2 = conv(x), conv(x[:, :, st:, st:])
     h = s.in_shape[1] - st
     idx = [i for i in range(y2.shape[-2]) if i * st - p >= 0 and i * st - p + d * (k - 1) <= h - 1

@@ -42,6 +42,7 @@ from ..claims import REGISTRY, ClaimResult, Outcome, claim, load_all, run_claim
 from ..oracle import gamma, unit_roundoff
 from ..oracle.dyadic import dyadic, ratio, to_float, trim
 from ..reference.shifts import shift_consistency
+from ..shapes import as_tuple, fmt_shape
 from ..spec.convolution import ConvSpec
 from ..spec.toeplitz import ConvMatrix
 
@@ -347,10 +348,6 @@ def _pool_inputs(model: nn.Module, x: torch.Tensor) -> dict[str, tuple[nn.MaxPoo
     return got
 
 
-def _pair(v) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else tuple(v)
-
-
 @claim("trained.maxpool.invariance",
        "Max pooling on the trained network's feature maps (real test images) is invariant to any "
        "reordering inside each window, commutes with ReLU (max(relu) = relu(max)), and is "
@@ -370,11 +367,11 @@ def check_maxpool(model: nn.Module | None = None, data: Any = None,
     g = torch.Generator().manual_seed(seed)
     evidence = {}
     for name, (pool, x) in pools.items():
-        k, s = _pair(pool.kernel_size), _pair(pool.stride)
+        k, s = as_tuple(pool.kernel_size, 2), as_tuple(pool.stride, 2)
         out = pool(x)
-        where = f"{name} ({'x'.join(map(str, x.shape[1:]))} maps of {len(x)} test images)"
+        where = f"{name} ({fmt_shape(x.shape[1:])} maps of {len(x)} test images)"
         # 1. any permutation inside every window (non-overlapping windows: k == s, no padding)
-        if k == s and _pair(pool.padding) == (0, 0) and _pair(pool.dilation) == (1, 1):
+        if k == s and as_tuple(pool.padding, 2) == (0, 0) and as_tuple(pool.dilation, 2) == (1, 1):
             n, c, h, w = x.shape
             oh, ow = h // k[0], w // k[1]
             win = x[:, :, :oh * k[0], :ow * k[1]].reshape(n, c, oh, k[0], ow, k[1])

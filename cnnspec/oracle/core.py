@@ -15,6 +15,8 @@ from typing import Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..shapes import as_tuple
+
 # Significand bits (with the hidden bit) and unit roundoff of the dtypes cnnspec validates.
 _BLOCK = 2 ** 25  # entries of one im2col block (128 MiB in float32)
 PRECISION = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8, "tf32": 11}
@@ -32,8 +34,7 @@ def gamma(k: int, dtype: str) -> float:
     return ku / (1 - ku) if ku < 1 else math.inf
 
 
-def _pairs(v, nd: int) -> tuple[int, ...]:
-    return (v,) * nd if isinstance(v, (int, np.integer)) else tuple(int(a) for a in v) * (nd // len(v))
+_pairs = as_tuple  # int-or-sequence arguments as nd ints (cnnspec.shapes)
 
 
 # --- the three pieces -------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """``index.html``: one self-contained page that reads like the lecture, verified.
 
-The page is rendered from the report JSON alone (DESIGN.md §5 plus the optional ``stages``,
+The page is rendered from the report JSON alone (``docs/report-schema.md`` plus the optional ``stages``,
 ``artifacts`` and ``targets`` lists that ``cnnspec verify`` adds), so ``cnnspec report`` can render
 any saved ``report.json`` again. Nothing is fetched: styles are inline, figures are inline SVG,
 formulas are Unicode and HTML sub/superscripts. Every string that comes from a result (claim

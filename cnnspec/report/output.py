@@ -1,6 +1,6 @@
 """Writing a report folder, and reading saved reports back (``cnnspec report``).
 
-A report folder holds ``report.json`` (DESIGN.md §5), ``index.html``, ``junit.xml`` and
+A report folder holds ``report.json`` (``docs/report-schema.md``), ``index.html``, ``junit.xml`` and
 ``summary.md``. Every form is rendered in memory first, so a rendering error writes nothing; then
 each file is replaced atomically (:func:`~cnnspec.report.schema.write_atomic`), ``report.json``
 last. A run killed at any point leaves each file either wholly old or wholly new.
@@ -50,7 +50,7 @@ def link_latest(reports_root: str | os.PathLike, run_dir: str | os.PathLike) -> 
 
 
 def load_report(path: str | os.PathLike) -> dict[str, Any]:
-    """A saved report (a ``report.json`` or a folder holding one), checked against DESIGN.md §5.
+    """A saved report (a ``report.json`` or a folder holding one), checked against ``docs/report-schema.md``.
 
     Raises :class:`UsageError` naming the file and what is wrong with it.
     """
@@ -73,7 +73,7 @@ def load_report(path: str | os.PathLike) -> dict[str, Any]:
     missing = [k for k in ("kind", "claims") if k not in report]
     if missing:
         raise UsageError(f"RESULTS: {str(p)!r} is not a cnnspec report: field {missing[0]!r} is missing "
-                         f"(DESIGN.md §5 needs kind, verdict, claims, environment)")
+                         f"(docs/report-schema.md: a report has kind, verdict, claims, environment)")
     if report["kind"] not in KINDS:
         raise UsageError(f"RESULTS: {str(p)!r} has kind={report['kind']!r}, not one of {', '.join(KINDS)}")
     if not isinstance(report["claims"], list) or not all(isinstance(c, dict) and "id" in c and "status" in c

@@ -1,4 +1,4 @@
-"""The report JSON (contract: DESIGN.md §5) and atomic file writing.
+"""The report JSON (contract: ``docs/report-schema.md``) and atomic file writing.
 
 Minimum fields::
 

@@ -66,7 +66,7 @@ _register_published()
 @claim("arch.lenet5.input28", "Fed 28x28 without padding, LeNet-5's S4 gives 16x4x4 = 256 features, "
        "not the 400 that the 400x120 matrix needs; a network sized to fit has 44,426 parameters, and "
        "padding C1 by 2 restores every shape of the 32x32 network.",
-       "CNN lecture, LeNet-5 slides; cnnspec issue 4", "exact", group=GROUP)
+       "CNN lecture, LeNet-5 slides (the 400x120 matrix)", "exact", group=GROUP)
 def _lenet_input28(**_: Any) -> Outcome:
     ref, nopad, pad2 = A.get("lenet5"), A.get("lenet5-28-nopad"), A.get("lenet5-28")
     feats = {n: a.layer("C5").in_shape for n, a in (("32x32", ref), ("28x28", nopad), ("28x28 pad 2", pad2))}

@@ -296,13 +296,13 @@ _LECTURE = "CNN lecture, LeNet-5 slides (32x32x1, 5x5x6, 2x2 pool, 5x5x16, FC 40
 _HE_T1 = "He et al. 2016, Table 1 (FLOPs, multiply-adds)"
 _HE_T6 = "He et al. 2016, Table 6 (# params)"
 _TV = "torchvision models/resnet.py, ResNet{d}_Weights.IMAGENET1K_V1 meta"
-_ISSUE4 = "cnnspec issue 4 (exact counts of the paper's option-A networks)"
+_DERIVED = "derived here: exact counts of the paper's option-A networks (Table 6 prints them rounded)"
 
 LENET_1998_TABLE = {  # layer: (trainable parameters, connections), LeCun et al. 1998 §II.B
     "C1": (156, 122_304), "S2": (12, 5_880), "C3": (1_516, 151_600), "S4": (32, 2_000),
     "C5": (48_120, 48_120), "F6": (10_164, None),
 }
-CIFAR_PARAMS = {  # exact count (cnnspec issue 4), printed in Table 6 as
+CIFAR_PARAMS = {  # exact count (derived here), printed in Table 6 as
     20: (269_722, "0.27"), 32: (464_154, "0.46"), 44: (658_586, "0.66"), 56: (853_018, "0.85"),
     110: (1_727_962, "1.7"), 1202: (19_421_274, "19.4"),
 }
@@ -332,13 +332,13 @@ def lenet5(input_size: int = 32, c1_padding: int | None = None, in_channels: int
     net.fc("OUTPUT", classes)
     pub: list[Published] = []
     if (input_size, in_channels, classes) == (32, 1, 10) and pad == 0:
-        pub = [Published("params", "61706", _LECTURE + "; DESIGN.md §6"),
+        pub = [Published("params", "61706", _LECTURE),
                Published("params", "48120", _LECTURE + ": the 400x120 matrix with its bias", layer="C5"),
                Published("weights", "48000", _LECTURE + ": 400x120", layer="C5"),
                Published("weights", "10080", _LECTURE + ": 120x84", layer="F6"),
                Published("weights", "840", _LECTURE + ": 84x10", layer="OUTPUT")]
     elif (input_size, in_channels, classes) == (28, 1, 10) and pad == 0:
-        pub = [Published("params", "44426", "cnnspec issue 4: the 28x28-without-padding pitfall")]
+        pub = [Published("params", "44426", "derived here: the 28x28-without-padding pitfall (16x4x4 = 256 features into the 400x120 layer)")]
     name = "lenet5" if input_size == 32 else f"lenet5-{input_size}" + ("-nopad" if pad == 0 else "")
     return Architecture(name, f"LeNet-5, lecture version, {input_size}x{input_size} input, C1 padding {pad}",
                         (in_channels, input_size, input_size), tuple(net.layers), published=tuple(pub),
@@ -361,7 +361,7 @@ def lenet5_1998() -> Architecture:
         if conns is not None:
             pub.append(Published("connections", str(conns), f"{_LECUN} ({layer})", layer=layer))
     pub.append(Published("params", "60000", f"{_LECUN}: the per-layer figures sum to 60,000 trainable "
-                                            "parameters; DESIGN.md §6"))
+                                            "parameters"))
     return Architecture("lenet5-1998", "LeNet-5 as in LeCun et al. 1998", (1, 32, 32),
                         tuple(net.layers), published=tuple(pub),
                         notes=("activation 1.7159 tanh(2a/3) (Appendix A)",
@@ -431,7 +431,7 @@ def cifar_resnet(depth: int, shortcut: str = "A", in_channels: int = 3, input_si
     pub: list[Published] = []
     if shortcut == "A" and depth in CIFAR_PARAMS and (in_channels, classes) == (3, 10):
         exact, printed = CIFAR_PARAMS[depth]
-        pub = [Published("params", str(exact), _ISSUE4),
+        pub = [Published("params", str(exact), _DERIVED),
                Published("params", printed, _HE_T6, scale=10**6)]
     kind = {"A": "option A shortcuts", "B": "option B shortcuts", "none": "no shortcuts (plain)"}[shortcut]
     return Architecture(name, f"CIFAR-10 {'plain net' if prefix == 'plain' else 'ResNet'}, {depth} layers, {kind}",
