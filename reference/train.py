@@ -32,6 +32,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from cnnspec import devices
 from cnnspec.errors import UsageError
 from cnnspec.report.schema import write_atomic
 from .shifts import random_shifts, translate
@@ -111,14 +112,8 @@ def code_hash() -> str:
 
 
 def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA device is available here (torch.cuda.is_available() "
-                         "is False); use --device cpu or auto")
-    if device not in ("cpu", "cuda"):
-        raise UsageError(f"--device {device!r}: must be auto, cpu or cuda")
-    return torch.device(device)
+    """``device`` (auto, cpu, cuda, cuda:N) as a ``torch.device``: :func:`cnnspec.devices.resolve_device`."""
+    return torch.device(devices.resolve_device(device, argument="--device"))
 
 
 def lr_at(step: int, total: int, cfg: dict) -> float:
