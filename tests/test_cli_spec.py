@@ -120,7 +120,7 @@ def test_prove_text_and_prefix(capsys):
 
 def test_prove_unknown_claim_exit_2():
     code, out, err = run_cli("prove", "conv.nope")
-    assert code == 2 and "claim 'conv.nope' is not known" in err and err.count("\n") == 1
+    assert code == 2 and "'conv.nope' matches no claim" in err and err.count("\n") == 1
 
 
 def test_prove_exit_1_when_a_claim_fails(monkeypatch, capsys):
@@ -130,3 +130,16 @@ def test_prove_exit_1_when_a_claim_fails(monkeypatch, capsys):
                                                       lambda: Outcome(False, "it is false")))
     assert main(["prove", "test.false", "conv.flip"]) == 1
     assert "failing: test.false" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("claim,words", [
+    ("conformance.conv.shape", "conformance.conv.shape is a claim about a target: cnnspec validate TARGET "
+                               "--op OP --claims conformance.conv.shape"),
+    ("trained.conv.toeplitz", "is a claim about a trained model"),
+    ("conformance.*", "selects only claims about a target or a trained model"),
+    ("conv.flp", "'conv.flp' matches no claim; did you mean conv.flip"),
+])
+def test_prove_refuses_claims_that_need_a_subject_and_suggests_near_ids(claim, words):
+    """A conformance claim used to print SKIP and then "1 of 1 claims hold", exit 0."""
+    code, out, err = run_cli("prove", claim)
+    assert code == 2 and out == "" and words in err and len(err.strip().splitlines()) == 1, (out, err)

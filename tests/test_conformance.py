@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cnnspec.claims import REGISTRY, load_all
@@ -128,7 +129,7 @@ def test_counterexample_snippet_reproduces_the_failure():
     ce = results[0].counterexample
     out = subprocess.run([sys.executable, "-c", ce["python"]], cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1 and "differs from the exact value" in out.stderr, out.stderr  # it asserts
     assert out.stdout.strip()
 
 
@@ -152,3 +153,46 @@ def test_correct_but_not_exact_target_passes_the_bound_tier_reported_not_bit_exa
     values = results[0]
     assert values.message.startswith("not bit-exact") and values.evidence["bit_exact"] is False
     assert 0 < values.max_error_over_bound <= 1
+
+
+@pytest.mark.parametrize("target,array,words", [
+    ("torch.nn.functional:conv2d", "numpy", "every call raised TypeError: conv2d() received an invalid "
+                                            "combination of arguments"),
+    ("cnnspec.conformance.shims.numpy_ops:conv2d", "torch", "every call returned ndarray, not a torch.Tensor"),
+])
+def test_a_usage_mismatch_is_one_line_exit_2_with_the_fix(target, array, words):
+    """Every plain call raising the same TypeError (or returning the other library's arrays) is a
+    mismatch of the calling convention, not nine failing claims."""
+    out = cli("validate", target, "--op", "conv2d", "--array", array)
+    assert out.returncode == 2, out.stdout[-2000:]
+    assert out.stdout == "" and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    other = "torch" if array == "numpy" else "numpy"
+    assert words in out.stderr and f"(did you mean --array {other}?)" in out.stderr
+
+
+def test_a_target_that_raises_something_else_every_time_gets_failing_claims():
+    results, _ = validate_op(f"{BAD}:raises", "conv2d", claims=["conformance.conv.shape"], **FAST)
+    assert results[0].status == "fail" and "NotImplementedError" in results[0].message
+
+
+def test_claims_filter_and_the_reproduce_command_carries_it():
+    results, _ = validate_op("tests/buggy/bugs.py:conv_flipped", "conv2d", examples=6, shrink_seconds=2,
+                             claims=["conformance.conv.values"])
+    assert [r.id for r in results] == ["conformance.conv.values"]
+    assert results[0].counterexample["reproduce"].endswith("--claims conformance.conv.values")
+    near = cli("validate", "tests/buggy/bugs.py:conv_flipped", "--op", "conv2d", "--claims", "conformance.conv.valus")
+    assert near.returncode == 2 and "did you mean conformance.conv.values" in near.stderr
+    assert len(near.stderr.strip().splitlines()) == 1
+
+
+def test_a_flipped_kernel_shrinks_to_small_entries_and_the_snippet_asserts_the_exact_value():
+    """Shrinking reaches small magnitudes, not only small shapes (seeded arrays shrink by seed)."""
+    results, _ = validate_op("tests/buggy/bugs.py:conv_flipped", "conv2d", examples=20, shrink_seconds=5,
+                             claims=["conformance.conv.values"])
+    ce = results[0].counterexample
+    entries = [v for k in ("x", "weight") for v in np.ravel(ce["args"][k])]
+    assert max(abs(v) for v in entries) <= 1, ce["args"]
+    out = subprocess.run([sys.executable, "-c", ce["python"]], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 1 and "AssertionError: differs from the exact value" in out.stderr
+    assert "expected" in out.stdout and "got" in out.stdout

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 
 from ..claims import ClaimResult, load_all, run_claim, select
@@ -22,14 +23,39 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+NEEDS_SUBJECT = {"conformance": "a target: cnnspec validate TARGET --op OP --claims {id}",
+                 "training": "a trained model: cnnspec train MODEL (or cnnspec verify --claims {id})"}
+
+
+def unknown_claim(cid: str, known) -> UsageError:
+    """One line for an id that matches no claim, with the nearest ids."""
+    near = difflib.get_close_matches(cid.rstrip("*"), list(known), n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(near)}?" if near else "; cnnspec prove --list shows the ids"
+    return UsageError(f"{cid!r} matches no claim{hint}", argument="CLAIM")
+
+
 def prove(ids: list[str] | None = None, progress=None) -> list[ClaimResult]:
-    """Run the provable claims (or the ones named); ``progress(i, n, claim_id)`` is told before each."""
+    """Run the provable claims (or the ones named); ``progress(i, n, claim_id)`` is told before each.
+
+    A claim about a subject (a target op, a trained model) cannot be proved on its own: naming one
+    is a usage error that says how to run it; a prefix (``conv.*``) keeps only the provable ones.
+    """
     try:
         chosen = select(ids or None, groups=None if ids else PROVE_GROUPS,
                         methods=None if ids else PROVE_METHODS)
     except KeyError as e:
-        known = ", ".join(sorted(load_all()))
-        raise UsageError(f"claim {e.args[0]!r} is not known; known claims: {known}") from None
+        raise unknown_claim(e.args[0], load_all()) from None
+    for cid in ids or []:
+        if cid.endswith("*"):
+            continue
+        c = load_all()[cid]
+        if c.group in NEEDS_SUBJECT:
+            raise UsageError(f"{cid} is a claim about {NEEDS_SUBJECT[c.group].format(id=cid)}; "
+                             f"prove runs claims that need no subject", argument="CLAIM")
+    chosen = [c for c in chosen if c.group not in NEEDS_SUBJECT]
+    if not chosen:
+        raise UsageError(f"{' '.join(ids or [])!r} selects only claims about a target or a trained model; "
+                         f"run them with cnnspec validate or cnnspec verify", argument="CLAIM")
     results = []
     for i, c in enumerate(chosen):
         if progress:

@@ -32,6 +32,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--input-rounding", choices=["tf32", "bfloat16", "float16"],
                    help="the target rounds its inputs to this precision before multiplying (TF32 "
                         "tensor cores, autocast): the bound tier allows for it")
+    p.add_argument("--claims", metavar="IDS",
+                   help="only these claims (comma-separated ids; a prefix may end in *), e.g. "
+                        "conformance.conv.values")
     p.add_argument("--report", metavar="DIR",
                    help="write the report into DIR: report.json, index.html, junit.xml, summary.md")
     p.add_argument("--quiet", action="store_true", help="print failures and the verdict only")
@@ -45,15 +48,16 @@ def run(args) -> int:
         raise UsageError("target: give TARGET (package.module:attr or file.py:attr), or --model")
     if not args.op:
         raise UsageError(f"--op: give --op {'|'.join(OPS)}")
-    from ..conformance.runner import validate_op
+    from ..conformance.runner import claims_for, validate_op
     from ..report.output import write_report_dir
 
+    chosen = _chosen_claims(args.claims, claims_for(args.op), args.op)
     say = None if args.quiet else (lambda line: print(line, flush=True))
     results, report = validate_op(args.target, args.op, array=args.array, device=args.device,
                                   dtype=args.dtype, examples=args.examples, seed=args.seed,
                                   timeout=args.timeout, progress=say,
                                   shrink_seconds=getattr(args, "shrink_seconds", 20.0),
-                                  input_rounding=getattr(args, "input_rounding", None))
+                                  input_rounding=getattr(args, "input_rounding", None), claims=chosen)
     failed = [r for r in results if r.status in ("fail", "error")]
     for r in failed:
         print(f"\nFAIL {r.id}: {r.statement}\n  {r.message}", file=sys.stderr)
@@ -103,3 +107,22 @@ def run_model(args: argparse.Namespace) -> int:
         files = write_report_dir(report, args.report)
         print(f"report: {files['index.html']} ({', '.join(sorted(files))})")
     return 0 if report["verdict"] == "pass" else 1
+
+
+def _chosen_claims(text: str | None, known: list[str], op: str) -> list[str] | None:
+    """``--claims`` as the ids of ``op``'s claims it selects; an id that matches none is one line."""
+    from .prove import unknown_claim
+
+    if text is None:
+        return None
+    pats = [p.strip() for p in text.split(",") if p.strip()]
+    if not pats:
+        raise UsageError(f"{text!r} names no claim; give ids such as {known[0]}", argument="--claims")
+    chosen = []
+    for p in pats:
+        hits = [c for c in known if (c.startswith(p[:-1]) if p.endswith("*") else c == p)]
+        if not hits:
+            e = unknown_claim(p, known)
+            raise UsageError(f"{e.detail} (claims of --op {op})", argument="--claims")
+        chosen += [c for c in hits if c not in chosen]
+    return chosen

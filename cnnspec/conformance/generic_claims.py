@@ -37,7 +37,7 @@ def bound_verdict(got: np.ndarray, want: np.ndarray, bound: np.ndarray, line: st
     i = tuple(np.unravel_index(int(np.argmax(r)), r.shape))
     return Verdict(Failure(f"out{idx(i)}={fmt(got[i])}, but should be {fmt(want[i])} ± {bound[i]:.3g} "
                            f"(error/bound {ratio:.3g}) [{line}]", expected=want.tolist(),
-                           got=got.tolist()), ratio=ratio)
+                           got=got.tolist(), direct=True, bound=bound.tolist()), ratio=ratio)
 
 
 def batch_claim(id: str, ops, strategy, call, shape_of, source: str) -> None:

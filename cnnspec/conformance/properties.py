@@ -49,11 +49,12 @@ class OpContext:
     input_rounding: str | None = None             # the target rounds its inputs (tf32, bfloat16)
     cache: dict = field(default_factory=dict)     # drawn cases, shared by claims with one key
     memo: dict = field(default_factory=dict)      # call fingerprint -> result
+    claim: str | None = None                      # the claim running now (its reproduce filter)
 
     def reproduce(self) -> str:
         return (f"cnnspec validate {self.target} --op {self.op} --array {self.array} "
                 f"--dtype {self.dtype} --device {self.device} --examples {self.examples} "
-                f"--seed {self.seed}")
+                f"--seed {self.seed}" + (f" --claims {self.claim}" if self.claim else ""))
 
 
 @dataclass
@@ -64,6 +65,10 @@ class Failure:
     args: dict = field(default_factory=dict)
     expected: Any = None
     got: Any = None
+    # ``expected`` is the value of the case's own call f(x, weight, bias, **kwargs) (a value claim),
+    # so the snippet can assert it; ``bound`` (bound tier) the allowed |got − expected| per entry.
+    direct: bool = False
+    bound: Any = None
 
 
 @dataclass
@@ -172,7 +177,8 @@ def compare(got: np.ndarray, want: np.ndarray, what: str, call: str,
     rhs = f"{want_what}{idx(i)}={fmt(want[i])}" if want_what else fmt(want[i])
     n_bad = int((~((got == want) | (np.isnan(got) & np.isnan(want)))).sum())
     return Failure(f"{what}{idx(i)}={fmt(got[i])}, but should be {rhs} [{call}] "
-                   f"({n_bad} of {got.size} entries differ)", expected=want.tolist(), got=got.tolist())
+                   f"({n_bad} of {got.size} entries differ)", expected=want.tolist(), got=got.tolist(),
+                   direct=what == "out")  # "out": the case's own output against its exact value
 
 
 # --- running ----------------------------------------------------------------------------------------
@@ -254,6 +260,7 @@ def run_property(prop: Property, ctx: OpContext) -> Outcome:
         return Outcome(True, msg, evidence=evidence, examples=n,
                        max_error_over_bound=ratio if (ratio or inexact) else None)
     case, verdict = _shrink(prop, strategy, ctx, n, known) or failing
+    case, verdict = simplify_values(prop, ctx, case, verdict)
     diagnosis = ""
     if prop.diagnose is not None:
         diagnosis = prop.diagnose(list(zip(cases, results)), ctx)
@@ -294,6 +301,65 @@ def _shrink(prop: Property, strategy, ctx: OpContext, n: int, known: dict) -> tu
     return last[0] if last else None
 
 
+SIMPLIFY_ROUNDS = 8   # greedy passes over the arrays (each pass: one round trip for its candidates)
+
+
+def _candidates(case: dict) -> list[dict]:
+    """Smaller versions of ``case``: each integer-valued array replaced by its sign, halved toward
+    zero, or with one non-zero entry set to zero (the first 32 per array)."""
+    out = []
+    for key, a in case.items():
+        if not isinstance(a, np.ndarray) or a.size == 0 or not np.all(np.isfinite(a)) or \
+                not np.array_equal(a, np.round(a)) or not a.any():
+            continue
+        for b in (np.sign(a), np.trunc(a / 2)):
+            if not np.array_equal(b, a):
+                out.append({**case, key: b})
+        for i in np.flatnonzero(a)[:32]:
+            b = a.copy()
+            b.flat[i] = 0
+            out.append({**case, key: b})
+    return out
+
+
+def _weight(case: dict) -> float:
+    return sum(float(np.abs(a).sum()) + np.count_nonzero(a) for a in case.values() if isinstance(a, np.ndarray))
+
+
+def simplify_values(prop: Property, ctx: OpContext, case: dict, verdict: Verdict) -> tuple[dict, Verdict]:
+    """Shrink the magnitudes of a failing case that hypothesis has shrunk in shape.
+
+    Integer data are drawn from a seed (fast, and far more varied than element-wise draws), so
+    hypothesis shrinks the seed, which does not make the values small. This greedy pass does:
+    while a smaller candidate (:func:`_candidates`) still fails the same property, take the
+    smallest such; every candidate keeps the case's exactness certificate, since magnitudes only
+    shrink. Bounded by :data:`SIMPLIFY_ROUNDS` round trips and ``ctx.shrink_seconds``.
+    """
+    t0 = time.perf_counter()
+    for _ in range(SIMPLIFY_ROUNDS):
+        if time.perf_counter() - t0 > ctx.shrink_seconds:
+            break
+        cands = _candidates(case)
+        if not cands:
+            break
+        per = [prop.calls(c, ctx) for c in cands]
+        try:
+            flat = call_all(ctx, [c for calls in per for c in calls])
+        except WorkerFailure:
+            break
+        best, pos = None, 0
+        for c, calls in zip(cands, per):
+            res = flat[pos:pos + len(calls)]
+            pos += len(calls)
+            v = prop.check(c, res, ctx)
+            if v.failure is not None and (best is None or _weight(c) < _weight(best[0])):
+                best = (c, v)
+        if best is None or _weight(best[0]) >= _weight(case):
+            break
+        case, verdict = best
+    return case, verdict
+
+
 def counterexample(case: dict, failure: Failure, ctx: OpContext, diagnosis: str = "") -> dict:
     """The report's counterexample: arguments, expected, got, the line, and how to reproduce it."""
     arrays = {k: v for k, v in case.items() if isinstance(v, np.ndarray)}
@@ -302,11 +368,15 @@ def counterexample(case: dict, failure: Failure, ctx: OpContext, diagnosis: str 
     args["kwargs"] = case.get("kwargs", {})
     return {"args": args, "expected": failure.expected, "got": failure.got, "line": failure.line,
             "diagnosis": diagnosis or None, "reproduce": ctx.reproduce(),
-            "python": snippet(case, ctx)}
+            "python": snippet(case, ctx, failure)}
 
 
-def snippet(case: dict, ctx: OpContext) -> str:
-    """A Python snippet that calls the target on the counterexample's main arrays."""
+def snippet(case: dict, ctx: OpContext, failure: Failure | None = None) -> str:
+    """A Python snippet that calls the target on the counterexample's main arrays.
+
+    For a value claim (``failure.direct``) it prints the target's value beside the exact one and
+    asserts them equal (exact tier) or within the rigorous bound (bound tier).
+    """
     names = [k for k in ("x", "weight", "bias") if k in case]
     lines = ["import numpy as np", "nan, inf = float('nan'), float('inf')",
              "from cnnspec.targets import load_op",
@@ -318,5 +388,17 @@ def snippet(case: dict, ctx: OpContext) -> str:
     for k in names:
         v = case[k]
         lines.append(f"{k} = None" if v is None else f"{k} = {conv(v.tolist())}")
-    lines.append(f"print(f({', '.join(names)}, **{case.get('kwargs', {})!r}))")
+    call = f"f({', '.join(names)}, **{case.get('kwargs', {})!r})"
+    if failure is None or not failure.direct or failure.expected is None:
+        lines.append(f"print({call})")
+        return "\n".join(lines)
+    value = "got = got.detach().cpu().double().numpy()" if ctx.array == "torch" else \
+        "got = np.asarray(got, dtype=np.float64)"
+    lines += [f"got = {call}", value, f"expected = np.array({failure.expected!r})",
+              "print('got     ', got.tolist())", "print('expected', expected.tolist())"]
+    if failure.bound is None:
+        lines.append("assert np.array_equal(got, expected, equal_nan=True), 'differs from the exact value'")
+    else:
+        lines += [f"bound = np.array({failure.bound!r})",
+                  "assert np.all(np.abs(got - expected) <= bound), 'outside the rigorous error bound'"]
     return "\n".join(lines)

@@ -11,15 +11,18 @@ fresh child), and returns the claim results with the report JSON (``docs/report-
 """
 from __future__ import annotations
 
+import re
 import time
 from typing import Callable
+
+import numpy as np
 
 from ..claims import REGISTRY, ClaimResult, load_all, run_claim
 from ..errors import UsageError
 from ..oracle import INPUT_ROUNDINGS
 from ..report import build_report, environment
 from . import OPS
-from .isolation import Worker
+from .isolation import Call, Result, Worker, WorkerFailure
 from .properties import OP_CLAIMS, OpContext
 
 DEFAULT_EXAMPLES = 40
@@ -64,10 +67,12 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
     t0 = time.perf_counter()
     results: list[ClaimResult] = []
     with Worker(target, array=array, dtype=dtype, device=device, timeout=timeout) as worker:
+        check_usage(worker, op, array)
         ctx = OpContext(worker, target, op, array, device, dtype,
                       DEFAULT_EXAMPLES if examples is None else examples, seed, timeout, progress,
                       shrink_seconds, input_rounding)
         for cid in ids:
+            ctx.claim = cid
             res = run_claim(REGISTRY[cid], ctx=ctx)
             results.append(res)
             if progress is not None:
@@ -77,6 +82,51 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
                           seconds=round(time.perf_counter() - t0, 3),
                           examples=ctx.examples, calls=worker.calls)
     return results, report
+
+
+def probe_calls(op: str) -> list[Call]:
+    """Three valid, plain calls of ``op`` (different shapes and arguments), for the usage probe."""
+    nd = 1 if op == "conv1d" else 2
+    calls = []
+    for size, k, kw in ((5, 2, {}), (6, 3, {"padding": 1}), (7, 1, {"stride": 2})):
+        x = np.arange(size ** nd, dtype=np.float64).reshape(1, 1, *[size] * nd) % 5
+        if op.startswith("conv"):
+            calls.append(Call((x, np.ones((2, 1, *[k] * nd))), kw))
+        else:
+            calls.append(Call((x, max(k, 2)), {"padding": 1} if kw.get("padding") else {}))
+    return calls
+
+
+def _words(error: str) -> str:
+    """The kind of an error: its type and first words, without numbers (argument lists and shapes
+    in the rest of the message change from call to call)."""
+    return " ".join(re.sub(r"\d+", "#", error.split(" (at ")[0]).split()[:6])
+
+
+def check_usage(worker: Worker, op: str, array: str) -> None:
+    """A usage mismatch stops the run with one line: every plain valid call raising the same
+    ``TypeError``/``ValueError`` (the calling convention does not fit), or returning the other
+    array library's arrays. A target that is merely wrong (wrong values, other exceptions, other
+    return types) gets failing claims instead."""
+    try:
+        res: list[Result] = worker.call_many(probe_calls(op))
+    except WorkerFailure:
+        return  # a crash is the target's defect: the claims report it
+    if any(r.ok for r in res):
+        return
+    other = "torch" if array == "numpy" else "numpy"
+    wrong_library = "returned Tensor, not a numpy.ndarray" if array == "numpy" else \
+        "returned ndarray, not a torch.Tensor"
+    if all(not r.raised and r.error.startswith(wrong_library) for r in res):
+        raise UsageError(f"every call {res[0].error} (did you mean --array {other}?)", argument="target")
+    if all(r.raised and r.error.startswith(("TypeError", "ValueError")) for r in res) and \
+            len({_words(r.error) for r in res}) == 1:
+        hint = ""
+        names = ("Tensor", "ndarray") if array == "numpy" else ("numpy", "ndarray", "array")
+        if any(n in res[0].error for n in names) and "TypeError" in res[0].error:
+            hint = f" (did you mean --array {other}?)"
+        raise UsageError(f"every call raised {res[0].error.split(' (at ')[0][:300]}{hint}",
+                         argument="target")
 
 
 def _environment(device: str, seed: int, **extra) -> dict:
