@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from cnnspec.commands.validate import run_model as validate_model_command
-from cnnspec.networks.model import intra_op_threads, validate_model
+from cnnspec.networks.model import applicable, intra_op_threads, validate_model
+from cnnspec.spec import architectures as A
 from cnnspec.errors import UsageError
 from cnnspec.reference.models import build
 
@@ -37,7 +38,8 @@ def _by_id(results):
                                        ("plain20", "plain20"), ("resnet18", "resnet18")])
 def test_reference_models_conform(name, spec):
     results = validate_model(lambda: build(name), spec)
-    assert len(results) == 7
+    assert [r.id.split(".", 1)[1] for r in results] == list(applicable(A.get(spec)))
+    assert ("model.residual_identity" in {r.id for r in results}) == bool(A.get(spec).blocks)
     assert all(r.status in ("pass", "skipped") for r in results), [(r.id, r.message) for r in results]
     assert all(r.evidence for r in results if r.status == "pass")
 
@@ -113,8 +115,6 @@ def test_command_fails_with_exit_1_and_names_the_layer(tmp_path, capsys):
     ("no/such/file.py:f", "resnet20", "does not exist"),
     ("no_such_module_xyz:f", "resnet20", "importing 'no_such_module_xyz' failed"),
     ("cnnspec.reference.lenet.LeNet5", "lenet5", "not 'package.module:factory'"),
-    (f"{ALTERED}:lenet5_28_nopad", "lenet5", "fails at C5"),  # forward fails on 32x32: 400 vs 256
-    ("cnnspec.reference.lenet:LeNet5", "resnet18", "fails at"),           # 1-channel model, 3-channel spec
 ])
 def test_bad_targets_are_one_line_usage_errors(target, spec, fragment):
     with pytest.raises(UsageError) as e:
@@ -141,11 +141,12 @@ def test_imagenet_reference_models_conform(name):
     assert all(r.status in ("pass", "skipped") for r in results), [(r.id, r.message) for r in results]
 
 
-def test_timeout_stops_a_hanging_forward():
+def test_timeout_stops_a_hanging_forward(capsys):
     args = _args(f"{ALTERED}:hangs", "lenet5")
     args.timeout = 0.3
-    with pytest.raises(UsageError, match=r"ran longer than its limit of 0.3 s"):
-        validate_model_command(args)
+    assert validate_model_command(args) == 1      # a defect of the model: a failing check, exit 1
+    out = capsys.readouterr().out
+    assert "FAIL    model.shapes" in out and "ran longer than its limit of 0.3 s" in out
 
 
 def test_missing_spec_with_model_is_a_usage_error():
@@ -162,3 +163,22 @@ def test_independent_model_with_other_names_conforms_in_order():
 def test_residual_model_is_not_a_plain_one():
     res = _by_id(validate_model(M.OtherResNet20, "plain20", checks=["residual_identity"]))["model.residual_identity"]
     assert res.status == "fail" and "plain block outputs non-zero values" in res.message
+
+
+@pytest.mark.parametrize("target,spec,layer", [
+    (f"{ALTERED}:lenet5_28_nopad", "lenet5", "C5"),               # built for 28x28: 256 features, not 400
+    ("cnnspec.reference.lenet:LeNet5", "resnet18", "C1"),           # 1-channel model, 3-channel spec
+])
+def test_a_forward_that_fails_at_the_spec_input_is_a_failing_check(target, spec, layer, tmp_path, capsys):
+    """The model is defective against the spec: exit 1 with the report, not a usage error; the
+    checks that need no forward still report (C5's 256 inputs against the spec's 400)."""
+    rc = validate_model_command(_args(target, spec, report=str(tmp_path)))
+    out = capsys.readouterr().out
+    assert rc == 1, out
+    report = json.loads((tmp_path / "report.json").read_text())
+    by_id = {c["id"]: c for c in report["claims"]}
+    assert by_id["model.shapes"]["status"] == "fail" and f"fails at {layer}" in by_id["model.shapes"]["message"]
+    assert by_id["model.params"]["status"] in ("pass", "fail") and by_id["model.params"]["message"]
+    if spec == "lenet5":
+        assert "C5 has 30,840 parameters" in by_id["model.params"]["message"]
+        assert "model.residual_identity" not in by_id   # LeNet-5 has no residual blocks: not listed

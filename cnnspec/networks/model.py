@@ -655,10 +655,16 @@ def prepare(factory_or_module: Any, spec_name: str, device: str = "cpu", seed: i
     return ModelContext(model, arch, pair_layers(model, arch), tr, device, seed)
 
 
+def applicable(arch: A.Architecture) -> tuple[str, ...]:
+    """The checks that apply to ``arch``: a claim that cannot apply to a subject is not listed."""
+    return tuple(c for c in CHECKS if c != "residual_identity" or arch.blocks)
+
+
 def run_checks(ctx: ModelContext, checks: Iterable[str] | None = None,
                timeout: float | None = None) -> list[ClaimResult]:
-    """Run the named checks (all by default); each gets ``timeout`` seconds, or is an ``error``."""
-    chosen = list(CHECKS if checks is None else checks)
+    """Run the named checks (by default all that apply to the spec: the residual identity only
+    where it has residual blocks); each gets ``timeout`` seconds, or is an ``error``."""
+    chosen = list(applicable(ctx.arch) if checks is None else checks)
     unknown = [c for c in chosen if c not in _CHECKS]
     if unknown:
         raise UsageError(f"{unknown[0]!r} is not one of {', '.join(CHECKS)}", argument="checks")
