@@ -2,106 +2,131 @@
 
     pytest --cnnspec-target mypkg.ops:conv2d --cnnspec-op conv2d [--cnnspec-array torch]
            [--cnnspec-dtype float32] [--cnnspec-device cpu] [--cnnspec-examples 40]
-           [--cnnspec-seed 0] --junitxml=conformance.xml
+           [--cnnspec-seed 0] [--junitxml=conformance.xml] [-n 2]
 
-Each claim becomes one test item (``cnnspec::conformance.conv.values``); a failure shows the shrunk
-counterexample in the one grammar with its reproduction line, and JUnit XML comes from pytest's own
-``--junitxml``. Registered as the ``cnnspec`` entry point of ``pytest11``; without
-``--cnnspec-target`` it does nothing.
+The target and op may also come from the environment (``CNNSPEC_TARGET``, ``CNNSPEC_OP``, as
+array-api-tests reads ``ARRAY_API_TESTS_MODULE``) or from ini options (``cnnspec_target``,
+``cnnspec_op``, ``cnnspec_array``, ``cnnspec_dtype``, ``cnnspec_device``); the command line wins,
+then the environment, then the ini file.
+
+With a target configured, the plugin adds the suite :mod:`cnnspec.conformance.suite` to what pytest
+collects: one item per claim of the op, ``cnnspec.conformance.suite::test_claim[ID]``, so
+``--collect-only`` lists them, ``pytest --pyargs 'cnnspec.conformance.suite::test_claim[ID]'``
+(or ``-k ID``) re-runs one, pytest-xdist spreads them
+over processes (each worker starts its own child process for the target) and ``--junitxml`` gives
+one test case per claim. A failure shows the shrunk counterexample in the one grammar with its
+reproduction line. hypothesis's own ``--hypothesis-seed`` seeds the search (else
+``--cnnspec-seed``), and ``--hypothesis-profile`` sets the examples per property (else
+``--cnnspec-examples``, default 40). Registered as the ``cnnspec`` entry point of ``pytest11``;
+without a target it does nothing.
 """
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
-from ..claims import REGISTRY, run_claim
 from . import OPS
+
+SUITE = Path(__file__).with_name("suite.py")
+MODULE = "cnnspec.conformance.suite"
+# option name: (ini name, environment variable, default)
+SETTINGS = {"target": ("cnnspec_target", "CNNSPEC_TARGET", None),
+            "op": ("cnnspec_op", "CNNSPEC_OP", None),
+            "array": ("cnnspec_array", "CNNSPEC_ARRAY", "numpy"),
+            "dtype": ("cnnspec_dtype", "CNNSPEC_DTYPE", "float32"),
+            "device": ("cnnspec_device", "CNNSPEC_DEVICE", "cpu")}
 
 
 def pytest_addoption(parser) -> None:
     g = parser.getgroup("cnnspec", "cnnspec conformance of a third-party op")
-    g.addoption("--cnnspec-target", help="package.module:attr or path/to/file.py:attr to validate")
-    g.addoption("--cnnspec-op", choices=list(OPS))
-    g.addoption("--cnnspec-array", choices=["numpy", "torch"], default="numpy")
-    g.addoption("--cnnspec-dtype", choices=["float32", "float64", "float16", "bfloat16"],
-                default="float32")
-    g.addoption("--cnnspec-device", default="cpu")
+    g.addoption("--cnnspec-target", help="package.module:attr or path/to/file.py:attr to validate "
+                                         "(or CNNSPEC_TARGET, or the ini option cnnspec_target)")
+    g.addoption("--cnnspec-op", choices=list(OPS), help="the op the target implements (or CNNSPEC_OP)")
+    g.addoption("--cnnspec-array", choices=["numpy", "torch"])
+    g.addoption("--cnnspec-dtype", choices=["float32", "float64", "float16", "bfloat16"])
+    g.addoption("--cnnspec-device")
     g.addoption("--cnnspec-examples", type=int, default=None)
     g.addoption("--cnnspec-seed", type=int, default=0)
     g.addoption("--cnnspec-timeout", type=float, default=60.0)
     g.addoption("--cnnspec-shrink-seconds", type=float, default=20.0)
+    for name, (ini, env, default) in SETTINGS.items():
+        parser.addini(ini, f"cnnspec: the {name} (the command line and {env} take precedence)",
+                      default=default)
 
 
-class ClaimFailure(Exception):
-    pass
+def setting(config, name: str):
+    """``--cnnspec-NAME``, else ``$CNNSPEC_NAME``, else the ini option, else the default."""
+    ini, env, default = SETTINGS[name]
+    value = config.getoption(f"--cnnspec-{name}") or os.environ.get(env) or config.getini(ini)
+    return value or default
 
 
-class _Session:
-    """One child process for the target, shared by every claim item, closed at the end."""
-
-    def __init__(self, config):
-        self.config = config
-        self.ctx = None
-
-    def context(self):
-        if self.ctx is None:
-            from .isolation import Worker
-            from .properties import OpContext
-            from .runner import DEFAULT_EXAMPLES
-            o = self.config.getoption
-            worker = Worker(o("--cnnspec-target"), array=o("--cnnspec-array"),
-                            dtype=o("--cnnspec-dtype"), device=o("--cnnspec-device"),
-                            timeout=o("--cnnspec-timeout"))
-            self.ctx = OpContext(worker, o("--cnnspec-target"), o("--cnnspec-op"), o("--cnnspec-array"),
-                               o("--cnnspec-device"), o("--cnnspec-dtype"),
-                               o("--cnnspec-examples") or DEFAULT_EXAMPLES, o("--cnnspec-seed"),
-                               o("--cnnspec-timeout"), shrink_seconds=o("--cnnspec-shrink-seconds"))
-        return self.ctx
-
-    def close(self) -> None:
-        if self.ctx is not None:
-            self.ctx.worker.close()
-
-
-class ClaimItem(pytest.Item):
-    def __init__(self, *, claim_id: str, state: _Session, **kw):
-        super().__init__(**kw)
-        self.claim_id, self.state = claim_id, state
-
-    def runtest(self) -> None:
-        res = run_claim(REGISTRY[self.claim_id], ctx=self.state.context())
-        if res.status == "skipped":
-            pytest.skip(res.message)
-        if res.status != "pass":
-            ce = res.counterexample or {}
-            lines = [f"{res.id}: {res.statement}", f"  {res.message}"]
-            if ce.get("reproduce"):
-                lines.append(f"  reproduce: {ce['reproduce']}")
-            raise ClaimFailure("\n".join(lines))
-
-    def repr_failure(self, excinfo, style=None):
-        if isinstance(excinfo.value, ClaimFailure):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)
-
-    def reportinfo(self):
-        return "cnnspec", None, f"cnnspec::{self.claim_id}"
-
-
-def pytest_collection_modifyitems(session, config, items) -> None:
-    target = config.getoption("--cnnspec-target")
+def pytest_configure(config) -> None:
+    target = setting(config, "target")
     if not target:
         return
-    op = config.getoption("--cnnspec-op")
+    op = setting(config, "op")
     if not op:
-        raise pytest.UsageError("--cnnspec-op is required with --cnnspec-target")
+        raise pytest.UsageError("--cnnspec-op: give the op the target implements (or CNNSPEC_OP, or "
+                                f"the ini option cnnspec_op); one of {', '.join(OPS)}")
+    if op not in OPS:
+        raise pytest.UsageError(f"--cnnspec-op: {op!r} is not one of {', '.join(OPS)}")
+    named = any(str(a).split("::")[0] in (str(SUITE), MODULE) for a in config.args)
+    if not named:   # the user's own run, plus the suite (an xdist worker's duplicate is dropped)
+        config.args.append(str(SUITE))
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Name the suite's items by module, ``cnnspec.conformance.suite::test_claim[ID]``: the suite
+    lives outside the user's rootdir, where pytest would give them an empty path (and JUnit an
+    empty classname). ``pytest --pyargs 'cnnspec.conformance.suite::test_claim[ID]'`` re-runs one."""
+    for item in items:
+        if item.path == SUITE:
+            item._nodeid = f"{MODULE}::{item.name}"
+
+
+def pytest_generate_tests(metafunc) -> None:
+    if "cnnspec_claim" not in metafunc.fixturenames:
+        return
+    op = setting(metafunc.config, "op")
     from .runner import claims_for
-    state = _Session(config)
-    config._cnnspec_state = state
-    for cid in claims_for(op):
-        items.append(ClaimItem.from_parent(session, name=f"cnnspec::{cid}", claim_id=cid, state=state))
+    ids = claims_for(op) if op else []
+    metafunc.parametrize("cnnspec_claim", ids, ids=ids)
 
 
-def pytest_sessionfinish(session) -> None:
-    state = getattr(session.config, "_cnnspec_state", None)
-    if state is not None:
-        state.close()
+def _examples(config) -> int:
+    from .runner import DEFAULT_EXAMPLES
+
+    if config.getoption("--cnnspec-examples"):
+        return config.getoption("--cnnspec-examples")
+    profile = config.getoption("hypothesis_profile", None)
+    if profile:
+        from hypothesis import settings
+        return settings.get_profile(profile).max_examples
+    return DEFAULT_EXAMPLES
+
+
+def _seed(config) -> int:
+    seed = config.getoption("hypothesis_seed", None)
+    return int(seed) if seed is not None else config.getoption("--cnnspec-seed")
+
+
+@pytest.fixture(scope="session")
+def cnnspec_context(request):
+    """One child process for the target, shared by every claim item of this process."""
+    from .isolation import Worker
+    from .properties import OpContext
+
+    config = request.config
+    target, op = setting(config, "target"), setting(config, "op")
+    if not target:
+        pytest.skip("no cnnspec target configured (--cnnspec-target or CNNSPEC_TARGET)")
+    array, dtype, device = setting(config, "array"), setting(config, "dtype"), setting(config, "device")
+    timeout = config.getoption("--cnnspec-timeout")
+    worker = Worker(target, array=array, dtype=dtype, device=device, timeout=timeout)
+    ctx = OpContext(worker, target, op, array, device, dtype, _examples(config), _seed(config), timeout,
+                    shrink_seconds=config.getoption("--cnnspec-shrink-seconds"))
+    yield ctx
+    worker.close()
