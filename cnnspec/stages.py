@@ -228,7 +228,7 @@ def stage_training(ctx: RunContext) -> StageOutput:
         ctx.step(f"{model} with recipe {recipe} ({i + 1}/{len(plan)})")
         folder = str(ctx.workdir / "train" / f"{model}-{recipe}") if ctx.workdir else None
         m = train(model, data=ctx.data, recipe=recipe, device=ctx.device, seed=ctx.seed, out=folder,
-                  progress=bool(ctx.progress and ctx.progress.tty), return_model=True)  # its bar: TTY only
+                  progress=bool(ctx.progress), return_model=True)  # a log gets a line per epoch
         module, dd = m.pop("module"), m.pop("device_data")
         ctx.shared.setdefault("trained", []).append((model, recipe, module, dd, m["device"]))
         key = f"{model}/{recipe}"

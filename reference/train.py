@@ -158,27 +158,38 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, tta: bool, amp:
 
 
 class Progress:
-    """One line on stderr, rewritten in place: epoch, progress, loss, accuracy, images/s."""
+    """Training progress on stderr: epoch, progress, loss, accuracy, images/s.
 
-    def __init__(self, enabled: bool, total_epochs: int, steps: int):
+    On a terminal one line is rewritten in place (twice a second at most); in a log (CI, a pipe) a
+    whole line is written at the end of every epoch and at least every ``LOG_EVERY`` seconds, so a
+    long stage never goes quiet. Hand-written rather than tqdm or rich: both write carriage-return frames
+    (tqdm) or nothing until the end (rich) to a file that is not a terminal.
+    """
+
+    LOG_EVERY = 10.0
+
+    def __init__(self, enabled: bool, total_epochs: int, steps: int, stream=None):
         self.on, self.epochs, self.steps, self.last = enabled, total_epochs, steps, 0.0
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
 
     def show(self, epoch: int, step: int, loss: torch.Tensor, acc: float | None, ips: float, force=False):
         now = time.perf_counter()
-        if not self.on or (not force and now - self.last < 0.5):
+        if not self.on or (not force and now - self.last < (0.5 if self.tty else self.LOG_EVERY)):
             return
         self.last = now
         loss = float(loss)  # the only host-device sync of a step, twice a second at most
         frac = step / self.steps
         bar = "#" * int(20 * frac) + "." * (20 - int(20 * frac))
         a = f"{acc:.4f}" if acc is not None else "  -   "
-        sys.stderr.write(f"\repoch {epoch + 1}/{self.epochs} [{bar}] loss {loss:.4f} "
-                         f"test acc {a} {ips:,.0f} img/s ")
-        sys.stderr.flush()
+        line = (f"epoch {epoch + 1}/{self.epochs} [{bar}] loss {loss:.4f} test acc {a} "
+                f"{ips:,.0f} img/s")
+        self.stream.write(f"\r{line} " if self.tty else f"{line}\n")
+        self.stream.flush()
 
     def end(self):
-        if self.on:
-            sys.stderr.write("\n")
+        if self.on and self.tty:
+            self.stream.write("\n")
 
 
 def save_checkpoint(path: Path, state: dict) -> None:

@@ -60,7 +60,31 @@ def test_spec_stage_writes_the_four_files_and_its_exit_code_matches(spec_run):
 
 def test_progress_says_what_runs_and_what_is_left(spec_run):
     r, _ = spec_run
-    assert "(1/1) spec:" in r.stderr and "verdict:" in r.stderr
+    assert "(1/1) spec:" in r.stderr
+
+
+def test_the_end_of_the_run_counts_the_statuses_and_says_where_the_report_is(spec_run):
+    r, out = spec_run
+    lines = r.stdout.strip().splitlines()
+    n = len(FEW.split(","))
+    assert any(f"{n} passed in " in line and line.startswith("=") for line in lines), r.stdout
+    assert f"report: {out / 'index.html'}" in r.stdout
+
+
+def test_the_summary_lists_each_failing_claim_with_its_reproduction():
+    import io
+
+    from cnnspec.commands.summary import print_summary
+
+    claims = [{"id": "a.ok", "status": "pass"}, {"id": "b.bad", "status": "fail", "message": "x=1, but should be 2",
+               "counterexample": {"reproduce": "cnnspec validate m:f --op conv2d --claims b.bad"}},
+              {"id": "c.err", "status": "error", "message": "RuntimeError: boom"}, {"id": "d", "status": "skipped"}]
+    buf = io.StringIO()
+    print_summary(claims, 1.25, "r/index.html", stream=buf)
+    text = buf.getvalue()
+    assert "FAIL  b.bad: x=1, but should be 2" in text and "reproduce: cnnspec validate m:f" in text
+    assert "ERROR c.err: RuntimeError: boom" in text and "a.ok" not in text
+    assert " 1 failed, 1 errors, 1 passed, 1 skipped in 1.2 s " in text and text.endswith("report: r/index.html\n")
 
 
 def test_the_spec_figures_show_what_the_spec_computes(spec_run):

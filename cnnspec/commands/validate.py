@@ -6,10 +6,10 @@ counterexample and a reproduction line), 2 for usage errors and targets that can
 from __future__ import annotations
 
 import argparse
-import sys
 
 from ..conformance import OPS
 from ..errors import UsageError, options
+from .summary import print_summary
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -59,16 +59,11 @@ def run(args) -> int:
                                   shrink_seconds=getattr(args, "shrink_seconds", 20.0),
                                   input_rounding=getattr(args, "input_rounding", None), claims=chosen)
     failed = [r for r in results if r.status in ("fail", "error")]
-    for r in failed:
-        print(f"\nFAIL {r.id}: {r.statement}\n  {r.message}", file=sys.stderr)
-        ce = r.counterexample or {}
-        if ce.get("reproduce"):
-            print(f"  reproduce: {ce['reproduce']}", file=sys.stderr)
-        if ce.get("python"):
-            print("  python:\n    " + ce["python"].replace("\n", "\n    "), file=sys.stderr)
+    path = None
     if args.report:
         files = write_report_dir(report, args.report)
-        print(f"report: {files['index.html']} ({', '.join(sorted(files))})")
+        path = f"{files['index.html']} ({', '.join(sorted(files))})"
+    print_summary(report["claims"], report["seconds"], path)
     n_pass = sum(r.status == "pass" for r in results)
     n_skip = sum(r.status == "skipped" for r in results)
     print(f"{report['verdict'].upper()}: {args.target} --op {args.op}: {n_pass} passed, "
