@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 from ..errors import OutputError, UsageError
 from . import html, junit, markdown
-from .schema import (MAX_REPORT_BYTES, _alive, dumps, finalize, remove_stale_temporaries, validate, verdict,
+from .schema import (MAX_DEPTH, MAX_REPORT_BYTES, _alive, dumps, finalize, remove_stale_temporaries, validate, verdict,
                      write_atomic)
 from .sections import normalize, subject_name
 
@@ -243,6 +243,7 @@ def load_report(path: str | os.PathLike) -> dict[str, Any]:
 
     Raises :class:`UsageError`, one line naming the file and its first bad field.
     """
+    recover(Path(os.path.abspath(path)))   # a folder a killed writer set aside is put back first
     p = report_file(path)
     if Path(path).is_dir() and not p.exists():
         raise UsageError(f"RESULTS: the folder {str(path)!r} holds no report.json; give a report "
@@ -265,7 +266,8 @@ def load_report(path: str | os.PathLike) -> dict[str, Any]:
     except json.JSONDecodeError as e:
         raise UsageError(f"RESULTS: {str(p)!r} is not JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
     except RecursionError:
-        raise UsageError(f"RESULTS: {str(p)!r} is nested too deeply to be a report") from None
+        raise UsageError(f"RESULTS: {str(p)!r} is nested deeper than {MAX_DEPTH} levels (a report never "
+                         f"is)") from None
     if not isinstance(report, dict):
         raise UsageError(f"RESULTS: {str(p)!r} holds a JSON {type(report).__name__}, not a report object")
     # Reports written before ``summary`` existed are read; a summary that is there must be valid.
