@@ -180,6 +180,13 @@ def _cards(claims: list[dict], report: dict) -> tuple[list[dict], list[dict]]:
     return cards, _sorted_rows(rest)
 
 
+def _panel(claim: dict, op: str | None, repro: str | None) -> dict[str, Any]:
+    p = panels.panel(claim, op, repro)
+    if p["diff_svg"]:   # drawn by matplotlib, which escapes its text
+        p["diff_svg"] = Markup(p["diff_svg"])
+    return p
+
+
 def _op_of(claim: dict, report: dict, by_subject: dict) -> str | None:
     t = by_subject.get(claim.get("subject")) or {}
     return t.get("op") or report.get("op")
@@ -229,9 +236,9 @@ def render(report: dict[str, Any]) -> str:
         "title": title, "verdict": "pass" if report.get("verdict") == "pass" else "fail",
         "counts": n, "exit_code": summary.get("exit_code"), "strict": summary.get("strict"),
         "seconds": summary.get("seconds"), "meta": _meta(report),
-        "failures": [panels.panel(c, _op_of(c, report, by_subject), repro_of(c)) for c in failing[:MAX_PANELS]],
+        "failures": [_panel(c, _op_of(c, report, by_subject), repro_of(c)) for c in failing[:MAX_PANELS]],
         "more_failures": max(0, len(failing) - MAX_PANELS),
-        "warnings": [panels.panel(c, _op_of(c, report, by_subject), repro_of(c)) for c in warned[:MAX_PANELS]],
+        "warnings": [_panel(c, _op_of(c, report, by_subject), repro_of(c)) for c in warned[:MAX_PANELS]],
         "more_warnings": max(0, len(warned) - MAX_PANELS),
         "stages": stages, "sections": sections,
         "environment": _environment_rows(report.get("environment") or {}),

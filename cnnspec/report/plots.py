@@ -82,9 +82,7 @@ def line_chart(series: Sequence[dict], *, title: str, xlabel: str = "", ylabel: 
         if ylim:
             ax.set_ylim(*ylim)
         elif ys:
-            lo, hi = min(ys), max(ys)
-            pad = (hi - lo) * 0.12 or 0.5
-            ax.set_ylim(lo - pad, hi + pad)
+            ax.set_ylim(*y_range(ys))
         ax.set_title(_t(title), loc="left")
         ax.set_xlabel(_t(xlabel))
         ax.set_ylabel(_t(ylabel))
@@ -93,6 +91,20 @@ def line_chart(series: Sequence[dict], *, title: str, xlabel: str = "", ylabel: 
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False, fontsize=8)
         return _svg(fig, "curves:" + str(title))
+
+
+def y_range(values: Sequence[float], margin: float = 0.12) -> tuple[float, float]:
+    """The y axis of a line chart: the values' range widened by ``margin`` of it on both sides (half
+    a unit for a constant), so no point and no target line lies on the frame."""
+    lo, hi = min(values), max(values)
+    pad = (hi - lo) * margin or 0.5
+    return lo - pad, hi + pad
+
+
+def confusion_norm() -> PowerNorm:
+    """The confusion matrix's colour scale over shares in [0, 1]: square root, so that 127 of 1,000
+    lies a third of the way up the colour bar instead of an eighth."""
+    return PowerNorm(0.5, vmin=0, vmax=1)
 
 
 def confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str], *, title: str) -> str:
@@ -108,7 +120,7 @@ def confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str], *, title:
     size = max(4.2, 0.52 * k + 2.2)
     with matplotlib.rc_context(_RC):
         fig, ax = plt.subplots(figsize=(size + 1.2, size), dpi=96)
-        im = ax.imshow(rates, cmap="viridis", norm=PowerNorm(0.5, vmin=0, vmax=1), interpolation="nearest")
+        im = ax.imshow(rates, cmap="viridis", norm=confusion_norm(), interpolation="nearest")
         ax.set_xticks(range(k), [_t(c) for c in classes], rotation=45, ha="right", rotation_mode="anchor")
         ax.set_yticks(range(k), [_t(c) for c in classes])
         ax.set_xlabel("predicted class")
