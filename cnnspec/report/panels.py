@@ -74,7 +74,8 @@ def _slices(a: np.ndarray) -> list[tuple[str, np.ndarray]]:
     out = []
     for k in range(min(len(flat), MAX_SLICES)):
         idx = np.unravel_index(k, lead) if lead else ()
-        out.append(("[" + ", ".join(map(str, idx)) + ", :, :]" if lead else "", flat[k]))
+        # A label only where there is more than one slice to tell apart.
+        out.append(("[" + ", ".join(map(str, idx)) + ", :, :]" if len(flat) > 1 else "", flat[k]))
     return out
 
 
@@ -158,12 +159,17 @@ def panel(claim: dict[str, Any], op: str | None = None, fallback_repro: str | No
     diff = None
     if cmp and cmp["kind"] == "arrays" and cmp["differ"]:
         diff = plots.difference(cx.get("expected"), cx.get("got"), title="got − expected")
+    diagnosis = claim.get("diagnosis") or cx.get("diagnosis")
+    message = str(claim.get("message") or "")
+    if diagnosis and message.endswith(f"; diagnosis: {diagnosis}"):   # shown once, in its own box
+        message = message[:-len(f"; diagnosis: {diagnosis}")]
+    line = cx.get("line") if isinstance(cx.get("line"), str) and not message.startswith(cx["line"]) else None
     return {"anchor": claim.get("_anchor"), "id": claim.get("id"), "status": claim.get("status"),
             "subject": claim.get("subject"), "statement": claim.get("statement"),
             "sources": sources(claim.get("source")), "method": claim.get("method"),
-            "message": claim.get("message"), "line": cx.get("line") if cx.get("line") != claim.get("message") else None,
+            "message": message, "line": line,
             "call": call_text(op, args), "inputs": inputs(args), "comparison": cmp, "diff_svg": diff,
-            "diagnosis": claim.get("diagnosis") or cx.get("diagnosis"),
+            "diagnosis": diagnosis,
             "reproduce": reproduce_command(claim, fallback_repro),
             "snippet": cx.get("snippet") or cx.get("python"),
             "evidence": _text(claim["evidence"]) if claim.get("evidence") else None,
