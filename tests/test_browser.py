@@ -141,20 +141,6 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-def inspect(html: Path, screenshot: Path) -> tuple[dict, list[str]]:
-    exe = chromium()
-    assert exe, "chromium is not installed"
-    b = Browser(exe)
-    try:
-        b.open(html)
-        info = b.evaluate(PROBE)
-        b.screenshot(screenshot)
-        time.sleep(0.2)
-        return info, b.problems()
-    finally:
-        b.close()
-
-
 # --- the reports ------------------------------------------------------------------------------------
 
 def flipped_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -333,9 +319,11 @@ def test_every_figure_has_a_size_and_the_screenshots_are_pngs(shots):
         for fig in o["layout"]["figures"]:
             assert fig["w"] > 0 and fig["h"] > 0, (name, width, fig)
             assert fig["w"] <= width, (name, width, fig)
-    for p in shot_dir.glob("*.png"):
-        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(list(shot_dir.glob("*.png"))) == 8
+    for name, width in out:
+        for kind in ("first-screen", "page"):
+            png = (shot_dir / f"{name}-{width}-{kind}.png").read_bytes()
+            assert png[:8] == b"\x89PNG\r\n\x1a\n"
+            assert int.from_bytes(png[16:20], "big") == width      # the PNG's width is the viewport's
 
 
 def inspect(html: Path, screenshot: Path) -> tuple[dict, list[str]]:

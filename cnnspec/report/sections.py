@@ -106,10 +106,13 @@ def formulas(section_id: str) -> tuple[str, ...]:
         "convolution": [sp.Eq(S[t], sp.Sum(u[a] * w[t - a], (a, -sp.oo, sp.oo))),
                         sp.Eq(S[t], sp.Sum(u[t + a] * w[a], (a, 0, k - 1))),
                         sp.Eq(m, sp.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1)],
-        "receptive": [sp.Eq(r[l], r[l - 1] + (K[l] - 1) * sp.Product(sp.IndexedBase("s")[i], (i, 1, l - 1)))],
+        # r_l = r_{l-1} + (k_l - 1) j_{l-1}, with the jump j_l = j_{l-1} s_l = Π_{i≤l} s_i (sympy's
+        # presentation printer has no Product, so the product is written as its recurrence).
+        "receptive": [sp.Eq(r[l], r[l - 1] + (K[l] - 1) * sp.IndexedBase("j")[l - 1]),
+                      sp.Eq(sp.IndexedBase("j")[l], sp.IndexedBase("j")[l - 1] * sp.IndexedBase("s")[l])],
         "pooling": [sp.Eq(sp.IndexedBase("y")[t], sp.Max(*[u[t * s + jj] for jj in range(3)]))],
         "lenet": [sp.Eq(sp.Symbol("params"), sp.Symbol("C_out") * (sp.Symbol("C_in") / sp.Symbol("g")
-                                                                  * sp.Product(K[i], (i, 1, d)) + 1))],
+                                                                  * sp.Symbol("k_h") * sp.Symbol("k_w") + 1))],
         "resnet": [sp.Eq(y, F(x) + x), sp.Eq(sp.Derivative(y, x), 1 + sp.Derivative(F(x), x))],
         "conformance": [sp.Le(sp.Abs(sp.Symbol("got") - sp.Symbol("exact")),
                               sp.Symbol("gamma_K") * sp.Sum(sp.Abs(sp.IndexedBase("x")[j] * w[j]), (j, 1, sp.Symbol("K"))))],
