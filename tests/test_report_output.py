@@ -47,6 +47,11 @@ def test_a_rewrite_leaves_the_four_files_readable_and_no_temporaries(tmp_path):
     assert oct(out.stat().st_mode & 0o555) == oct(0o555 & ~_umask())     # not mkdtemp's 0700
 
 
+def test_missing_parent_folders_are_created(tmp_path):
+    write_report_dir(make_failing_report(), tmp_path / "a" / "b" / "r")
+    assert sorted(p.name for p in (tmp_path / "a" / "b" / "r").iterdir()) == sorted(FILES)
+
+
 def test_what_else_the_folder_holds_is_carried_over(tmp_path):
     out = tmp_path / "r"
     write_report_dir(make_failing_report(), out)

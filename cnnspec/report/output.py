@@ -51,6 +51,10 @@ def write_report_dir(report: dict[str, Any], out: str | os.PathLike,
     texts = render_all(report)
     out = _target_dir(out)
     check_output_dir(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot create {str(out.parent)!r}: {e.strerror or e}") from None
     recover(out)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.{os.getpid()}.", suffix=".tmp"))
     try:
