@@ -51,13 +51,11 @@ def write_report_dir(report: dict[str, Any], out: str | os.PathLike,
     texts = render_all(report)
     out = _target_dir(out)
     check_output_dir(out)
+    tmp: Path | None = None
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f"cannot create {str(out.parent)!r}: {e.strerror or e}") from None
-    recover(out)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.{os.getpid()}.", suffix=".tmp"))
-    try:
+        recover(out)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.{os.getpid()}.", suffix=".tmp"))
         for name in FILES:
             _write_file(tmp / name, texts[name])
             if _after_file:
@@ -247,7 +245,10 @@ def load_report(path: str | os.PathLike) -> dict[str, Any]:
 
     Raises :class:`UsageError`, one line naming the file and its first bad field.
     """
-    recover(Path(os.path.abspath(path)))   # a folder a killed writer set aside is put back first
+    try:
+        recover(Path(os.path.abspath(path)))   # a folder a killed writer set aside is put back first
+    except OSError:   # a folder we may not tidy is still read
+        pass
     p = report_file(path)
     if Path(path).is_dir() and not p.exists():
         raise UsageError(f"RESULTS: the folder {str(path)!r} holds no report.json; give a report "
