@@ -73,7 +73,7 @@ class ClaimResult:
     group: str = "spec"
 
     def to_json(self) -> dict[str, Any]:
-        """The claim entry of the report schema (DESIGN.md §5), plus evidence and timing."""
+        """The claim entry of report.json (cnnspec/report/report.schema.json), plus evidence and timing."""
         return {
             "id": self.id, "statement": self.statement, "source": self.source,
             "method": self.method, "status": self.status, "examples": self.examples,

@@ -124,3 +124,18 @@ def test_a_failing_claim_of_a_target_card_links_to_its_panel():
     page = html.render(make_failing_report())
     anchor = re.search(r'id="panel-(\d+)" data-status="fail"', page).group(1)
     assert f'href="#panel-{anchor}"' in page and BAD_TARGET in page
+
+
+def test_artifacts_from_a_saved_report_cannot_inject_markup():
+    evil = "<script>alert(1)</script>"
+    rep = make_failing_report()
+    rep["artifacts"] = [
+        {"id": evil, "section": "lenet", "type": "table", "title": evil, "columns": [evil], "rows": [[evil]]},
+        {"id": "c", "section": "lenet", "type": "curves", "title": evil,
+         "charts": [{"title": evil, "series": [{"label": evil, "x": [1, 2], "y": [0.5, 0.6]}], "hline": [0.9, evil]}]},
+        {"id": "m", "section": "convolution", "type": "matrix", "entries": [[evil, "0"]]},
+        {"id": "n", "section": "other", "type": "note", "text": evil},
+        {"id": "u", "section": "lenet", "type": evil}]
+    page = html.render(rep)
+    assert "<script>alert" not in page and page.count("<script>") == 1          # only the page's own
+    assert "figure could not be drawn: KeyError" in page
