@@ -147,3 +147,14 @@ def test_report_refuses_an_out_folder_that_holds_its_input(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and "holds the input" in err[0] and "same report" in err[2]
     assert (tmp_path / "R" / "report.json").read_text() == before
+
+
+def test_the_smallest_valid_entries_render_in_every_form(tmp_path):
+    """What the schema allows, the page draws: stages, targets and sources with only their required fields."""
+    rep = _ok()
+    rep.update(stages=[{"name": "spec"}], targets=[{}], merged_from=[{"path": "a.json"}],
+               artifacts=[{"type": "note"}])
+    rep["claims"].append({"id": "x.y", "status": "warn"})
+    assert schema_errors(rep) == []
+    write_report_dir(rep, tmp_path / "r")
+    assert "x.y" in (tmp_path / "r" / "index.html").read_text()

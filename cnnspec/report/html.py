@@ -38,7 +38,7 @@ def _env():
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             trim_blocks=True, lstrip_blocks=True,
                              finalize=_printable)
     env.filters["num"] = _fmt
     env.filters["symbolic"] = symbolic_html
