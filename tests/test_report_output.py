@@ -113,6 +113,19 @@ def test_a_folder_set_aside_by_a_killed_writer_is_put_back(tmp_path):
     assert out.is_dir() and not aside.exists()
 
 
+def test_what_a_killed_writer_was_carrying_is_given_back(tmp_path):
+    """Killed after moving the run's other files into its temporary folder, before the swap."""
+    out = tmp_path / "r"
+    write_report_dir(make_failing_report(), out)
+    tmp = tmp_path / f".r.{_dead_pid()}.abc.tmp"
+    (tmp / "train").mkdir(parents=True)
+    (tmp / "train" / "ckpt").write_text("w")
+    (tmp / "index.html").write_text("half")
+    recover(out)
+    assert (out / "train" / "ckpt").read_text() == "w" and not tmp.exists()
+    assert (out / "index.html").read_text() != "half"
+
+
 _FULL_DISK = """
 import resource, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)      # a write past the limit fails with EFBIG instead
@@ -134,7 +147,7 @@ def test_a_write_that_fails_midway_is_one_line_and_keeps_the_old_report(tmp_path
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2, r.stderr
     err = r.stderr.strip().splitlines()
-    assert len(err) == 1 and "cannot write the report" in err[0] and "unchanged" in err[0]
+    assert len(err) == 1 and "cannot write the report" in err[0] and "nothing there was changed" in err[0]
     assert _snapshot(out) == before and _siblings(out) == []
 
 

@@ -72,7 +72,7 @@ def write_report_dir(report: dict[str, Any], out: str | os.PathLike,
     except OSError as e:
         raise OutputError(f"cannot write the report into {str(out)!r}: {e.strerror or e}"
                           f"{' (the disk is full)' if e.errno == errno.ENOSPC else ''}; "
-                          f"the previous report there is unchanged") from None
+                          f"nothing there was changed") from None
     finally:
         if tmp is not None and tmp.exists():
             _give_back_extras(tmp, out)
