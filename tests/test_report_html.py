@@ -139,3 +139,12 @@ def test_artifacts_from_a_saved_report_cannot_inject_markup():
     page = html.render(rep)
     assert "<script>alert" not in page and page.count("<script>") == 1          # only the page's own
     assert "figure could not be drawn: KeyError" in page
+
+
+def test_plots_are_deterministic_and_leave_pyplot_alone():
+    import sys
+
+    series = [{"label": "lenet5", "x": [1, 2, 3], "y": [0.8, 0.85, 0.9]}]
+    a = plots.line_chart(series, title="acc", hline=(0.9, "target 90%"))
+    assert a == plots.line_chart(series, title="acc", hline=(0.9, "target 90%"))    # no date, salted ids
+    assert "matplotlib.pyplot" not in sys.modules or "pyplot" in " ".join(sys.argv)  # no global state used

@@ -20,12 +20,9 @@ import re
 from typing import Any, Sequence
 
 import matplotlib
-
-matplotlib.use("Agg", force=False)  # no display; the SVG canvas is chosen per savefig
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import PowerNorm, TwoSlopeNorm  # noqa: E402
+import numpy as np
+from matplotlib.colors import PowerNorm, TwoSlopeNorm
+from matplotlib.figure import Figure   # not pyplot: no global figure state, no backend switched
 
 SERIES = ["#1f6fb2", "#d1495b", "#2a9d8f", "#e9a03b", "#6d597a", "#3d405b"]
 _RC = {"svg.fonttype": "none", "font.size": 9, "font.family": "sans-serif",
@@ -43,7 +40,6 @@ def _svg(fig, salt: str) -> str:
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": salt}):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
-    plt.close(fig)
     text = buf.getvalue()
     svg = text[text.index("<svg"):]
     # Inline in HTML: a class for CSS (max-width: 100%, so it shrinks on a narrow screen).
@@ -64,7 +60,8 @@ def line_chart(series: Sequence[dict], *, title: str, xlabel: str = "", ylabel: 
     legend, not on the plot). Points with a missing or non-finite coordinate are left out.
     """
     with matplotlib.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(width / 96, height / 96), dpi=96)
+        fig = Figure(figsize=(width / 96, height / 96), dpi=96)
+        ax = fig.subplots()
         ys: list[float] = []
         for k, s in enumerate(series):
             pts = [(float(x), float(y)) for x, y in zip(s.get("x", []), s.get("y", []))
@@ -119,7 +116,8 @@ def confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str], *, title:
     k = len(classes)
     size = max(4.2, 0.52 * k + 2.2)
     with matplotlib.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(size + 1.2, size), dpi=96)
+        fig = Figure(figsize=(size + 1.2, size), dpi=96)
+        ax = fig.subplots()
         im = ax.imshow(rates, cmap="viridis", norm=confusion_norm(), interpolation="nearest")
         ax.set_xticks(range(k), [_t(c) for c in classes], rotation=45, ha="right", rotation_mode="anchor")
         ax.set_yticks(range(k), [_t(c) for c in classes])
@@ -154,7 +152,8 @@ def difference(expected: Any, got: Any, *, title: str = "got − expected") -> s
     span = span or 1.0
     h, w = d.shape
     with matplotlib.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(min(5.0, 0.9 + 0.32 * w) + 0.8, min(4.0, 0.7 + 0.32 * h)), dpi=96)
+        fig = Figure(figsize=(min(5.0, 0.9 + 0.32 * w) + 0.8, min(4.0, 0.7 + 0.32 * h)), dpi=96)
+        ax = fig.subplots()
         im = ax.imshow(d, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -span, span), interpolation="nearest")
         ax.set_title(_t(title), loc="left")
         ax.set_xlabel("column")
