@@ -142,9 +142,15 @@ def test_artifacts_from_a_saved_report_cannot_inject_markup():
 
 
 def test_plots_are_deterministic_and_leave_pyplot_alone():
+    import subprocess
     import sys
+
+    from tests.test_report import ENV, ROOT
 
     series = [{"label": "lenet5", "x": [1, 2, 3], "y": [0.8, 0.85, 0.9]}]
     a = plots.line_chart(series, title="acc", hline=(0.9, "target 90%"))
     assert a == plots.line_chart(series, title="acc", hline=(0.9, "target 90%"))    # no date, salted ids
-    assert "matplotlib.pyplot" not in sys.modules or "pyplot" in " ".join(sys.argv)  # no global state used
+    code = ("import sys; from cnnspec.report import plots; plots.confusion([[1, 0], [0, 1]], ['a', 'b'], title='c'); "
+            "print('matplotlib.pyplot' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=120)
+    assert r.stdout.strip() == "False", r.stderr                # no backend switched, no global figures
