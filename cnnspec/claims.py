@@ -3,24 +3,36 @@
 A claim has an id (``conv.flip``), the statement in words, its source (slide or paper table), a
 method (``symbolic``, ``exact``, ``property`` or ``empirical``) and a check. A check returns an
 :class:`Outcome` that carries evidence, not just a bool; :func:`run_claim` turns it into a
-:class:`ClaimResult`, the unit that every report (``docs/report-schema.md``) is made of. A check that raises is an
-``error``, never an abort of the run.
+:class:`ClaimResult`, the unit that every report is made of. A check that raises is an ``error``,
+never an abort of the run.
+
+Statuses: ``pass`` (the claim holds), ``warn`` (it holds, but the target does something the
+mathematics leaves undefined or a framework refuses, e.g. it accepts ``stride=0``; the run still
+passes unless it is strict), ``fail`` (a counterexample), ``error`` (the check could not decide)
+and ``skipped`` (the claim cannot be checked here, with the reason). :func:`count_statuses` is the
+one place that counts them.
 """
 from __future__ import annotations
 
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Callable, Iterable, Literal, Mapping, Union
 
 Method = Literal["symbolic", "exact", "property", "empirical"]
-Status = Literal["pass", "fail", "error", "skipped"]
+Status = Literal["pass", "fail", "warn", "error", "skipped"]
 METHODS: tuple[str, ...] = ("symbolic", "exact", "property", "empirical")
+# Every status, in the order reports list their counts.
+STATUSES: tuple[str, ...] = ("pass", "fail", "warn", "error", "skipped")
 
 
 @dataclass
 class Outcome:
-    """What a check found. ``holds`` decides the verdict; the rest is evidence for the report."""
+    """What a check found. ``holds`` decides the verdict; the rest is evidence for the report.
+
+    ``warn`` (with ``holds``) makes the status ``warn``: the claim holds, and ``message`` says what
+    the target does that a user should know about (it accepts arguments torch rejects).
+    """
 
     holds: bool
     message: str = ""
@@ -29,6 +41,7 @@ class Outcome:
     counterexample: dict[str, Any] | None = None
     max_error_over_bound: float | None = None
     skipped: bool = False
+    warn: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,7 +73,7 @@ class ClaimResult:
     group: str = "spec"
 
     def to_json(self) -> dict[str, Any]:
-        """The claim entry of the report schema (``docs/report-schema.md``), with evidence and timing."""
+        """The claim entry of report.json (cnnspec/report/report.schema.json), plus evidence and timing."""
         return {
             "id": self.id, "statement": self.statement, "source": self.source,
             "method": self.method, "status": self.status, "examples": self.examples,
@@ -71,6 +84,19 @@ class ClaimResult:
 
 
 REGISTRY: dict[str, Claim] = {}
+
+
+def count_statuses(results: Iterable[Union[ClaimResult, Mapping[str, Any]]]) -> dict[str, int]:
+    """Counts per status, every status of :data:`STATUSES` present (zeros included), in that order.
+
+    Takes :class:`ClaimResult`\\ s or their report entries (dicts with ``status``). A status that is
+    not one of :data:`STATUSES` counts as ``error``: a result nobody can read never counts as a pass.
+    """
+    n = dict.fromkeys(STATUSES, 0)
+    for r in results:
+        status = r.get("status") if isinstance(r, Mapping) else getattr(r, "status", None)
+        n[status if isinstance(status, str) and status in n else "error"] += 1
+    return n
 
 
 def claim(id: str, statement: str, source: str, method: Method, group: str = "spec"):
@@ -95,7 +121,8 @@ def run_claim(c: Claim, **context: Any) -> ClaimResult:
         out = c.check(**context)
         if not isinstance(out, Outcome):
             raise TypeError(f"check of {c.id} returned {type(out).__name__}, not Outcome")
-        status: Status = "skipped" if out.skipped else ("pass" if out.holds else "fail")
+        status: Status = ("skipped" if out.skipped else "fail" if not out.holds
+                          else "warn" if out.warn else "pass")
         res = ClaimResult(c.id, c.statement, c.source, c.method, status, out.message, out.evidence,
                           out.examples, out.counterexample, out.max_error_over_bound, group=c.group)
     except Exception as e:  # noqa: BLE001 - a broken check is reported, never fatal

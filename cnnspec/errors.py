@@ -47,3 +47,10 @@ def options(**names: str) -> Iterator[None]:
         if e.argument in names:
             raise UsageError(e.detail, argument=names[e.argument]) from None
         raise
+
+class OutputError(UsageError):
+    """An output that cannot be written (a read-only or full disk, a path under a file).
+
+    Raised before any work where it can be found up front, and for a write that fails on the way
+    (ENOSPC); the previous output is left as it was.
+    """

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from .claims import ClaimResult, run_claim, select
+from .claims import ClaimResult, count_statuses, run_claim, select
 from .devices import devices_for
 from .errors import UsageError
 from .report.schema import build_report, environment
@@ -329,13 +329,6 @@ def _stage_error(stage: Stage, e: BaseException) -> ClaimResult:
                        "exact", "error", f"{type(e).__name__}: {e}{where}", group=stage.name)
 
 
-def _counts(results: list[ClaimResult]) -> dict[str, int]:
-    n = {"pass": 0, "fail": 0, "error": 0, "skipped": 0}
-    for r in results:
-        n[r.status] += 1
-    return n
-
-
 def run_verify(stages: list[str] | None = None, *, mode: str = "quick", seed: int = 0,
                device: str = "auto", data: str | None = None, out: Path | None = None,
                progress: ProgressSink | None = None, claims: list[str] | None = None,
@@ -382,7 +375,7 @@ def run_verify(stages: list[str] | None = None, *, mode: str = "quick", seed: in
         artifacts += so.artifacts
         targets += so.targets
         seconds = time.monotonic() - ts
-        counts = _counts(so.results)
+        counts = count_statuses(so.results)
         if status == "ran" and (counts["fail"] or counts["error"]):
             status = "fail"
         stage_rows.append({"name": stage.name, "title": stage.title, "part": stage.part, "status": status,

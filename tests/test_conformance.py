@@ -116,7 +116,7 @@ def test_cli_exit_codes_and_report(tmp_path):
               "--examples", "3", "--shrink-seconds", "1", "--report", str(tmp_path / "bad"))
     assert bad.returncode == 1
     assert "but should be" in bad.stdout and "reproduce: cnnspec validate" in bad.stdout
-    assert "failed" in bad.stdout.splitlines()[-3] and bad.stdout.splitlines()[-2].startswith("report: ")
+    assert "FAIL: " in bad.stdout.splitlines()[-2] and bad.stdout.splitlines()[-1].startswith("report: ")
     rep = json.loads((tmp_path / "bad" / "report.json").read_text())
     failed = [c for c in rep["claims"] if c["status"] == "fail"]
     assert failed and failed[0]["counterexample"]["python"].startswith("import numpy")

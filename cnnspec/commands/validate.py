@@ -9,7 +9,7 @@ import argparse
 
 from ..conformance import OPS
 from ..errors import UsageError, options
-from .summary import print_summary
+from ..report.terminal import summary_lines
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -63,11 +63,7 @@ def run(args) -> int:
     if args.report:
         files = write_report_dir(report, args.report)
         path = f"{files['index.html']} ({', '.join(sorted(files))})"
-    print_summary(report["claims"], report["seconds"], path)
-    n_pass = sum(r.status == "pass" for r in results)
-    n_skip = sum(r.status == "skipped" for r in results)
-    print(f"{report['verdict'].upper()}: {args.target} --op {args.op}: {n_pass} passed, "
-          f"{len(failed)} failed, {n_skip} skipped ({report['seconds']:.1f} s)")
+    print("\n".join(summary_lines(report, path)))
     return 1 if failed else 0
 
 

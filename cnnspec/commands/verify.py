@@ -19,7 +19,7 @@ from ..devices import resolve_device
 from ..errors import UsageError
 from ..report.output import link_latest, write_report_dir
 from ..stages import STAGE_NAMES, TARGET_CLAIM, run_verify
-from .summary import print_summary
+from ..report.terminal import summary_lines
 
 DEFAULT_ROOT = Path("reports")
 
@@ -82,8 +82,7 @@ def run(args: argparse.Namespace) -> int:
     write_report_dir(report, out)
     if not args.out:
         link_latest(DEFAULT_ROOT, out)
-    print_summary(report["claims"], report.get("wall_s") or 0.0, str(out / "index.html"))
-    print(f"{report['verdict']}: {out / 'index.html'}")
+    print("\n".join(summary_lines(report, str(out / "index.html"))))
     return 0 if report["verdict"] == "pass" else 1
 
 

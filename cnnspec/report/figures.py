@@ -1,10 +1,11 @@
-"""Figures for the HTML report, written as inline SVG by hand (no plotting library, no network).
+"""The lecture's diagrams for the HTML report, written as inline SVG by hand (no network).
 
 Each function takes plain data (lists of numbers, as stored in ``report.json``) and returns one
-``<svg>`` element as a string. Every piece of text is escaped, so data from a target (a class name,
-a layer label) can never inject markup. The figures follow the lecture's pictures: a heatmap for the
-convolution matrix and the confusion matrix, small grids for shifted inputs and feature maps, layered
-graphs for sparse interaction and receptive fields, line charts for training curves.
+``<svg>`` element as a string. Every piece of text is escaped, so data from a target (a layer label)
+can never inject markup. The diagrams follow the lecture's pictures: a heatmap for the convolution
+matrix, small grids for shifted inputs and feature maps, layered graphs for sparse interaction and
+receptive fields. Data plots (training curves, the confusion matrix) are matplotlib's:
+:mod:`cnnspec.report.plots`.
 
 References
 ----------
@@ -26,7 +27,6 @@ _VIRIDIS = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231
 _DIVERGING = [(49, 54, 149), (145, 191, 219), (247, 247, 247), (252, 141, 89), (165, 0, 38)]
 CATEGORICAL = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948",
                "#ff9da7", "#9c755f", "#bab0ac", "#1f77b4", "#2ca02c"]
-SERIES = ["#1f6fb2", "#d1495b", "#2a9d8f", "#e9a03b", "#6d597a", "#3d405b"]
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -216,16 +216,6 @@ def layered_graph(layers: Sequence[dict], *, title: str, width: float = 420.0) -
     return _svg(width, h, body, title)
 
 
-def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
-    if hi <= lo:
-        hi = lo + 1.0
-    raw = (hi - lo) / n
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    start = math.ceil(lo / step - 1e-9) * step
-    return [start + i * step for i in range(int((hi - start) / step + 1e-9) + 1)]
-
-
 def _num(v: Any) -> str:
     if isinstance(v, float):
         if v != v:
@@ -236,72 +226,17 @@ def _num(v: Any) -> str:
     return str(v)
 
 
-def line_chart(series: Sequence[dict], *, title: str, xlabel: str = "", ylabel: str = "",
-               hline: tuple[float, str] | None = None, ylim: tuple[float, float] | None = None,
-               width: float = 420.0, height: float = 260.0) -> str:
-    """Lines ``{"label", "x": [...], "y": [...]}`` on shared axes, a legend, an optional threshold line."""
-    L, R, T, B = 56.0, 14.0, 46.0, 44.0
-    # Points with a missing or non-finite coordinate (a diverged loss) are left out of the line.
-    series = [{**s, "x": [float(x) if _finite(x) and _finite(y) else None for x, y in zip(s["x"], s["y"])],
-               "y": [float(y) if _finite(x) and _finite(y) else None for x, y in zip(s["x"], s["y"])]}
-              for s in series]
-    xs = [x for s in series for x in s["x"] if x is not None]
-    ys = [y for s in series for y in s["y"] if y is not None]
-    if hline:
-        ys.append(float(hline[0]))
-    x0, x1 = (min(xs), max(xs)) if xs else (0.0, 1.0)
-    y0, y1 = ylim if ylim else ((min(ys), max(ys)) if ys else (0.0, 1.0))
-    if x1 == x0:
-        x0, x1 = x0 - 0.5, x1 + 0.5
-    if y1 == y0:
-        y0, y1 = y0 - 0.5, y1 + 0.5
-    pad = (y1 - y0) * 0.06 if not ylim else 0.0
-    y0, y1 = y0 - pad, y1 + pad
-    pw, ph = width - L - R, height - T - B
-    sx = lambda x: L + (x - x0) / (x1 - x0) * pw  # noqa: E731
-    sy = lambda y: T + ph - (y - y0) / (y1 - y0) * ph  # noqa: E731
-    body = [f"<text x='{L}' y='18' font-size='13' font-weight='600' fill='#222'>{_t(title)}</text>",
-            f"<rect x='{L}' y='{T}' width='{pw:.1f}' height='{ph:.1f}' fill='#fbfbfc' stroke='#c9ced6'/>"]
-    for ty in _nice_ticks(y0, y1):
-        body.append(f"<line x1='{L}' x2='{L + pw:.1f}' y1='{sy(ty):.1f}' y2='{sy(ty):.1f}' stroke='#e6e8ec'/>"
-                    f"<text x='{L - 5}' y='{sy(ty) + 4:.1f}' font-size='10' text-anchor='end' fill='#555'>{_t(_num(round(ty, 10)))}</text>")
-    for tx in _nice_ticks(x0, x1, 6):
-        body.append(f"<text x='{sx(tx):.1f}' y='{T + ph + 14:.1f}' font-size='10' text-anchor='middle' "
-                    f"fill='#555'>{_t(_num(round(tx, 10)))}</text>")
-    if hline:
-        yv = sy(float(hline[0]))
-        body.append(f"<line x1='{L}' x2='{L + pw:.1f}' y1='{yv:.1f}' y2='{yv:.1f}' stroke='#555' "
-                    f"stroke-dasharray='5 4'/><text x='{L + pw - 4:.1f}' y='{yv - 4:.1f}' font-size='10' "
-                    f"text-anchor='end' fill='#444'>{_t(hline[1])}</text>")
-    for k, s in enumerate(series):
-        c = s.get("color") or SERIES[k % len(SERIES)]
-        pts = [(sx(x), sy(y)) for x, y in zip(s["x"], s["y"]) if y is not None]
-        dash = " stroke-dasharray='6 3'" if s.get("dashed") else ""
-        if len(pts) > 1:
-            body.append(f"<polyline fill='none' stroke='{c}' stroke-width='2'{dash} points='"
-                        + " ".join(f"{x:.1f},{y:.1f}" for x, y in pts) + "'/>")
-        if len(pts) <= 40:
-            body += [f"<circle cx='{x:.1f}' cy='{y:.1f}' r='2.6' fill='{c}'/>" for x, y in pts]
-        lx = L + sum(34 + 6.6 * len(str(p["label"])) for p in series[:k])   # the legend: one row above the plot
-        body.append(f"<line x1='{lx:.1f}' x2='{lx + 18:.1f}' y1='30' y2='30' stroke='{c}' "
-                    f"stroke-width='2'{dash}/><text x='{lx + 22:.1f}' y='34' font-size='11' fill='#222'>{_t(s['label'])}</text>")
-    body.append(f"<text x='{L + pw / 2:.1f}' y='{height - 8:.1f}' font-size='11' text-anchor='middle' fill='#444'>{_t(xlabel)}</text>")
-    body.append(f"<text x='14' y='{T + ph / 2:.1f}' font-size='11' text-anchor='middle' fill='#444' "
-                f"transform='rotate(-90 14 {T + ph / 2:.1f})'>{_t(ylabel)}</text>")
-    return _svg(width, height, body, title)
-
-
 def _finite(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def confusion(matrix: Matrix, classes: Sequence[str], *, title: str) -> str:
-    """Counts with true classes as rows and predictions as columns; colour by row-normalised rate."""
-    rates = []
-    for row in matrix:
-        tot = sum(row) or 1
-        rates.append([v / tot for v in row])
-    return heatmap(rates, title=title, annotations=[[str(v) for v in row] for row in matrix],
-                   row_labels=[str(c) for c in classes], col_labels=[str(i) for i in range(len(classes))],
-                   xlabel="predicted class (column index)", ylabel="true class", cell=34.0,
-                   bar_label="(colour: share of the true class)")
+def line_chart(*args: Any, **kwargs: Any) -> str:
+    """Training curves: drawn by matplotlib now (:func:`cnnspec.report.plots.line_chart`)."""
+    from .plots import line_chart as draw
+    return draw(*args, **kwargs)
+
+
+def confusion(*args: Any, **kwargs: Any) -> str:
+    """The confusion matrix: drawn by matplotlib now (:func:`cnnspec.report.plots.confusion`)."""
+    from .plots import confusion as draw
+    return draw(*args, **kwargs)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 
@@ -15,8 +16,8 @@ from typing import Any
 class Section:
     id: str
     title: str
-    lead: str          # the lecture's statement, HTML (trusted: written here, never from a target)
-    formulas: tuple[str, ...]
+    lead: str          # the lecture's statement (plain text, escaped like everything else)
+    formula_note: tuple[str, ...]   # what the formulas of :func:`formulas` state, in words
     prefixes: tuple[str, ...]
     stages: tuple[str, ...]   # stages whose results feed it (for "not run" notes)
 
@@ -26,71 +27,98 @@ SECTIONS: tuple[Section, ...] = (
             "Discrete convolution flips the kernel; deep-learning frameworks compute cross-correlation. "
             "Either is a linear map of the input: a matrix T(w) that is Toeplitz in 1-D and doubly block "
             "Toeplitz in 2-D, built from the kernel's weights alone.",
-            ("s<sub>t</sub> = (u ∗ w)<sub>t</sub> = Σ<sub>a</sub> u<sub>a</sub> w<sub>t−a</sub>",
-             "s<sub>t</sub> = (u ⋆ w)<sub>t</sub> = Σ<sub>a</sub> u<sub>t+a</sub> w<sub>a</sub>"
-             " &nbsp;(cross-correlation)",
-             "m = ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1",
-             "vec(s) = T(w) · vec(u) = U(u) · vec(w)"),
+            ("convolution, cross-correlation (the frameworks' conv), the output size, the matrix form",),
             ("conv.", "convolution.", "toeplitz.", "im2col.", "adjoint.", "derive.", "size.", "output."),
             ("spec",)),
     Section("sparse", "Sparse interactions and parameter sharing",
             "Each output reads only k inputs (sparse interactions), and every output position uses the "
             "same k weights (parameter sharing): a convolutional layer stores k weights where a dense "
             "layer between the same sizes stores m·n.",
-            ("dense: m · n weights, m · n connections",
-             "convolution: k weights, m · k connections (k ≪ n)"),
+            ("dense: m · n weights, m · n connections; convolution: k weights, m · k connections (k ≪ n)",),
             ("sparse.", "sharing.", "params.", "parameter.", "connections.", "count."),
             ("spec",)),
     Section("receptive", "Receptive fields",
             "Units in deeper layers are indirectly connected to a larger part of the input: the "
             "receptive field grows with every layer by the kernel's extent times the product of the "
             "strides below it.",
-            ("r<sub>l</sub> = r<sub>l−1</sub> + (k<sub>l</sub> − 1) · Π<sub>i&lt;l</sub> s<sub>i</sub>,"
-             " &nbsp; r<sub>0</sub> = 1",),
+            ("the receptive field after layer l (r₀ = 1)",),
             ("rf.", "receptive.", "field."),
             ("spec", "arch")),
     Section("equivariance", "Equivariance to translation",
             "Convolution commutes with shifts: the feature map of a shifted input is the shifted feature "
             "map (exactly for circular signals, and in the interior away from the borders otherwise). "
             "A linear map is shift-equivariant exactly when its matrix is (block-)circulant.",
-            ("f(S<sub>τ</sub> u) = S<sub>τ</sub> f(u)",
-             "T(w) S<sub>τ</sub> = S<sub>τ</sub> T(w) &nbsp;⇔&nbsp; T(w) circulant"),
+            ("T(w) commutes with every cyclic shift exactly when T(w) is circulant",),
             ("equiv.", "equivariance.", "shift.", "circulant.", "translation."),
             ("spec",)),
     Section("pooling", "Pooling and invariance",
             "Pooling summarises a neighbourhood (max or average). It makes the representation "
             "approximately invariant to small translations of the input; average pooling is a "
             "convolution with a constant kernel.",
-            ("maxpool(u)<sub>t</sub> = max<sub>0≤j&lt;k</sub> u<sub>ts+j</sub>",
-             "avgpool(u) = u ⋆ (1/k)·𝟙<sub>k</sub> (stride k)"),
+            ("max pooling over a window of k, stride s; average pooling is a convolution with 1/k",),
             ("pool.", "pooling.", "maxpool.", "avgpool.", "invariance."),
             ("spec",)),
     Section("lenet", "LeNet-5",
             "LeCun et al. (1998): C1–S2–C3–S4–C5–F6–output, 60,000 trainable parameters. The layer "
             "table below is computed from the spec and set beside the paper's figures; the reference "
             "model is trained and then held to the same claims.",
-            ("params(conv) = C<sub>out</sub> · (C<sub>in</sub>/g · Π k + 1)",),
+            ("weights and biases of a convolutional layer",),
             ("lenet", "lenet5.", "train.lenet"),
             ("arch", "reference", "training", "post-training")),
     Section("resnet", "ResNet",
             "He et al. (2016): a block learns a residual F and adds its input back; the identity "
             "shortcut gives every layer a direct gradient path, so deep residual nets train where plain "
             "nets of the same depth degrade.",
-            ("y = F(x, {W<sub>i</sub>}) + x",
-             "∂y/∂x = I + ∂F/∂x"),
+            ("the residual block and its gradient",),
             ("resnet", "residual.", "plain.", "shortcut.", "train.resnet"),
             ("arch", "reference", "training", "post-training")),
     Section("conformance", "Conformance of implementations",
             "Each implementation is held to the spec: exact-tier data where float arithmetic is exact, "
             "a rigorous error bound elsewhere, and hypothesis searching for a counterexample, which is "
             "shrunk and printed with the command that reproduces it.",
-            ("|got − exact| ≤ bound(shape, dtype) &nbsp;for every generated case",),
+            ("Higham's bound for a sum of K products: |got − exact| ≤ γ_K Σ|x||w|",),
             ("op.", "conformance.", "validate.", "model."),
             ("conformance",)),
 )
 OTHER = Section("other", "Other claims", "Claims that belong to none of the lecture's sections above.",
                 (), (), ())
 BY_ID = {s.id: s for s in SECTIONS + (OTHER,)}
+
+
+@lru_cache(maxsize=None)
+def formulas(section_id: str) -> tuple[str, ...]:
+    """The section's formulas as presentation MathML (``sympy.printing.mathml``), built from sympy
+    expressions, so the page shows what sympy reads, not a typed-in picture of it.
+
+    References: Goodfellow, Bengio & Courville, *Deep Learning* (2016), eqs. 9.1–9.4 (convolution,
+    cross-correlation); Dumoulin & Visin, "A guide to convolution arithmetic" (2016), relation 15
+    (output size); He et al. (2016), eq. 1 (residual block); Higham, *Accuracy and Stability of
+    Numerical Algorithms* (2002), §3.1 (γ_n).
+    """
+    import sympy as sp
+    from sympy.printing.mathml import mathml
+
+    n, p, d, k, s, m, t, a, i, l, j = sp.symbols("n p d k s m t a i l j", integer=True)
+    u, w, S, r, K = (sp.IndexedBase(x) for x in ("u", "w", "s", "r", "k"))
+    F = sp.Function("ℱ")   # the residual mapping (sympy's printer lowercases a plain "F")
+    x, y = sp.symbols("x y")
+    exprs = {
+        "convolution": [sp.Eq(S[t], sp.Sum(u[a] * w[t - a], (a, -sp.oo, sp.oo))),
+                        sp.Eq(S[t], sp.Sum(u[t + a] * w[a], (a, 0, k - 1))),
+                        sp.Eq(m, sp.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1)],
+        # r_l = r_{l-1} + (k_l - 1) j_{l-1}, with the jump j_l = j_{l-1} s_l = Π_{i≤l} s_i (sympy's
+        # presentation printer has no Product, so the product is written as its recurrence).
+        "receptive": [sp.Eq(r[l], r[l - 1] + (K[l] - 1) * sp.IndexedBase("j")[l - 1]),
+                      sp.Eq(sp.IndexedBase("j")[l], sp.IndexedBase("j")[l - 1] * sp.IndexedBase("s")[l])],
+        "pooling": [sp.Eq(sp.IndexedBase("y")[t], sp.Max(*[u[t * s + jj] for jj in range(3)]))],
+        "lenet": [sp.Eq(sp.Symbol("params"), sp.Symbol("C_out") * (sp.Symbol("C_in") / sp.Symbol("g")
+                                                                  * sp.Symbol("k_h") * sp.Symbol("k_w") + 1))],
+        "resnet": [sp.Eq(y, F(x) + x), sp.Eq(sp.Derivative(y, x), 1 + sp.Derivative(F(x), x))],
+        "conformance": [sp.Le(sp.Abs(sp.Symbol("got") - sp.Symbol("exact")),
+                              sp.Symbol("gamma_K") * sp.Sum(sp.Abs(sp.IndexedBase("x")[j] * w[j]), (j, 1, sp.Symbol("K"))))],
+    }
+    return tuple(f"<math display='block'>{mathml(e, printer='presentation')}</math>"
+                 for e in exprs.get(section_id, []))
 
 
 # Words of a claim id (split at . _ -) that name a section, most specific first: "conv.receptive_field"
