@@ -7,13 +7,18 @@ The ``convNd`` wrappers also take unbatched input ``(C, *n)``, as torch does.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import UsageError
-from .core import _BLOCK, _arith, _cast, _pairs, pad, windows
+from .core import _pairs, as_arith, exact_arith
 from .padding import CONV_PADDING_MODES, conv_pads, pad_pairs
+
+# entries of one im2col block: 2^19 (2 MiB of float32), sized to stay in cache while its GEMM runs
+_CACHE_BLOCK = 2 ** 19
 
 def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride=1, padding=0,
          dilation=1, groups: int = 1, *, exact: bool = True, padding_mode: str = "zeros") -> np.ndarray:
@@ -44,25 +49,76 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride=1, pa
             raise UsageError(f"weight: kernel {tuple(k)} with dilation {tuple(d)} spans "
                              f"{di * (ki - 1) + 1} on spatial axis {ax}, but the padded input has "
                              f"{ni + lo + hi}; rule: d*(k-1)+1 <= n + p_lo + p_hi")
-    arith = _arith(x, w, b, cg * math.prod(k)) if exact else np.dtype(np.float64)
-    v = windows(pad(_cast(x, arith), p), k, s, d)            # (N, C, *m, *k)
-    m = v.shape[2:2 + nd]
-    wg = _cast(w, arith).reshape(groups, co // groups, cg * math.prod(k))
-    kk, mm = cg * math.prod(k), math.prod(m)
-    y = np.empty((n, groups, co // groups, mm), dtype=arith)
-    step = max(1, _BLOCK // (kk * mm))  # samples per im2col block
-    for i in range(0, n, step):
-        # im2col: (N, g, C_in/g, *m, *k) -> (g, C_in/g·Πk, N·Πm); one GEMM per group
-        vb = v[i:i + step].reshape(-1, groups, cg, *m, *k)
-        order = (1, 2, *range(3 + nd, 3 + 2 * nd), 0, *range(3, 3 + nd))
-        cols = vb.transpose(order).reshape(groups, kk, -1)
-        for g in range(groups):
-            yg = np.dot(wg[g], cols[g])                           # (C_out/g, N·Πm)
-            y[i:i + step, g] = yg.reshape(-1, vb.shape[0], mm).transpose(1, 0, 2)
-    y = y.reshape(n, co, *m)
+    arith = exact_arith(x, w, b, cg * math.prod(k)) if exact else np.dtype(np.float64)
+    y = _im2col_gemm(as_arith(x, arith), as_arith(w, arith), p, s, d, groups)   # (N, *m, C_out)
     if b is not None:
-        y = y + _cast(b, arith).reshape(co, *[1] * nd)
-    return y.astype(np.float64) if arith != object else y
+        y += as_arith(b, arith)
+    y = np.moveaxis(y, -1, 1)                                  # (N, C_out, *m)
+    return y.astype(np.float64, order="C") if arith != object else np.ascontiguousarray(y)
+
+
+def channels_last_padded(x: np.ndarray, pads) -> np.ndarray:
+    """``(N, *(n + lo + hi), C)``: ``x`` zero-padded and moved channels-last in one copy."""
+    nd = x.ndim - 2
+    xc = np.zeros((x.shape[0], *[a + lo + hi for a, (lo, hi) in zip(x.shape[2:], pads)], x.shape[1]),
+                  dtype=x.dtype)
+    if x.dtype == object:
+        xc[...] = 0
+    xc[(slice(None), *[slice(lo, lo + a) for a, (lo, _) in zip(x.shape[2:], pads)])] = \
+        np.moveaxis(x, 1, -1) if nd else x
+    return xc
+
+
+def _im2col_gemm(x: np.ndarray, w: np.ndarray, pads, s, d, groups: int) -> np.ndarray:
+    """``(N, *m, C_out)``: the padded input's windows, channels last, times the weight, per group.
+
+    The input goes channels-last once, so that each window row ``(*k, C_in/g)`` is a run of
+    contiguous copies; im2col then proceeds in blocks of samples small enough to stay in cache
+    while their GEMM consumes them (the blocking is what makes this as fast as a direct kernel).
+    One input channel and one output per group (depthwise) is a multiply-add per tap instead.
+    """
+    nd = x.ndim - 2
+    n = x.shape[0]
+    co, cg, *k = w.shape
+    og, kk = co // groups, cg * math.prod(k)
+    xc = channels_last_padded(x, pads)                           # (N, *n_padded, C)
+    spans = [di * (ki - 1) + 1 for ki, di in zip(k, d)]
+    v = sliding_window_view(xc, spans, axis=tuple(range(1, nd + 1)))  # (N, *m', C, *span)
+    v = v[(slice(None), *[slice(None, None, si) for si in s], slice(None),
+           *[slice(None, None, di) for di in d])]                    # (N, *m, C, *k)
+    m = v.shape[1:1 + nd]
+    # weights as (g, Πk·C_in/g, C_out/g), the taps in the order of the window rows below
+    wg = np.ascontiguousarray(w.reshape(groups, og, cg, *k).transpose(
+        0, *range(3, 3 + nd), 2, 1)).reshape(groups, kk, og)
+    if cg == 1 and og == 1 and groups > 1 and w.dtype != object:
+        y = np.zeros((n, *m, co), dtype=w.dtype)
+        wt = w.reshape(co, -1)
+        step = max(1, _CACHE_BLOCK // (4 * co * math.prod(m)))       # y and tmp stay in cache
+        tmp = np.empty((min(step, n), *m, co), dtype=w.dtype)
+        for i in range(0, n, step):
+            yb, vb = y[i:i + step], v[i:i + step]
+            for t, j in enumerate(itertools.product(*map(range, k))):
+                np.multiply(vb[(Ellipsis, *j)], wt[:, t], out=tmp[:yb.shape[0]])  # tap j, all channels
+                yb += tmp[:yb.shape[0]]
+        return y
+    y = np.empty((n, *m, co), dtype=w.dtype)
+    step = max(1, _CACHE_BLOCK // max(1, kk * groups * math.prod(m)))
+    order = (0, *range(1, 1 + nd), 1 + nd, *range(3 + nd, 3 + 2 * nd), 2 + nd)
+    buf = np.empty((min(step, n), *m, groups, *k, cg), dtype=w.dtype)   # reused: no fresh pages
+    for i in range(0, n, step):
+        vb = v[i:i + step]
+        b = vb.shape[0]
+        # (B, *m, g, C_in/g, *k) -> (B, *m, g, *k, C_in/g) -> (B·Πm, g, Πk·C_in/g): the copy
+        buf[:b] = vb.reshape(b, *m, groups, cg, *k).transpose(order)
+        cols = buf[:b].reshape(-1, groups, kk)
+        out = y[i:i + b].reshape(-1, groups, og)
+        if groups == 1 and w.dtype != object:
+            np.dot(cols[:, 0], wg[0], out=y[i:i + b].reshape(-1, og))
+        elif groups == 1:
+            out[:, 0] = np.dot(cols[:, 0], wg[0])
+        else:   # one batched GEMM over the groups
+            out[...] = np.matmul(cols.transpose(1, 0, 2), wg).transpose(1, 0, 2)
+    return y
 
 
 def unbatched(fn, x, nd: int, *args, **kwargs) -> np.ndarray:

@@ -36,7 +36,8 @@ import numpy as np
 
 from ..errors import UsageError
 from .conv import unbatched
-from .core import _BLOCK, _arith, _cast, _pairs
+from .conv import _CACHE_BLOCK
+from .core import _pairs, as_arith, exact_arith
 from .padding import conv_pads
 
 
@@ -96,30 +97,31 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, st
         raise UsageError(f"padding: {pads} leaves an output of size {tuple(m)}; rule: "
                          f"(n-1)s - p_lo - p_hi + d(k-1) + output_padding + 1 >= 1")
     cpg = ci // groups
-    arith = _arith(x, w, b, cpg * math.prod(k)) if exact else np.dtype(np.float64)
-    xa, wa = _cast(x, arith), _cast(w, arith)
+    arith = exact_arith(x, w, b, cpg * math.prod(k)) if exact else np.dtype(np.float64)
+    xa, wa = as_arith(x, arith), as_arith(w, arith)
     full = [(a - 1) * si + di * (ki - 1) + 1 + o for a, si, di, ki, o in zip(size, s, d, k, op)]
-    y = np.zeros((n, co, *full), dtype=arith)
-    if arith == object:
-        y[...] = 0
-    step = max(1, _BLOCK // max(1, cg_out * math.prod(k) * math.prod(size)))
+    # channels last throughout, so every tap's scatter adds runs of contiguous channels
+    y = np.zeros((n, *full, co), dtype=arith)
+    xc = np.moveaxis(xa, 1, -1)                                      # (N, *n, C_in) view
+    step = max(1, _CACHE_BLOCK // max(1, cg_out * math.prod(k) * math.prod(size)))
     for g in range(groups):
-        wg = wa[g * cpg:(g + 1) * cpg].reshape(cpg, -1)                  # (C_in/g, C_out/g·Πk)
+        # (C_in/g, C_out/g, *k) -> (C_in/g, *k, C_out/g): the columns in (tap, channel) order
+        wg = np.ascontiguousarray(np.moveaxis(wa[g * cpg:(g + 1) * cpg], 1, -1)).reshape(cpg, -1)
         for i in range(0, n, step):
-            xg = np.moveaxis(xa[i:i + step, g * cpg:(g + 1) * cpg], 1, -1)  # (B, *n, C_in/g)
-            cols = np.dot(xg.reshape(-1, cpg), wg).reshape(xg.shape[0], *size, cg_out, *k)
-            cols = np.moveaxis(cols, 1 + nd, 1)                            # (B, C_out/g, *n, *k)
-            out = y[i:i + step, g * cg_out:(g + 1) * cg_out]
+            xg = np.ascontiguousarray(xc[i:i + step, ..., g * cpg:(g + 1) * cpg])   # (B, *n, C_in/g)
+            nb = xg.shape[0]
+            cols = np.dot(xg.reshape(-1, cpg), wg).reshape(nb, *size, *k, cg_out)
+            out = y[i:i + nb, ..., g * cg_out:(g + 1) * cg_out]
             for j in itertools.product(*map(range, k)):
                 # tap j of input position a lands on full-output position a·s + j·d
                 dst = tuple(slice(jj * di, jj * di + si * (a - 1) + 1, si)
                             for jj, di, si, a in zip(j, d, s, size))
-                out[(Ellipsis, *dst)] += cols[(Ellipsis, *j)]
-    crop = tuple(slice(lo, lo + mi) for (lo, _), mi in zip(pads, m))
-    y = y[(slice(None), slice(None), *crop)]
+                out[(slice(None), *dst)] += cols[(slice(None), *[slice(None)] * nd, *j)]
+    y = y[(slice(None), *[slice(lo, lo + mi) for (lo, _), mi in zip(pads, m)])]
     if b is not None:
-        y = y + _cast(b, arith).reshape(co, *[1] * nd)
-    return y.astype(np.float64) if arith != object else y
+        y = y + as_arith(b, arith)
+    y = np.moveaxis(y, -1, 1)
+    return y.astype(np.float64, order="C") if arith != object else np.ascontiguousarray(y)
 
 
 def conv_transpose1d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
