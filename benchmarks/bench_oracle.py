@@ -15,7 +15,9 @@ How the figures are made trustworthy on a shared machine: ``--warmup`` untimed c
 first (allocator, BLAS threads, oneDNN primitive caches); then ``--repeat`` rounds, each timing the
 oracle and torch back to back, in alternating order, so that both see the same load; each row gives
 the median of each and the ratio's median over rounds (the per-round ratio is load-robust) with
-its interquartile range. The header states torch's thread count and backend; the last line is the
+its interquartile range. Both run on one thread by default (``--threads``) and are timed by the
+process's CPU time (``--clock cpu``): on a shared machine, elapsed time and multi-threaded pools
+measure the neighbours. The header states torch's thread count and backend; the last line is the
 geometric mean of the per-shape median ratios.
 """
 from __future__ import annotations
@@ -70,10 +72,14 @@ TORCH = {"conv2d": F.conv2d, "conv3d": F.conv3d, "conv_transpose2d": F.conv_tran
 ORACLE = {"conv2d": oracle.conv2d, "conv3d": oracle.conv3d, "conv_transpose2d": oracle.conv_transpose2d}
 
 
+CLOCK = {"cpu": time.process_time, "wall": time.perf_counter}
+clock = time.process_time
+
+
 def timed(fn) -> float:
-    t0 = time.perf_counter()
+    t0 = clock()
     fn()
-    return time.perf_counter() - t0
+    return clock() - t0
 
 
 def interleaved(f_oracle, f_torch, warmup: int, repeat: int) -> tuple[np.ndarray, np.ndarray]:
@@ -107,7 +113,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1,
                     help="threads of torch and of NumPy's BLAS alike (default 1: on a shared machine "
                          "a spinning thread pool measures the neighbours' load, not the kernel)")
+    ap.add_argument("--clock", choices=sorted(CLOCK), default="cpu",
+                    help="cpu: the process's CPU time (default; with one thread each, what the work "
+                         "costs, whatever the neighbours do); wall: elapsed time")
     args = ap.parse_args()
+    global clock
+    clock = CLOCK[args.clock]
     torch.set_num_threads(max(args.threads, 1))
     for name in ("batch", "repeat", "threads"):
         if getattr(args, name) < 1:
@@ -119,7 +130,7 @@ def main() -> None:
           f"(BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}); "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.2f}")
-    print(f"2-D batch {args.batch}; warm-up {args.warmup}; {args.repeat} interleaved rounds; medians "
+    print(f"{args.clock} clock; 2-D batch {args.batch}; warm-up {args.warmup}; {args.repeat} interleaved rounds; medians "
           f"[interquartile range of the per-round ratio]")
     print(f"{'layer':34} {'oracle ms':>10} {'torch ms':>10} {'ratio':>7} {'IQR':>13}  exact")
     ratios = []

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import UsageError
-from .core import _pairs, as_arith, exact_arith
+from .core import _pairs, as_arith, exact_arith, pad
 from .padding import CONV_PADDING_MODES, conv_pads, pad_pairs
 
 # entries of one im2col block: 2^19 (2 MiB of float32), sized to stay in cache while its GEMM runs
@@ -50,11 +50,47 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride=1, pa
                              f"{di * (ki - 1) + 1} on spatial axis {ax}, but the padded input has "
                              f"{ni + lo + hi}; rule: d*(k-1)+1 <= n + p_lo + p_hi")
     arith = exact_arith(x, w, b, cg * math.prod(k)) if exact else np.dtype(np.float64)
-    y = _im2col_gemm(as_arith(x, arith), as_arith(w, arith), p, s, d, groups)   # (N, *m, C_out)
-    if b is not None:
-        y += as_arith(b, arith)
-    y = np.moveaxis(y, -1, 1)                                  # (N, C_out, *m)
+    xa, wa = as_arith(x, arith), as_arith(w, arith)
+    m_last = (x.shape[-1] + sum(p[-1]) - d[-1] * (k[-1] - 1) - 1) // s[-1] + 1
+    if groups == 1 and cg * k[-1] < m_last:
+        # few input channels (LeNet's C1, an RGB stem): a window row is too short a run to copy
+        # channels-last; copy (C·Πk, B·Πm) rows of m contiguous outputs instead
+        y = _im2col_gemm_nchw(pad(xa, p), wa, s, d)                        # (N, C_out, *m)
+        if b is not None:
+            y += as_arith(b, arith).reshape(co, *[1] * nd)
+    else:
+        y = _im2col_gemm(xa, wa, p, s, d, groups)                          # (N, *m, C_out)
+        if b is not None:
+            y += as_arith(b, arith)
+        y = np.moveaxis(y, -1, 1)                                  # (N, C_out, *m)
     return y.astype(np.float64, order="C") if arith != object else np.ascontiguousarray(y)
+
+
+def _im2col_gemm_nchw(xp: np.ndarray, w: np.ndarray, s, d) -> np.ndarray:
+    """``(N, C_out, *m)`` for one group: im2col as ``(C·Πk, B·Πm)`` in cache-sized blocks, then
+    ``W (C_out, C·Πk)`` times it (the textbook layout; Chellapilla et al. 2006)."""
+    nd = xp.ndim - 2
+    n = xp.shape[0]
+    co, cg, *k = w.shape
+    kk = cg * math.prod(k)
+    spans = [di * (ki - 1) + 1 for ki, di in zip(k, d)]
+    v = sliding_window_view(xp, spans, axis=tuple(range(2, 2 + nd)))
+    v = v[(slice(None), slice(None), *[slice(None, None, si) for si in s],
+           *[slice(None, None, di) for di in d])]                         # (N, C, *m, *k)
+    m = v.shape[2:2 + nd]
+    mm = math.prod(m)
+    y = np.empty((n, co, mm), dtype=w.dtype)
+    wk = w.reshape(co, kk)
+    step = max(1, _CACHE_BLOCK // max(1, kk * mm))
+    buf = np.empty((cg, *k, min(step, n), *m), dtype=w.dtype)
+    order = (1, *range(2 + nd, 2 + 2 * nd), 0, *range(2, 2 + nd))   # (C, *k, B, *m)
+    for i in range(0, n, step):
+        vb = v[i:i + step]
+        nb = vb.shape[0]
+        cols = buf[(slice(None),) * (1 + nd) + (slice(0, nb),)]
+        cols[...] = vb.transpose(order)
+        y[i:i + nb] = np.dot(wk, cols.reshape(kk, -1)).reshape(co, nb, mm).transpose(1, 0, 2)
+    return y.reshape(n, co, *m)
 
 
 def channels_last_padded(x: np.ndarray, pads) -> np.ndarray:
@@ -91,16 +127,7 @@ def _im2col_gemm(x: np.ndarray, w: np.ndarray, pads, s, d, groups: int) -> np.nd
     wg = np.ascontiguousarray(w.reshape(groups, og, cg, *k).transpose(
         0, *range(3, 3 + nd), 2, 1)).reshape(groups, kk, og)
     if cg == 1 and og == 1 and groups > 1 and w.dtype != object:
-        y = np.zeros((n, *m, co), dtype=w.dtype)
-        wt = w.reshape(co, -1)
-        step = max(1, _CACHE_BLOCK // (4 * co * math.prod(m)))       # y and tmp stay in cache
-        tmp = np.empty((min(step, n), *m, co), dtype=w.dtype)
-        for i in range(0, n, step):
-            yb, vb = y[i:i + step], v[i:i + step]
-            for t, j in enumerate(itertools.product(*map(range, k))):
-                np.multiply(vb[(Ellipsis, *j)], wt[:, t], out=tmp[:yb.shape[0]])  # tap j, all channels
-                yb += tmp[:yb.shape[0]]
-        return y
+        return _depthwise(xc, w, s, d, m)
     y = np.empty((n, *m, co), dtype=w.dtype)
     step = max(1, _CACHE_BLOCK // max(1, kk * groups * math.prod(m)))
     order = (0, *range(1, 1 + nd), 1 + nd, *range(3 + nd, 3 + 2 * nd), 2 + nd)
@@ -118,6 +145,50 @@ def _im2col_gemm(x: np.ndarray, w: np.ndarray, pads, s, d, groups: int) -> np.nd
             out[:, 0] = np.dot(cols[:, 0], wg[0])
         else:   # one batched GEMM over the groups
             out[...] = np.matmul(cols.transpose(1, 0, 2), wg).transpose(1, 0, 2)
+    return y
+
+
+def _depthwise(xc: np.ndarray, w: np.ndarray, s, d, m) -> np.ndarray:
+    """``(N, *m, C)`` of a depthwise convolution (one input channel and one output per group).
+
+    Stride 1: in the flattened channels-last padded input, tap ``j`` is a constant offset, so each
+    tap is one contiguous multiply-add over a block of samples (positions past the window are
+    computed and dropped). Stride > 1: one strided multiply-add per tap. Either way every product
+    and partial sum is exact under the certificate.
+    """
+    n, *padded, c = xc.shape
+    nd = len(padded)
+    k = w.shape[2:]
+    wt = w.reshape(c, -1)
+    taps = list(itertools.product(*map(range, k)))
+    if any(v != 1 for v in s):
+        spans = [di * (ki - 1) + 1 for ki, di in zip(k, d)]
+        v = sliding_window_view(xc, spans, axis=tuple(range(1, nd + 1)))
+        v = v[(slice(None), *[slice(None, None, si) for si in s], slice(None),
+               *[slice(None, None, di) for di in d])]
+        y = np.zeros((n, *m, c), dtype=w.dtype)
+        for t, j in enumerate(taps):
+            y += v[(Ellipsis, *j)] * wt[:, t]
+        return y
+    plane = math.prod(padded) * c                                  # one sample, flattened
+    strides = [math.prod(padded[a + 1:]) * c for a in range(nd)]
+    offs = [sum(ji * di * st for ji, di, st in zip(j, d, strides)) for j in taps]
+    y = np.empty((n, *m, c), dtype=w.dtype)
+    step = max(1, _CACHE_BLOCK // (4 * plane))
+    acc = np.empty(min(step, n) * plane, dtype=w.dtype)
+    tmp = np.empty_like(acc)
+    for i in range(0, n, step):
+        xb = xc[i:i + step].reshape(-1)
+        nb = xb.size // plane
+        length = nb * plane - max(offs)
+        a, t_ = acc[:length].reshape(-1, c), tmp[:length].reshape(-1, c)
+        a[...] = 0
+        for t, off in enumerate(offs):
+            np.multiply(xb[off:off + length].reshape(-1, c), wt[:, t], out=t_)
+            a += t_
+        full = np.zeros(nb * plane, dtype=w.dtype)
+        full[:length] = acc[:length]
+        y[i:i + nb] = full.reshape(nb, *padded, c)[(slice(None), *[slice(0, mi) for mi in m])]
     return y
 
 
