@@ -52,7 +52,7 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride=1, pa
     arith = exact_arith(x, w, b, cg * math.prod(k)) if exact else np.dtype(np.float64)
     xa, wa = as_arith(x, arith), as_arith(w, arith)
     m_last = (x.shape[-1] + sum(p[-1]) - d[-1] * (k[-1] - 1) - 1) // s[-1] + 1
-    if groups == 1 and cg * k[-1] < m_last:
+    if groups == 1 and cg == 1 and k[-1] < m_last:
         # few input channels (LeNet's C1, an RGB stem): a window row is too short a run to copy
         # channels-last; copy (C·Πk, B·Πm) rows of m contiguous outputs instead
         y = _im2col_gemm_nchw(pad(xa, p), wa, s, d)                        # (N, C_out, *m)
