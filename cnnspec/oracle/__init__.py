@@ -3,8 +3,12 @@ pooling, and rigorous float error bounds.
 
 Each op is built from three plain pieces, as in JAX's ``lax_reference``: explicit padding
 (:func:`pad`), a strided window view (:func:`windows`) and one reduction over the window axes
-(a matrix product for convolution, ``max``/``sum`` for pooling). There is no validation here; the
-public layer (:mod:`cnnspec.conformance`) validates arguments first.
+(a matrix product for convolution, ``max``/``sum`` for pooling). The pooling ops do no validation
+(the public layer, :mod:`cnnspec.conformance`, validates first); the convolution family refuses the
+arguments it cannot give a meaning to (``output_padding >= max(stride, dilation)``, a zero point
+out of its dtype's range, strided ``padding='same'``, an unknown padding mode, reflect padding not
+smaller than the input, a kernel larger than the padded input) with a one-line
+:class:`~cnnspec.errors.UsageError` naming the argument, the value and the rule.
 
 Exactness. Every result is exact:
 
@@ -15,6 +19,8 @@ Exactness. Every result is exact:
   integer. This is what makes the oracle fast: an independent float32 GEMM on certified data;
 * other data (fractions, large integers, general floats) go through Python ``int``/``Fraction``
   object arithmetic: slow, exact;
+* integer convolution (ConvInteger, QLinearConv) is integer arithmetic throughout; QLinearConv's
+  requantisation divides Python integers (:func:`requantize`), ties to even, then saturates;
 * average pooling returns exact sums and divisors (:func:`avg_pool2d_parts`); the quotient is a
   rational that :func:`avg_pool2d` rounds once to float64.
 
