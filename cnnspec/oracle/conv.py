@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -17,8 +18,16 @@ from ..errors import UsageError
 from .core import _pairs, as_arith, exact_arith, pad
 from .padding import CONV_PADDING_MODES, conv_pads, pad_pairs
 
-# entries of one im2col block: 2^19 (2 MiB of float32), sized to stay in cache while its GEMM runs
-_CACHE_BLOCK = 2 ** 19
+def _blas_threads() -> int:
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if os.environ.get(var, "").isdigit() and int(os.environ[var]) > 0:
+            return int(os.environ[var])
+    return os.cpu_count() or 1
+
+
+# entries of one im2col block: 2^19 (2 MiB of float32) per BLAS thread, to stay in cache while its
+# GEMM runs and to give every thread enough work to amortise its start-up
+_CACHE_BLOCK = 2 ** 19 * _blas_threads()
 
 def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride=1, padding=0,
          dilation=1, groups: int = 1, *, exact: bool = True, padding_mode: str = "zeros") -> np.ndarray:
