@@ -63,7 +63,7 @@ def test_conv3d_and_conv_transpose3d_verify(capsys):
 def test_json_round_trips_to_the_same_symbols(capsys):
     doc = derive_json(capsys, "conv2d", "--input", "a,b,c;d,e,f", "--kernel", "w_,x1;y,z", "--padding", "0:1,1:0")
     names = doc["input"] + doc["kernel"]
-    for e, want in zip(doc["outputs"], doc["outputs"]):
+    for e in doc["outputs"]:
         parsed = sympy.sympify(e)
         assert {str(s) for s in parsed.free_symbols} <= set(names)
         assert all(isinstance(s, sympy.Symbol) for s in parsed.free_symbols)

@@ -202,7 +202,7 @@ def check_bounds(n: tuple[int, ...], k: tuple[int, ...], c_in: int, c_out: int, 
     for name, v in (("--in-channels", c_in), ("--out-channels", c_out), ("--groups", groups)):
         if v < 1:
             raise UsageError(f"{name}: {v} must be a positive integer")
-    per_group = (c_in // groups if groups and c_in >= groups else c_in)
+    per_group = max(c_in // groups, 1)          # groups that do not divide are refused later
     symbols = c_in * math.prod(n) + c_out * per_group * math.prod(k)
     positions = math.prod(a + b for a, b in zip(n, k)) if not transposed else math.prod(n)
     nonzeros = positions * c_out * per_group * math.prod(k) if not transposed else \
