@@ -158,6 +158,7 @@ BAD = [
     (lambda: oracle.conv(np.ones((1, 1, 5)), np.ones((1, 1, 3)), None, 1, 1, padding_mode="mirror"),
      "padding_mode"),
     (lambda: oracle.functional_pad(np.ones((1, 1, 3)), (3, 0), "reflect"), "pad"),
+    (lambda: oracle.conv(np.ones((1, 1, 3)), np.ones((1, 1, 2)), None, 1, 3, padding_mode="reflect"), "padding"),
     (lambda: oracle.functional_pad(np.ones((1, 1, 3)), (1, 0), "wrap"), "mode"),
     (lambda: oracle.functional_pad(np.ones((1, 1, 3)), (4, 0), "circular"), "pad"),
     (lambda: oracle.functional_pad(np.ones((1, 1, 3)), (1, 0, 1), "constant"), "pad"),

@@ -49,7 +49,7 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride=1, pa
         if padding_mode not in CONV_PADDING_MODES:
             raise UsageError(f"padding_mode: {padding_mode!r} is not one of "
                              f"{', '.join(CONV_PADDING_MODES)}")
-        x = pad_pairs(x, p, CONV_PADDING_MODES[padding_mode])   # nn.Conv2d: F.pad, then no padding
+        x = pad_pairs(x, p, CONV_PADDING_MODES[padding_mode], name="padding")   # nn.Conv2d: F.pad, then no padding
         p = [(0, 0)] * nd
     n, c = x.shape[:2]
     co, cg, *k = w.shape

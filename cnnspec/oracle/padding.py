@@ -95,7 +95,7 @@ def torch_pad_pairs(pad_tuple: Sequence[int], ndim: int) -> list[tuple[int, int]
 
 
 def pad_pairs(x: np.ndarray, pairs: Sequence[tuple[int, int]], mode: str = "constant",
-              value=0) -> np.ndarray:
+              value=0, *, name: str = "pad") -> np.ndarray:
     """``x`` with its trailing ``len(pairs)`` axes padded in ``mode``; negative constant pads crop.
 
     Rules (torch's, each checked with a one-line :class:`~cnnspec.errors.UsageError`): ``reflect``
@@ -109,17 +109,17 @@ def pad_pairs(x: np.ndarray, pairs: Sequence[tuple[int, int]], mode: str = "cons
     for ax, (lo, hi) in enumerate(pairs):
         n = x.shape[lead + ax]
         if mode != "constant" and min(lo, hi) < 0:
-            raise UsageError(f"pad: ({lo}, {hi}) on axis {lead + ax} is negative; rule: only "
+            raise UsageError(f"{name}: ({lo}, {hi}) on axis {lead + ax} is negative; rule: only "
                              f"mode 'constant' crops with negative pads")
         if mode == "reflect" and max(lo, hi) >= n:
-            raise UsageError(f"pad: ({lo}, {hi}) on axis {lead + ax} of size {n} in mode "
+            raise UsageError(f"{name}: ({lo}, {hi}) on axis {lead + ax} of size {n} in mode "
                              f"'reflect'; rule: reflect padding must be smaller than the input "
                              f"size (pad < {n})")
         if mode == "circular" and max(lo, hi) > n:
-            raise UsageError(f"pad: ({lo}, {hi}) on axis {lead + ax} of size {n} in mode "
+            raise UsageError(f"{name}: ({lo}, {hi}) on axis {lead + ax} of size {n} in mode "
                              f"'circular'; rule: circular padding wraps at most once (pad <= {n})")
         if mode == "replicate" and n == 0 and max(lo, hi) > 0:
-            raise UsageError(f"pad: axis {lead + ax} is empty; rule: replicate needs an edge value")
+            raise UsageError(f"{name}: axis {lead + ax} is empty; rule: replicate needs an edge value")
     # negative pads crop (constant mode only); the rest is np.pad
     crop = tuple(slice(None) for _ in range(lead)) + tuple(
         slice(max(-lo, 0), x.shape[lead + i] - max(-hi, 0)) for i, (lo, hi) in enumerate(pairs))
