@@ -64,7 +64,8 @@ def _zero_point(name: str, zp, dtype: str, channels: int | None) -> np.ndarray:
     lo, hi = INT_RANGES[dtype]
     bad = z[(z < lo) | (z > hi)] if z.ndim else (z if not lo <= z <= hi else None)
     if bad is not None and np.size(bad):
-        raise UsageError(f"{name}: {int(np.ravel(bad)[0])} is out of range; rule: {'an' if dtype[0] in 'aeiou' else 'a'} {dtype} zero "
+        article = "an" if dtype[0] in "aeiou" else "a"
+        raise UsageError(f"{name}: {int(np.ravel(bad)[0])} is out of range; rule: {article} {dtype} zero "
                          f"point lies in [{lo}, {hi}]")
     return z.astype(np.int64)
 
