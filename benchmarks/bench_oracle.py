@@ -1,71 +1,155 @@
-"""The exact oracle against torch's own float32 conv2d, side by side in one process.
+"""The exact oracle against torch's own float32 convolutions, side by side in one process.
 
-    python benchmarks/bench_oracle.py [--batch 256] [--repeat 5]
+    python benchmarks/bench_oracle.py [--batch 256] [--repeat 15] [--warmup 3] [--only NAME]
 
-Shapes: LeNet-5's convolutions C1, C3, C5 (LeCun et al. 1998, 32x32 input) and the three stages of
-the CIFAR ResNets (He et al. 2016 §4.2: 3x3 convolutions with 16, 32, 64 filters on 32x32, 16x16,
-8x8 maps, and the stride-2 transitions), batch 256. Data: integers in [-3, 3], so the exactness
-certificate K·max|x|·max|w| < 2^24 holds and the oracle computes the exact result with an
-independent float32 GEMM (NumPy's BLAS); the benchmark checks that torch agrees bit for bit. Each
-time is the best of ``--repeat`` interleaved runs (this machine's 2 cores are shared: compare
-the ratio).
+Shapes: LeNet-5's convolutions C1, C3, C5 (LeCun et al. 1998, 32x32 input); the three stages of
+the CIFAR ResNets and their stride-2 transitions (He et al. 2016 §4.2); a U-Net decoder step (a 2x2
+stride-2 transposed convolution, Ronneberger et al. 2015, Fig. 1); a DCGAN generator layer (4x4
+stride-2 transposed convolution, padding 1; Radford et al. 2016); a depthwise 3x3 convolution
+(MobileNet, Howard et al. 2017); the stem of an R3D-18 video ResNet (3x7x7 conv3d, stride 1x2x2;
+Tran et al. 2018). Data: integers in [-3, 3], so the exactness certificate
+K·max|x|·max|w| < 2^24 holds and the oracle computes the exact result with an independent float32
+GEMM (NumPy's BLAS); each row checks that torch agrees bit for bit.
+
+How the figures are made trustworthy on a shared machine: ``--warmup`` untimed calls of both
+first (allocator, BLAS threads, oneDNN primitive caches); then ``--repeat`` rounds, each timing the
+oracle and torch back to back, in alternating order, so that both see the same load; each row gives
+the median of each and the ratio's median over rounds (the per-round ratio is load-robust) with
+its interquartile range. Both run on one thread by default (``--threads``) and are timed by the
+process's CPU time (``--clock cpu``): on a shared machine, elapsed time and multi-threaded pools
+measure the neighbours. The header states torch's thread count and backend; the last line is the
+geometric mean of the per-shape median ratios.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import platform
+import sys
 import time
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))   # this checkout's cnnspec
 
-from cnnspec import oracle
 
-SHAPES = [  # name, C_in, H, C_out, k, stride, padding
-    ("LeNet C1 1x32x32 -> 6, 5x5", 1, 32, 6, 5, 1, 0),
-    ("LeNet C3 6x14x14 -> 16, 5x5", 6, 14, 16, 5, 1, 0),
-    ("LeNet C5 16x5x5 -> 120, 5x5", 16, 5, 120, 5, 1, 0),
-    ("ResNet stage1 16x32x32, 3x3", 16, 32, 16, 3, 1, 1),
-    ("ResNet stage2 32x16x16, 3x3", 32, 16, 32, 3, 1, 1),
-    ("ResNet stage3 64x8x8, 3x3", 64, 8, 64, 3, 1, 1),
-    ("ResNet 16x32x32 -> 32, 3x3/2", 16, 32, 32, 3, 2, 1),
-    ("ResNet 32x16x16 -> 64, 3x3/2", 32, 16, 64, 3, 2, 1),
+def _threads_from_argv(default: int = 1) -> int:
+    """``--threads`` must be known before NumPy loads its BLAS: read it from argv here."""
+    for i, a in enumerate(sys.argv):
+        if a == "--threads" and i + 1 < len(sys.argv) and sys.argv[i + 1].isdigit():
+            return int(sys.argv[i + 1])
+        if a.startswith("--threads=") and a.split("=", 1)[1].isdigit():
+            return int(a.split("=", 1)[1])
+    return default
+
+
+THREADS = _threads_from_argv()
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = str(max(THREADS, 1))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from cnnspec import oracle  # noqa: E402
+
+# name, op, (C_in, spatial), (C_out, kernel), kwargs, batch (None: --batch)
+SHAPES = [
+    ("LeNet C1 1x32x32 -> 6, 5x5", "conv2d", (1, (32, 32)), (6, (5, 5)), {}, None),
+    ("LeNet C3 6x14x14 -> 16, 5x5", "conv2d", (6, (14, 14)), (16, (5, 5)), {}, None),
+    ("LeNet C5 16x5x5 -> 120, 5x5", "conv2d", (16, (5, 5)), (120, (5, 5)), {}, None),
+    ("ResNet stage1 16x32x32, 3x3", "conv2d", (16, (32, 32)), (16, (3, 3)), {"padding": 1}, None),
+    ("ResNet stage2 32x16x16, 3x3", "conv2d", (32, (16, 16)), (32, (3, 3)), {"padding": 1}, None),
+    ("ResNet stage3 64x8x8, 3x3", "conv2d", (64, (8, 8)), (64, (3, 3)), {"padding": 1}, None),
+    ("ResNet 16x32x32 -> 32, 3x3/2", "conv2d", (16, (32, 32)), (32, (3, 3)), {"stride": 2, "padding": 1}, None),
+    ("ResNet 32x16x16 -> 64, 3x3/2", "conv2d", (32, (16, 16)), (64, (3, 3)), {"stride": 2, "padding": 1}, None),
+    ("depthwise 32x16x16, 3x3, g=32", "conv2d", (32, (16, 16)), (32, (3, 3)), {"padding": 1, "groups": 32}, None),
+    ("U-Net up 64x16x16 -> 32, 2x2/2", "conv_transpose2d", (64, (16, 16)), (32, (2, 2)), {"stride": 2}, 32),
+    ("DCGAN 64x8x8 -> 32, 4x4/2 p1", "conv_transpose2d", (64, (8, 8)), (32, (4, 4)),
+     {"stride": 2, "padding": 1}, 32),
+    ("R3D-18 stem 3x8x56x56 -> 64", "conv3d", (3, (8, 56, 56)), (64, (3, 7, 7)),
+     {"stride": (1, 2, 2), "padding": (1, 3, 3)}, 2),
 ]
+TORCH = {"conv2d": F.conv2d, "conv3d": F.conv3d, "conv_transpose2d": F.conv_transpose2d}
+ORACLE = {"conv2d": oracle.conv2d, "conv3d": oracle.conv3d, "conv_transpose2d": oracle.conv_transpose2d}
 
 
-def best_of(fns, repeat: int) -> list[float]:
-    """Best time of each function, the runs interleaved so both see the same load."""
-    for fn in fns:
-        fn()
-    times = [[] for _ in fns]
-    for _ in range(repeat):
-        for t, fn in zip(times, fns):
-            t0 = time.perf_counter()
-            fn()
-            t.append(time.perf_counter() - t0)
-    return [min(t) for t in times]
+CLOCK = {"cpu": time.process_time, "wall": time.perf_counter}
+clock = time.process_time
+
+
+def timed(fn) -> float:
+    t0 = clock()
+    fn()
+    return clock() - t0
+
+
+def interleaved(f_oracle, f_torch, warmup: int, repeat: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-round times of both, back to back, the order alternating round by round."""
+    for _ in range(warmup):
+        f_oracle()
+        f_torch()
+    to, tt = [], []
+    for r in range(repeat):
+        if r % 2:
+            tt.append(timed(f_torch))
+            to.append(timed(f_oracle))
+        else:
+            to.append(timed(f_oracle))
+            tt.append(timed(f_torch))
+    return np.array(to), np.array(tt)
+
+
+def arrays(rng, op, cin, size, cout, k, groups, batch):
+    x = rng.integers(-3, 4, (batch, cin, *size)).astype(np.float32)
+    wshape = (cin, cout // groups, *k) if op.startswith("conv_transpose") else (cout, cin // groups, *k)
+    return x, rng.integers(-3, 4, wshape).astype(np.float32)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--batch", type=int, default=256, help="batch of the 2-D convolutions (default 256)")
+    ap.add_argument("--repeat", type=int, default=15, help="timed rounds per shape (default 15)")
+    ap.add_argument("--warmup", type=int, default=3, help="untimed calls of each first (default 3)")
+    ap.add_argument("--only", default=None, help="run the shapes whose name contains this text")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads of torch and of NumPy's BLAS alike (default 1: on a shared machine "
+                         "a spinning thread pool measures the neighbours' load, not the kernel)")
+    ap.add_argument("--clock", choices=sorted(CLOCK), default="cpu",
+                    help="cpu: the process's CPU time (default; with one thread each, what the work "
+                         "costs, whatever the neighbours do); wall: elapsed time")
     args = ap.parse_args()
+    global clock
+    clock = CLOCK[args.clock]
+    torch.set_num_threads(max(args.threads, 1))
+    for name in ("batch", "repeat", "threads"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name}: {getattr(args, name)} must be >= 1")
     rng = np.random.default_rng(0)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, oneDNN "
-          f"{torch.backends.mkldnn.is_available()}; batch {args.batch}; best of {args.repeat}")
-    print(f"{'layer':32} {'oracle ms':>10} {'torch ms':>10} {'ratio':>7}  exact")
+    backend = ("oneDNN (mkldnn) enabled" if torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
+               else "oneDNN off (ATen / NNPACK kernels)")
+    print(f"torch {torch.__version__}: {torch.get_num_threads()} threads, {backend}; numpy {np.__version__} "
+          f"(BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}); "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.2f}")
+    print(f"{args.clock} clock; 2-D batch {args.batch}; warm-up {args.warmup}; {args.repeat} interleaved rounds; medians "
+          f"[interquartile range of the per-round ratio]")
+    print(f"{'layer':34} {'oracle ms':>10} {'torch ms':>10} {'ratio':>7} {'IQR':>13}  exact")
     ratios = []
-    for name, cin, h, cout, k, s, p in SHAPES:
-        x = rng.integers(-3, 4, (args.batch, cin, h, h)).astype(np.float32)
-        w = rng.integers(-3, 4, (cout, cin, k, k)).astype(np.float32)
+    for name, op, (cin, size), (cout, k), kw, batch in SHAPES:
+        if args.only and args.only not in name:
+            continue
+        x, w = arrays(rng, op, cin, size, cout, k, kw.get("groups", 1), batch or args.batch)
         tx, tw = torch.from_numpy(x), torch.from_numpy(w)
-        t_oracle, t_torch = best_of([lambda: oracle.conv2d(x, w, None, s, p),
-                                     lambda: F.conv2d(tx, tw, None, s, p)], args.repeat)
-        same = np.array_equal(oracle.conv2d(x, w, None, s, p), F.conv2d(tx, tw, None, s, p).numpy())
-        ratios.append(t_oracle / t_torch)
-        print(f"{name:32} {t_oracle * 1e3:10.2f} {t_torch * 1e3:10.2f} {ratios[-1]:7.2f}  {same}")
-    print(f"{'geometric mean ratio':32} {'':10} {'':10} {float(np.exp(np.mean(np.log(ratios)))):7.2f}")
+        with torch.no_grad():
+            to, tt = interleaved(lambda: ORACLE[op](x, w, None, **kw), lambda: TORCH[op](tx, tw, None, **kw),
+                                 args.warmup, args.repeat)
+            same = np.array_equal(ORACLE[op](x, w, None, **kw), TORCH[op](tx, tw, None, **kw).numpy())
+        r = to / tt
+        q1, med, q3 = np.percentile(r, [25, 50, 75])
+        ratios.append(med)
+        print(f"{name:34} {np.median(to) * 1e3:10.2f} {np.median(tt) * 1e3:10.2f} {med:7.2f} "
+              f"[{q1:5.2f}, {q3:5.2f}]  {same}")
+    print(f"{'geometric mean of the median ratios':45} {float(np.exp(np.mean(np.log(ratios)))):18.2f}  "
+          f"(worst {max(ratios):.2f})")
 
 
 if __name__ == "__main__":

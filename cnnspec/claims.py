@@ -174,6 +174,7 @@ def _match(pattern: str, cid: str) -> bool:
 # Modules that register claims. Parts add themselves here.
 _CLAIM_MODULES: list[str] = [
     "cnnspec.spec.conv_claims",
+    "cnnspec.spec.conv_family_claims",
     "cnnspec.spec.arch_claims",
     "cnnspec.networks.reference_claims",
     "cnnspec.conformance.conv_claims",

@@ -1,9 +1,14 @@
-"""Exact reference ops: convolution, max and average pooling, and rigorous float error bounds.
+"""Exact reference ops: convolution (1-D to 3-D, transposed, int8), padding modes, max and average
+pooling, and rigorous float error bounds.
 
 Each op is built from three plain pieces, as in JAX's ``lax_reference``: explicit padding
 (:func:`pad`), a strided window view (:func:`windows`) and one reduction over the window axes
-(a matrix product for convolution, ``max``/``sum`` for pooling). There is no validation here; the
-public layer (:mod:`cnnspec.conformance`) validates arguments first.
+(a matrix product for convolution, ``max``/``sum`` for pooling). The pooling ops do no validation
+(the public layer, :mod:`cnnspec.conformance`, validates first); the convolution family refuses the
+arguments it cannot give a meaning to (``output_padding >= max(stride, dilation)``, a zero point
+out of its dtype's range, strided ``padding='same'``, an unknown padding mode, reflect padding not
+smaller than the input, a kernel larger than the padded input) with a one-line
+:class:`~cnnspec.errors.UsageError` naming the argument, the value and the rule.
 
 Exactness. Every result is exact:
 
@@ -14,6 +19,8 @@ Exactness. Every result is exact:
   integer. This is what makes the oracle fast: an independent float32 GEMM on certified data;
 * other data (fractions, large integers, general floats) go through Python ``int``/``Fraction``
   object arithmetic: slow, exact;
+* integer convolution (ConvInteger, QLinearConv) is integer arithmetic throughout; QLinearConv's
+  requantisation divides Python integers (:func:`requantize`), ties to even, then saturates;
 * average pooling returns exact sums and divisors (:func:`avg_pool2d_parts`); the quotient is a
   rational that :func:`avg_pool2d` rounds once to float64.
 
@@ -33,13 +40,28 @@ PyTorch ``aten/src/ATen/native/Pool.h`` (``pooling_output_shape``; avg-pool divi
 """
 from __future__ import annotations
 
-from .bounds import abs_conv, error_bound
-from .conv import conv, conv1d, conv2d
+from . import padding as _padding
+from .bounds import abs_conv, abs_conv_transpose, error_bound, error_bound_transpose
+from .conv import conv, conv1d, conv2d, conv3d
 from .core import INPUT_ROUNDINGS, PRECISION, certificate, gamma, pad, unit_roundoff, windows
+from .integer import conv2d_integer, conv_integer, qlinear_conv2d, requantize
+from .padding import PAD_MODES, conv_pads, pad_pairs, torch_pad_pairs
 from .pool import avg_pool2d, avg_pool2d_parts, max_pool2d
+from .transposed import (conv_transpose, conv_transpose1d, conv_transpose2d, conv_transpose3d,
+                         transposed_output_size)
 
-OPS = {"conv1d": conv1d, "conv2d": conv2d, "max_pool2d": max_pool2d, "avg_pool2d": avg_pool2d}
+# ``pad`` above is the oracle's piece (pairs, constant value); the op ``pad`` of the calling
+# convention (torch.nn.functional.pad: flat tuple from the last axis, four modes) is this one.
+functional_pad = _padding.pad
 
-__all__ = ["INPUT_ROUNDINGS", "OPS", "PRECISION", "abs_conv", "avg_pool2d", "avg_pool2d_parts",
-           "certificate", "conv", "conv1d", "conv2d", "error_bound", "gamma", "max_pool2d", "pad",
-           "unit_roundoff", "windows"]
+OPS = {"conv1d": conv1d, "conv2d": conv2d, "max_pool2d": max_pool2d, "avg_pool2d": avg_pool2d,
+       "conv3d": conv3d, "conv_transpose1d": conv_transpose1d, "conv_transpose2d": conv_transpose2d,
+       "conv_transpose3d": conv_transpose3d, "pad": functional_pad,
+       "conv2d_integer": conv2d_integer, "qlinear_conv2d": qlinear_conv2d}
+
+__all__ = ["INPUT_ROUNDINGS", "OPS", "PAD_MODES", "PRECISION", "abs_conv", "abs_conv_transpose",
+           "avg_pool2d", "avg_pool2d_parts", "certificate", "conv", "conv1d", "conv2d", "conv2d_integer",
+           "conv3d", "conv_integer", "conv_pads", "conv_transpose", "conv_transpose1d",
+           "conv_transpose2d", "conv_transpose3d", "error_bound", "error_bound_transpose",
+           "functional_pad", "gamma", "max_pool2d", "pad", "pad_pairs", "qlinear_conv2d",
+           "requantize", "torch_pad_pairs", "transposed_output_size", "unit_roundoff", "windows"]

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from .conv import conv
+from .transposed import conv_transpose
 from .core import gamma, unit_roundoff
 
 def abs_conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
@@ -39,3 +40,25 @@ def error_bound(x, w, b=None, *, dtype: str = "float32", input_rounding: str | N
         ui = unit_roundoff(input_rounding)
         rel = (1 + rel) * (1 + ui) ** 2 - 1
     return rel * abs_conv(x, w, b, stride, padding, dilation, groups)
+
+
+def abs_conv_transpose(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
+                       dilation=1) -> np.ndarray:
+    """``Σ|x||w| + |b|`` per output of a transposed convolution (float64, rounded up like
+    :func:`abs_conv`); every output sums at most ``K = C_in/g·Πk`` products."""
+    k = math.prod(np.shape(w)[2:]) * (np.shape(w)[0] // groups)
+    s = conv_transpose(np.abs(np.asarray(x, np.float64)), np.abs(np.asarray(w, np.float64)),
+                       None if b is None else np.abs(np.asarray(b, np.float64)),
+                       stride, padding, output_padding, groups, dilation, exact=False)
+    return s * (1 + 2 * gamma(k + 1, "float64"))
+
+
+def error_bound_transpose(x, w, b=None, *, dtype: str = "float32", input_rounding: str | None = None,
+                          stride=1, padding=0, output_padding=0, groups=1, dilation=1) -> np.ndarray:
+    """Rigorous bound on ``|ŷ − y|`` for a transposed convolution in ``dtype``, any order:
+    ``γ_{K+2}(u)·(Σ|x||w| + |b|)`` with ``K = C_in/g·Πk`` (see :func:`error_bound`)."""
+    k = math.prod(np.shape(w)[2:]) * (np.shape(w)[0] // groups)
+    rel = gamma(k + 2, dtype)
+    if input_rounding is not None:
+        rel = (1 + rel) * (1 + unit_roundoff(input_rounding)) ** 2 - 1
+    return rel * abs_conv_transpose(x, w, b, stride, padding, output_padding, groups, dilation)

@@ -106,3 +106,31 @@ def _cast(a: np.ndarray, arith: np.dtype) -> np.ndarray:
         return a.astype(arith)
     return np.vectorize(lambda v: v if isinstance(v, (int, Fraction)) else
                         int(v) if isinstance(v, np.integer) else Fraction(float(v)), otypes=[object])(a)
+
+
+def exact_arith(x, w, b, taps: int) -> np.dtype:
+    """:func:`_arith`, decided in fewer passes for float and integer arrays (min, max and one
+    rounding per array instead of four temporaries); other data go to :func:`_arith` itself."""
+    if any(a is not None and a.dtype.kind not in "fiu" for a in (x, w, b)):
+        return _arith(x, w, b, taps)
+    peak = []
+    for a in (x, w, b):
+        if a is None or a.size == 0:
+            peak.append(0.0)
+            continue
+        lo, hi = float(a.min()), float(a.max())
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return _arith(x, w, b, taps)
+        if a.dtype.kind == "f" and not np.array_equal(a, np.rint(a)):
+            return np.dtype(object)
+        peak.append(max(abs(lo), abs(hi)))
+    value = taps * peak[0] * peak[1] + peak[2]
+    for dt in ("float32", "float64"):
+        if value < 2 ** PRECISION[dt]:
+            return np.dtype(dt)
+    return np.dtype(object)
+
+
+def as_arith(a: np.ndarray, arith: np.dtype) -> np.ndarray:
+    """:func:`_cast` without a copy when ``a`` already has the arithmetic's dtype (read-only use)."""
+    return a if a.dtype == arith and arith != object else _cast(a, arith)

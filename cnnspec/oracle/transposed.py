@@ -1,0 +1,142 @@
+"""Exact transposed convolution: one GEMM per group, then every kernel tap scattered into the output.
+
+The transposed convolution is the adjoint of the convolution with the same geometry: input
+position ``a`` sends ``w[c_in, c_out, j]·x[a]`` to output position ``o = a·s − p_lo + j·d``
+(Dumoulin & Visin 2016, §4; the matrix is ``T(w)ᵀ``, see :mod:`cnnspec.spec.transposed`). Per
+axis the output size is ::
+
+    (n − 1)·s − p_lo − p_hi + d·(k − 1) + output_padding + 1
+
+computed here as the full output ``(n−1)s + d(k−1) + 1`` with ``output_padding`` more entries on
+the high side, cropped by ``p_lo`` and ``p_hi``. The weight is ``(C_in, C_out/groups, *k)``.
+
+The loop runs over kernel taps (``Πk`` strided slice additions of whole arrays), never over
+pixels. Exactness: every output is a sum of at most ``K = C_in/g·Πk`` products, so the exactness
+certificate of :mod:`cnnspec.oracle.core` (``K·max|x|·max|w| + max|b| < 2^p``) makes every
+partial sum in this order an integer below ``2^p``; other data use Python ints/Fractions.
+
+>>> import numpy as np
+>>> conv_transpose1d(np.array([[[1., 2.]]]), np.array([[[1., 10., 100.]]]), stride=2).tolist()
+[[[1.0, 10.0, 102.0, 20.0, 200.0]]]
+
+References
+----------
+Dumoulin & Visin, *A guide to convolution arithmetic for deep learning* (2016), arXiv:1603.07285,
+§4 (transposed convolution arithmetic, relationship 14).
+PyTorch docs, ``torch.nn.ConvTranspose2d`` (output size; weight ``(C_in, C_out/groups, *k)``;
+``output_padding`` must be smaller than the stride or the dilation).
+ONNX operator docs, ``ConvTranspose`` (the output-shape equation, pads ``(start, end)``).
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from ..errors import UsageError
+from .conv import unbatched
+from .conv import _CACHE_BLOCK
+from .core import _pairs, as_arith, exact_arith
+from .padding import conv_pads
+
+
+def transposed_output_size(n: int, k: int, stride: int, pads: tuple[int, int], dilation: int,
+                           output_padding: int) -> int:
+    """``(n−1)s − p_lo − p_hi + d(k−1) + output_padding + 1`` (torch ``ConvTranspose`` docs)."""
+    return (n - 1) * stride - pads[0] - pads[1] + dilation * (k - 1) + output_padding + 1
+
+
+def _check(x, w, b, s, d, op, groups):
+    nd = x.ndim - 2
+    if w.ndim != nd + 2:
+        raise UsageError(f"weight: shape {w.shape} for {nd}-D input; rule: (C_in, C_out/groups, "
+                         f"*k) with {nd} kernel axes")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1 \
+            or x.shape[1] % groups:
+        raise UsageError(f"groups: {groups!r} must be a positive integer dividing the input "
+                         f"channels ({x.shape[1]})")
+    if w.shape[0] != x.shape[1]:
+        raise UsageError(f"weight: shape {w.shape} has {w.shape[0]} input channels but the input "
+                         f"has {x.shape[1]}; rule: a transposed convolution's weight is "
+                         f"(C_in, C_out/groups, *k)")
+    for name, vals in (("stride", s), ("dilation", d)):
+        if any(v < 1 for v in vals):
+            raise UsageError(f"{name}: {vals} must be >= 1")
+    for o, si, di in zip(op, s, d):
+        if o < 0 or not (o < si or o < di):
+            raise UsageError(f"output_padding: {tuple(op)} with stride {tuple(s)} and dilation "
+                             f"{tuple(d)}; rule: 0 <= output_padding < max(stride, dilation) on "
+                             f"every axis")
+    if b is not None and b.shape != (w.shape[1] * groups,):
+        raise UsageError(f"bias: shape {b.shape}; rule: one entry per output channel "
+                         f"({w.shape[1] * groups})")
+
+
+def conv_transpose(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride=1, padding=0,
+                   output_padding=0, groups: int = 1, dilation=1, *, exact: bool = True) -> np.ndarray:
+    """Transposed convolution ``(N, C_in, *n) → (N, C_out, *m)`` with weight ``(C_in, C_out/g, *k)``.
+
+    ``padding`` is an int, one per axis or ``(lo, hi)`` pairs (ONNX ``pads``). Returns float64 when
+    the result is exact there, else an object array; ``exact=False`` computes in float64.
+    """
+    x, w = np.asarray(x), np.asarray(w)
+    b = None if b is None else np.asarray(b)
+    nd = x.ndim - 2
+    s, d, op = _pairs(stride, nd), _pairs(dilation, nd), _pairs(output_padding, nd)
+    _check(x, w, b, s, d, op, groups)
+    if isinstance(padding, str):
+        raise UsageError(f"padding: {padding!r}; rule: a transposed convolution takes an int, one "
+                         f"int per axis or (lo, hi) pairs")
+    pads = conv_pads(padding, w.shape[2:], d, s)
+    n, ci, *size = x.shape
+    _, cg_out, *k = w.shape
+    co = cg_out * groups
+    m = [transposed_output_size(*a) for a in zip(size, k, s, pads, d, op)]
+    if any(v < 1 for v in m):
+        raise UsageError(f"padding: {pads} leaves an output of size {tuple(m)}; rule: "
+                         f"(n-1)s - p_lo - p_hi + d(k-1) + output_padding + 1 >= 1")
+    cpg = ci // groups
+    arith = exact_arith(x, w, b, cpg * math.prod(k)) if exact else np.dtype(np.float64)
+    xa, wa = as_arith(x, arith), as_arith(w, arith)
+    full = [(a - 1) * si + di * (ki - 1) + 1 + o for a, si, di, ki, o in zip(size, s, d, k, op)]
+    # channels last throughout, so every tap's scatter adds runs of contiguous channels
+    y = np.zeros((n, *full, co), dtype=arith)
+    xc = np.moveaxis(xa, 1, -1)                                      # (N, *n, C_in) view
+    step = max(1, _CACHE_BLOCK // max(1, cg_out * math.prod(k) * math.prod(size)))
+    for g in range(groups):
+        # (C_in/g, C_out/g, *k) -> (C_in/g, *k, C_out/g): the columns in (tap, channel) order
+        wg = np.ascontiguousarray(np.moveaxis(wa[g * cpg:(g + 1) * cpg], 1, -1)).reshape(cpg, -1)
+        for i in range(0, n, step):
+            xg = np.ascontiguousarray(xc[i:i + step, ..., g * cpg:(g + 1) * cpg])   # (B, *n, C_in/g)
+            nb = xg.shape[0]
+            cols = np.dot(xg.reshape(-1, cpg), wg).reshape(nb, *size, *k, cg_out)
+            out = y[i:i + nb, ..., g * cg_out:(g + 1) * cg_out]
+            for j in itertools.product(*map(range, k)):
+                # tap j of input position a lands on full-output position a·s + j·d
+                dst = tuple(slice(jj * di, jj * di + si * (a - 1) + 1, si)
+                            for jj, di, si, a in zip(j, d, s, size))
+                out[(slice(None), *dst)] += cols[(slice(None), *[slice(None)] * nd, *j)]
+    y = y[(slice(None), *[slice(lo, lo + mi) for (lo, _), mi in zip(pads, m)])]
+    if b is not None:
+        y = y + as_arith(b, arith)
+    y = np.moveaxis(y, -1, 1)
+    return y.astype(np.float64, order="C") if arith != object else np.ascontiguousarray(y)
+
+
+def conv_transpose1d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> np.ndarray:
+    """``torch.nn.functional.conv_transpose1d``: ``(N, C_in, L)`` or unbatched ``(C_in, L)``."""
+    return unbatched(conv_transpose, x, 1, w, b, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> np.ndarray:
+    """``torch.nn.functional.conv_transpose2d``: ``(N, C_in, H, W)`` or unbatched."""
+    return unbatched(conv_transpose, x, 2, w, b, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose3d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> np.ndarray:
+    """``torch.nn.functional.conv_transpose3d``: ``(N, C_in, D, H, W)`` or unbatched."""
+    return unbatched(conv_transpose, x, 3, w, b, stride, padding, output_padding, groups, dilation)
