@@ -333,7 +333,7 @@ def run_verify(stages: list[str] | None = None, *, mode: str = "quick", seed: in
                device: str = "auto", data: str | None = None, out: Path | None = None,
                progress: ProgressSink | None = None, claims: list[str] | None = None,
                targets: list[tuple[str, str, str]] | None = None, targets_only: bool = False,
-               registry: tuple[Stage, ...] = STAGES) -> dict[str, Any]:
+               registry: tuple[Stage, ...] = STAGES, strict: bool = False) -> dict[str, Any]:
     """Run the chosen stages and return the ``verify`` report (``docs/report-schema.md``, plus stages
     and artifacts).
 
@@ -383,7 +383,8 @@ def run_verify(stages: list[str] | None = None, *, mode: str = "quick", seed: in
         if ctx.progress:
             ctx.progress.finish(stage.name, status, counts, seconds, reason)
     env = environment(device=",".join(ctx.devices()) if device == "auto" else device, seed=seed, mode=mode)
-    report = build_report("verify", results, env=env, mode=mode, stages=stage_rows, artifacts=artifacts,
+    report = build_report("verify", results, env=env, strict=strict, mode=mode, stages=stage_rows,
+                          artifacts=artifacts,
                           targets=targets, run_id=started.strftime("%Y%m%dT%H%M%SZ"),
                           started=started.isoformat(timespec="seconds"),
                           wall_s=round(time.monotonic() - t0, 1))

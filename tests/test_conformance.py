@@ -197,3 +197,20 @@ def test_a_flipped_kernel_shrinks_to_small_entries_and_the_snippet_asserts_the_e
                          timeout=60)
     assert out.returncode == 1 and "AssertionError: differs from the exact value" in out.stderr
     assert "expected" in out.stdout and "got" in out.stdout
+
+
+def test_accepting_arguments_torch_rejects_is_a_warning_and_fails_only_under_strict():
+    """A correct conv2d that reads stride 0 as 1 was called broken; its values are right."""
+    target = "tests/buggy/lenient_targets.py:conv2d"
+    results, report = validate_op(target, "conv2d", claims=["conformance.conv.values", "conformance.conv.invalid"],
+                                  **FAST)
+    by_id = {r.id: r for r in results}
+    assert by_id["conformance.conv.values"].status == "pass"
+    assert by_id["conformance.conv.invalid"].status == "warn"
+    assert by_id["conformance.conv.invalid"].message.startswith(
+        "accepts stride=0, which torch.nn.functional.conv2d rejects")
+    assert report["summary"]["exit_code"] == 0 and report["summary"]["warn"] == 1
+    ok = cli("validate", target, "--op", "conv2d", "--claims", "conformance.conv.invalid", "--quiet")
+    strict = cli("validate", target, "--op", "conv2d", "--claims", "conformance.conv.invalid", "--quiet", "--strict")
+    assert ok.returncode == 0 and "WARNING conformance.conv.invalid" in ok.stdout, ok.stdout + ok.stderr
+    assert strict.returncode == 1 and "FAIL: 1 warning" in strict.stdout, strict.stdout + strict.stderr

@@ -32,6 +32,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--input-rounding", choices=["tf32", "bfloat16", "float16"],
                    help="the target rounds its inputs to this precision before multiplying (TF32 "
                         "tensor cores, autocast): the bound tier allows for it")
+    p.add_argument("--strict", action="store_true",
+                   help="hold warnings (arguments torch rejects but the target accepts) as failures")
     p.add_argument("--claims", metavar="IDS",
                    help="only these claims (comma-separated ids; a prefix may end in *), e.g. "
                         "conformance.conv.values")
@@ -49,22 +51,24 @@ def run(args) -> int:
     if not args.op:
         raise UsageError(f"--op: give --op {'|'.join(OPS)}")
     from ..conformance.runner import claims_for, validate_op
-    from ..report.output import write_report_dir
+    from ..report.output import check_output_dir, write_report_dir
 
     chosen = _chosen_claims(args.claims, claims_for(args.op), args.op)
+    if args.report:
+        check_output_dir(args.report, "--report")   # before the work, not after it
     say = None if args.quiet else (lambda line: print(line, flush=True))
     results, report = validate_op(args.target, args.op, array=args.array, device=args.device,
                                   dtype=args.dtype, examples=args.examples, seed=args.seed,
                                   timeout=args.timeout, progress=say,
                                   shrink_seconds=getattr(args, "shrink_seconds", 20.0),
-                                  input_rounding=getattr(args, "input_rounding", None), claims=chosen)
-    failed = [r for r in results if r.status in ("fail", "error")]
+                                  input_rounding=getattr(args, "input_rounding", None), claims=chosen,
+                                  strict=args.strict)
     path = None
     if args.report:
         files = write_report_dir(report, args.report)
         path = f"{files['index.html']} ({', '.join(sorted(files))})"
     print("\n".join(summary_lines(report, path)))
-    return 1 if failed else 0
+    return report["summary"]["exit_code"]
 
 
 def run_model(args: argparse.Namespace) -> int:
@@ -75,6 +79,10 @@ def run_model(args: argparse.Namespace) -> int:
     from ..spec import architectures as A
     from ..targets import load_model_factory
 
+    from ..report.output import check_output_dir
+
+    if args.report:
+        check_output_dir(args.report, "--report")
     spec = args.spec
     if not spec:
         raise UsageError(f"--spec: give --spec NAME with --model; known: {', '.join(A.SPECS)}")
@@ -94,7 +102,7 @@ def run_model(args: argparse.Namespace) -> int:
     if args.report:
         files = write_report_dir(report, args.report)
         print(f"report: {files['index.html']} ({', '.join(sorted(files))})")
-    return 0 if report["verdict"] == "pass" else 1
+    return report["summary"]["exit_code"]
 
 
 def _chosen_claims(text: str | None, known: list[str], op: str) -> list[str] | None:

@@ -2,7 +2,8 @@
 
 Writes ``reports/<run-id>/`` (or ``--out DIR``): ``index.html``, ``report.json``, ``junit.xml``,
 ``summary.md``; ``reports/latest`` points at the newest run. Progress goes to stderr, the report's
-path and verdict to stdout. Exit 0 when every claim holds, 1 when one fails or errors.
+path and verdict to stdout. Exit 0 when every claim holds (warnings allowed), 1 when one fails or
+errors (or warns, with ``--strict``).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import TextIO
 from ..claims import select
 from ..devices import resolve_device
 from ..errors import UsageError
-from ..report.output import link_latest, write_report_dir
+from ..report.output import check_output_dir, link_latest, write_report_dir
 from ..stages import STAGE_NAMES, TARGET_CLAIM, run_verify
 from ..report.terminal import summary_lines
 
@@ -50,6 +51,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="auto: CPU, and CUDA too when present (default)")
     p.add_argument("--data", metavar="DIR", help="Fashion-MNIST/MNIST IDX folder for training "
                                                  "(default: /usr/share/datasets/fashion-mnist)")
+    p.add_argument("--strict", action="store_true",
+                   help="hold warnings (arguments torch rejects but a target accepts) as failures")
     p.add_argument("--quiet", action="store_true", help="no progress display on stderr")
     return p
 
@@ -67,23 +70,19 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--targets-only: give at least one --target TARGET=OP")
     if targets and "conformance" not in stages:
         raise UsageError("--target: the conformance stage validates targets; add conformance to --stages")
-    if args.out:
-        out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            raise UsageError(f"--out: {args.out!r} exists and is not a folder; give a folder path")
-    else:
-        out = _new_run_folder()
+    out = Path(args.out) if args.out else _new_run_folder()
+    check_output_dir(out, "--out")   # before the work: a run never ends unable to write its report
     progress = None if args.quiet else Progress(stages)
     report = run_verify(stages, mode=args.mode, seed=args.seed, device=args.device, data=args.data,
                         out=out, progress=progress, claims=claims, targets=targets,
-                        targets_only=args.targets_only)
+                        targets_only=args.targets_only, strict=args.strict)
     if not args.out:
         report["run_id"] = out.name
     write_report_dir(report, out)
     if not args.out:
         link_latest(DEFAULT_ROOT, out)
     print("\n".join(summary_lines(report, str(out / "index.html"))))
-    return 0 if report["verdict"] == "pass" else 1
+    return report["summary"]["exit_code"]
 
 
 def parse_stages(text: str | None) -> list[str]:

@@ -40,7 +40,7 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
                 dtype: str = "float32", examples: int | None = None, seed: int = 0,
                 timeout: float = 60.0, progress: Callable[[str], None] | None = None,
                 claims: list[str] | None = None, shrink_seconds: float = 20.0,
-                input_rounding: str | None = None) -> tuple[list[ClaimResult], dict]:
+                input_rounding: str | None = None, strict: bool = False) -> tuple[list[ClaimResult], dict]:
     """Run every conformance claim of ``op`` against ``target``; ``(results, report dict)``.
 
     ``target`` is ``package.module:attr`` or ``path/to/file.py:attr`` with the
@@ -54,6 +54,7 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
     (``tf32``, ``bfloat16``, ``float16``) declares that the target rounds its inputs before
     multiplying (TF32 tensor cores, autocast): the bound tier adds that rounding, and results off
     the exact value but within the widened bound are reported "not bit-exact", not failures.
+    ``strict`` holds warnings (arguments torch rejects but the target accepts) as failures.
     """
     ids = claims_for(op)
     if claims is not None:
@@ -78,7 +79,7 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
             if progress is not None:
                 progress(status_line(res))
     env = _environment(device, seed, array=array, dtype=dtype, op=op, input_rounding=input_rounding)
-    report = build_report("validate-op", results, target=target, op=op, env=env,
+    report = build_report("validate-op", results, target=target, op=op, env=env, strict=strict,
                           seconds=round(time.perf_counter() - t0, 3),
                           examples=ctx.examples, calls=worker.calls)
     return results, report
