@@ -37,9 +37,24 @@ from .bounds import abs_conv, error_bound
 from .conv import conv, conv1d, conv2d
 from .core import INPUT_ROUNDINGS, PRECISION, certificate, gamma, pad, unit_roundoff, windows
 from .pool import avg_pool2d, avg_pool2d_parts, max_pool2d
+from .pool import (avg_pool, avg_pool1d, avg_pool3d, avg_pool_parts, lp_pool, lp_pool1d, lp_pool2d,
+                   lp_pool3d, lp_pool_parts, max_pool, max_pool1d, max_pool3d)
+from .adaptive import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,
+                       adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d,
+                       global_avg_pool, global_max_pool)
+from .unpool import max_unpool, max_unpool1d, max_unpool2d, max_unpool3d
 
 OPS = {"conv1d": conv1d, "conv2d": conv2d, "max_pool2d": max_pool2d, "avg_pool2d": avg_pool2d}
+POOL_OPS = {f.__name__: f for f in (
+    max_pool1d, max_pool2d, max_pool3d, avg_pool1d, avg_pool2d, avg_pool3d, lp_pool1d, lp_pool2d,
+    lp_pool3d, max_unpool1d, max_unpool2d, max_unpool3d, adaptive_avg_pool1d, adaptive_avg_pool2d,
+    adaptive_avg_pool3d, adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d)}
 
 __all__ = ["INPUT_ROUNDINGS", "OPS", "PRECISION", "abs_conv", "avg_pool2d", "avg_pool2d_parts",
            "certificate", "conv", "conv1d", "conv2d", "error_bound", "gamma", "max_pool2d", "pad",
            "unit_roundoff", "windows"]
+__all__ += ["POOL_OPS", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+            "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool",
+            "avg_pool1d", "avg_pool3d", "avg_pool_parts", "global_avg_pool", "global_max_pool",
+            "lp_pool", "lp_pool1d", "lp_pool2d", "lp_pool3d", "lp_pool_parts", "max_pool",
+            "max_pool1d", "max_pool3d", "max_unpool", "max_unpool1d", "max_unpool2d", "max_unpool3d"]
