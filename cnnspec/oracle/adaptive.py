@@ -43,8 +43,8 @@ def adaptive_gather(x: np.ndarray, output_size) -> tuple[np.ndarray, np.ndarray,
         flat = flat + clipped * math.prod(n[a + 1:])
         count = np.multiply.outer(count, end - start) if a else end - start
     v = x[(slice(None), slice(None), *idx)]                    # (N, C, *m, *k)
-    full = v.shape[:2 + nd] + (-1,)
     win = v.shape[2:]
+    full = v.shape[:2 + nd] + (math.prod(win[nd:]),)
     return (v.reshape(full), np.broadcast_to(valid, win).reshape(full[2:]),
             np.broadcast_to(flat, win).reshape(full[2:]), np.asarray(count, np.int64))
 

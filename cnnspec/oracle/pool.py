@@ -156,7 +156,7 @@ def max_pool(x: np.ndarray, kernel_size, stride=None, padding=0, dilation=1, cei
     axes = tuple(range(-nd, 0))
     if not return_indices:
         return v.max(axis=axes)
-    vk = v.reshape(*v.shape[:2 + nd], -1)
+    vk = v.reshape(*v.shape[:2 + nd], math.prod(geo.kernel))
     flat, valid, empty = flat_positions(x.shape[2:], geo)
     return vk.max(axis=-1), argmax_torch(vk, flat, valid, empty)
 
