@@ -147,6 +147,7 @@ def _match(pattern: str, cid: str) -> bool:
 # Modules that register claims. Parts add themselves here.
 _CLAIM_MODULES: list[str] = [
     "cnnspec.spec.conv_claims",
+    "cnnspec.spec.pool_claims",
     "cnnspec.spec.arch_claims",
     "cnnspec.conformance.model_claims",
     "cnnspec.conformance.conv_claims",

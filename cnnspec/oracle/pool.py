@@ -39,7 +39,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..spec.pooling import PoolError, PoolGeometry, avg_divisors, pool_geometry
+from ..spec.pooling import PoolError, PoolGeometry, avg_divisors, pool_geometry, window_taps
 from .core import _all_integer, _cast, _maxabs, pad, windows
 
 def batched(x, nd: int, op: str) -> tuple[np.ndarray, bool]:
@@ -105,30 +105,6 @@ def _view(x: np.ndarray, geo: PoolGeometry, value) -> np.ndarray:
     return windows(pad(x, geo.pads, value), geo.kernel, geo.stride, geo.dilation)
 
 
-def flat_positions(input_size, geo: PoolGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(flat, valid, empty)``: ``flat`` and ``valid`` of shape ``(*m, K)``, each tap's flat index
-    in the unpadded input plane and whether it lies on a real entry; ``empty`` ``(*m)``, the index
-    torch reports for a window without a real entry: per axis the first tap at or after 0
-    (``while (ih0 < 0) ih0 += dilationH`` in ``MaxPoolKernel.cpp``), which may lie outside the plane."""
-    nd = len(input_size)
-    strides = [math.prod(input_size[a + 1:]) for a in range(nd)]
-    flat, valid = np.zeros((1,) * 2 * nd, np.int64), np.ones((1,) * 2 * nd, bool)
-    empty = np.zeros((1,) * nd, np.int64)
-    for a in range(nd):
-        shape = [1] * 2 * nd
-        shape[a], shape[nd + a] = geo.output_size[a], geo.kernel[a]
-        pos = geo.positions(a)
-        g = pos.reshape(shape)
-        flat, valid = flat + g * strides[a], valid & (g >= 0) & (g < input_size[a])
-        start, d = pos[:, 0], geo.dilation[a]
-        first = np.where(start < 0, start + (-start + d - 1) // d * d, start)
-        empty = empty + (first * strides[a]).reshape([-1 if b == a else 1 for b in range(nd)])
-    full = (*geo.output_size, math.prod(geo.kernel))
-    flat = np.broadcast_to(flat, (*geo.output_size, *geo.kernel)).reshape(full)
-    valid = np.broadcast_to(valid, (*geo.output_size, *geo.kernel)).reshape(full)
-    return flat, valid, np.broadcast_to(empty, geo.output_size)
-
-
 def argmax_torch(v: np.ndarray, flat: np.ndarray, valid: np.ndarray, empty=-1) -> np.ndarray:
     """torch's index of the max of each window ``v[..., K]`` (taps in row-major order): the first
     maximum, or the last NaN; ``empty`` for a window without a real entry."""
@@ -157,7 +133,7 @@ def max_pool(x: np.ndarray, kernel_size, stride=None, padding=0, dilation=1, cei
     if not return_indices:
         return v.max(axis=axes)
     vk = v.reshape(*v.shape[:2 + nd], math.prod(geo.kernel))
-    flat, valid, empty = flat_positions(x.shape[2:], geo)
+    flat, valid, empty = window_taps(x.shape[2:], geo)
     return vk.max(axis=-1), argmax_torch(vk, flat, valid, empty)
 
 

@@ -145,6 +145,31 @@ def pool_geometry(input_size: Sequence[int], kernel_size, stride=None, padding=0
                         pp)
 
 
+def window_taps(input_size: Sequence[int], geo: PoolGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(flat, valid, empty)``: ``flat`` and ``valid`` of shape ``(*m, K)``, each tap's flat index
+    in the unpadded input plane (row-major, as torch's indices) and whether it lies on a real entry;
+    ``empty`` ``(*m)``, the index torch reports for a window without a real entry: per axis the
+    first tap at or after 0 (``while (ih0 < 0) ih0 += dilationH`` in ``MaxPoolKernel.cpp``), which
+    may lie outside the plane."""
+    nd = len(input_size)
+    strides = [int(np.prod(input_size[a + 1:])) for a in range(nd)]
+    flat, valid = np.zeros((1,) * 2 * nd, np.int64), np.ones((1,) * 2 * nd, bool)
+    empty = np.zeros((1,) * nd, np.int64)
+    for a in range(nd):
+        shape = [1] * 2 * nd
+        shape[a], shape[nd + a] = geo.output_size[a], geo.kernel[a]
+        pos = geo.positions(a)
+        g = pos.reshape(shape)
+        flat, valid = flat + g * strides[a], valid & (g >= 0) & (g < input_size[a])
+        start, d = pos[:, 0], geo.dilation[a]
+        first = np.where(start < 0, start + (-start + d - 1) // d * d, start)
+        empty = empty + (first * strides[a]).reshape([-1 if b == a else 1 for b in range(nd)])
+    full = (*geo.output_size, int(np.prod(geo.kernel)))
+    flat = np.broadcast_to(flat, (*geo.output_size, *geo.kernel)).reshape(full)
+    valid = np.broadcast_to(valid, (*geo.output_size, *geo.kernel)).reshape(full)
+    return flat, valid, np.broadcast_to(empty, geo.output_size)
+
+
 def window_counts(input_size: Sequence[int], geo: PoolGeometry, count_include_pad: bool) -> list[np.ndarray]:
     """Per axis, how many taps of each window the divisor counts (any dilation, any pads).
 
@@ -271,3 +296,98 @@ def within_window_permutation(input_size: Sequence[int], geo: PoolGeometry,
         shuffled = rng.permuted(block, axis=1)
         perm[i:i + kh, : (w // kw) * kw] = shuffled.reshape(-1, kh, kw).transpose(1, 0, 2).reshape(kh, -1)
     return perm.reshape(-1)
+
+
+# --- pooling on plain sequences (symbols or numbers), for the claims ---------------------------------
+
+def pool_reduce(u: Sequence, input_size: Sequence[int], geo: PoolGeometry, reduce) -> list:
+    """``reduce`` of the real entries of every window of the flat, row-major sequence ``u``.
+
+    The spec's own pooling: ``reduce=sympy.Max`` over symbols is max pooling,
+    ``lambda v: sum(v) / d`` average pooling. One Python step per window: for small sizes.
+    """
+    flat, valid, _ = window_taps(input_size, geo)
+    rows, keep = flat.reshape(-1, flat.shape[-1]), valid.reshape(-1, flat.shape[-1])
+    return [reduce([u[int(j)] for j in f[v]]) for f, v in zip(rows, keep)]
+
+
+def circular_windows(input_size: Sequence[int], kernel: Sequence[int], stride: Sequence[int]) -> np.ndarray:
+    """``(M, K)`` flat indices of the windows of pooling a circularly padded input: along each axis
+    window ``i`` covers ``(i·s + j) mod n`` for ``j < k``, ``i < n / s`` (``s`` must divide ``n``)."""
+    nd = len(input_size)
+    if any(n % s for n, s in zip(input_size, stride)):
+        raise PoolError(f"stride: {tuple(stride)} must divide the input size {tuple(input_size)}")
+    idx = np.zeros((1,) * 2 * nd, np.int64)
+    for a, (n, k, s) in enumerate(zip(input_size, kernel, stride)):
+        shape = [1] * 2 * nd
+        shape[a], shape[nd + a] = n // s, k
+        pos = (np.arange(n // s)[:, None] * s + np.arange(k)[None, :]) % n
+        idx = idx + pos.reshape(shape) * int(np.prod(input_size[a + 1:]))
+    m = [n // s for n, s in zip(input_size, stride)]
+    return np.broadcast_to(idx, (*m, *kernel)).reshape(int(np.prod(m)), int(np.prod(kernel)))
+
+
+def max_with_indices(x: np.ndarray, input_size: Sequence[int], geo: PoolGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """Max pooling of flat planes ``x[..., N]`` with the index of the *first* maximum of every window
+    (torch's rule for ties); windows must hold a real entry. Returns ``(values, indices)`` ``[..., M]``."""
+    flat, valid, _ = window_taps(input_size, geo)
+    rows, keep = flat.reshape(-1, flat.shape[-1]), valid.reshape(-1, flat.shape[-1])
+    v = np.where(keep, x[..., np.where(keep, rows, 0)], -np.inf)
+    first = np.argmax(v == v.max(-1, keepdims=True), -1)
+    return v.max(-1), np.take_along_axis(np.broadcast_to(rows, v.shape), first[..., None], -1)[..., 0]
+
+
+def unpool_scatter(values: np.ndarray, indices: np.ndarray, plane: int) -> np.ndarray:
+    """Unpooling of ``values[..., M]`` to ``[..., plane]``: zeros, each value written at its index
+    (in order, so a repeated index keeps the last value)."""
+    out = np.zeros((*values.shape[:-1], plane), values.dtype)
+    lead = np.indices(values.shape[:-1]).reshape(len(values.shape) - 1, -1) if values.ndim > 1 else None
+    if lead is None:
+        out[indices] = values
+        return out
+    for r in range(indices.shape[-1]):           # one step per output position, in order
+        out[(*lead, indices.reshape(-1, indices.shape[-1])[:, r])] = values.reshape(-1, values.shape[-1])[:, r]
+    return out
+
+
+# --- data for the three invariance figures of the report --------------------------------------------
+
+def figure_window_permutation(seed: int = 0) -> dict[str, np.ndarray]:
+    """A 4×6 input, the same input with its entries shuffled inside each 2×2 window, and the 2×2/2
+    max pooling of both (equal): the lecture's "summarizing the input" ignores order in a window."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 10, (4, 6))
+    geo = pool_geometry((4, 6), 2)
+    perm = within_window_permutation((4, 6), geo, rng)
+    xp = x.reshape(-1)[perm].reshape(4, 6)
+    pool = lambda a: a.reshape(2, 2, 3, 2).max(axis=(1, 3))  # noqa: E731
+    return {"input": x, "permuted": xp, "permutation": perm.reshape(4, 6), "pooled": pool(x),
+            "pooled_permuted": pool(xp), "window": np.arange(24).reshape(4, 6) // 2 % 3
+            + 3 * (np.arange(24).reshape(4, 6) // 12)}
+
+
+def figure_global_shift(shift: tuple[int, int] = (1, 2), seed: int = 1) -> dict[str, np.ndarray]:
+    """A 5×5 input, its circular shift by ``shift``, and their global max and mean (equal)."""
+    x = np.random.default_rng(seed).integers(0, 10, (5, 5))
+    xs = np.roll(x, shift, axis=(0, 1))
+    return {"input": x, "shifted": xs, "shift": np.array(shift),
+            "global_max": np.array([x.max(), xs.max()]),
+            "global_mean": np.array([x.mean(), xs.mean()])}
+
+
+def one_pixel_shift_changes(x: np.ndarray, k: int) -> np.ndarray:
+    """For rows ``x[..., n]`` (``k`` divides ``n``): whether k-wide, stride-k max pooling of the
+    circular one-pixel shift differs from that of ``x`` somewhere."""
+    n = x.shape[-1]
+    pool = lambda a: a.reshape(*a.shape[:-1], n // k, k).max(-1)  # noqa: E731
+    return np.any(pool(np.roll(x, 1, axis=-1)) != pool(x), axis=-1)
+
+
+def figure_one_pixel_counterexample() -> dict[str, np.ndarray]:
+    """The smallest counterexample to "max pooling is invariant to a one-pixel shift" (2-wide,
+    stride-2 pooling of a circular binary signal): the input, its shift, both poolings."""
+    x = np.array([0, 0, 0, 1])
+    xs = np.roll(x, 1)
+    return {"input": x, "shifted": xs, "pooled": x.reshape(2, 2).max(1),
+            "pooled_shifted": xs.reshape(2, 2).max(1),
+            "changed": x.reshape(2, 2).max(1) != xs.reshape(2, 2).max(1)}
