@@ -201,3 +201,55 @@ def test_unbatched_inputs_like_torch():
     ty, ti = F.max_pool2d(torch.from_numpy(x), 2, return_indices=True)
     assert np.array_equal(y, ty.numpy()) and np.array_equal(i, ti.numpy())
     assert oracle.adaptive_avg_pool1d(x, 2).shape == F.adaptive_avg_pool1d(torch.from_numpy(x), 2).shape
+
+
+# --- the oracle equals the spec ---------------------------------------------------------------------
+
+from cnnspec.spec import pooling as P  # noqa: E402
+from cnnspec.spec.convolution import ConvSpec  # noqa: E402
+from cnnspec.spec.pool_claims import AVG_CONFIGS, window_mean  # noqa: E402
+from cnnspec.spec.toeplitz import ConvMatrix  # noqa: E402
+
+
+@pytest.mark.parametrize("cfg", AVG_CONFIGS, ids=lambda c: f"{len(c['size'])}d")
+def test_avg_pool_is_the_uniform_kernel_convolution_matrix(cfg):
+    cfg = dict(cfg)
+    size = cfg.pop("size")
+    geo = P.pool_geometry(size, **cfg)
+    spec = ConvSpec.make(size, geo.kernel, stride=geo.stride, padding=list(geo.pads), dilation=geo.dilation)
+    T = ConvMatrix(spec).numeric(np.ones(spec.n_weights, np.int64))
+    u = RNG.integers(-20, 21, int(np.prod(size)))
+    for cip, override in ((True, None), (False, None), (True, -3)):
+        got = oracle.avg_pool(u.reshape(1, 1, *size).astype(np.float64), cfg["kernel_size"],
+                              cfg.get("stride"), cfg.get("padding", 0), cfg.get("ceil_mode", False), cip,
+                              override, cfg.get("dilation", 1), torch_limits=cfg.get("torch_limits", True))
+        div = P.avg_divisors(size, geo, cip, override).ravel()
+        with np.errstate(invalid="ignore"):
+            want = (T @ u) / div                   # integers over integers: one rounding, as the oracle
+        assert np.array_equal(got.ravel(), want, equal_nan=True)
+        means = window_mean(u, size, geo, cip, override)
+        assert [None if np.isnan(g) else g for g in got.ravel()] == [None if m is None else float(m) for m in means]
+
+
+def test_max_pool_and_unpool_are_the_specs_on_integers():
+    for size, k, s in (((9,), (3,), (2,)), ((5, 6), (2, 3), (2, 2)), ((3, 4, 5), (2, 2, 2), (1, 2, 2))):
+        geo = P.pool_geometry(size, k, s)
+        x = RNG.integers(-4, 5, (6, int(np.prod(size)))).astype(np.float64)
+        want_v, want_i = P.max_with_indices(x, size, geo)
+        got_v, got_i = oracle.max_pool(x.reshape(2, 3, *size), k, s, return_indices=True)
+        assert np.array_equal(got_v.reshape(6, -1), want_v) and np.array_equal(got_i.reshape(6, -1), want_i)
+        sym = P.pool_reduce(list(x[0]), size, geo, max)
+        assert got_v.reshape(6, -1)[0].tolist() == sym
+        plane = int(np.prod(size))
+        u = oracle.max_unpool(got_v, got_i, k, s, output_size=size)
+        assert np.array_equal(u.reshape(6, -1), P.unpool_scatter(want_v, want_i, plane))
+
+
+def test_adaptive_pools_use_the_specs_windows():
+    x = RNG.integers(-9, 10, (1, 1, 7, 5)).astype(np.float64)
+    (rs, re), (cs, ce) = P.adaptive_windows(7, 3), P.adaptive_windows(5, 4)
+    want = [[x[0, 0, a:b, c:d].mean() for c, d in zip(cs, ce)] for a, b in zip(rs, re)]
+    got = oracle.adaptive_avg_pool2d(x, (3, 4))[0, 0]
+    assert np.max(np.abs(got - np.array(want))) <= 2 ** -52 * np.max(np.abs(want))
+    assert np.array_equal(oracle.adaptive_max_pool2d(x, (3, 4))[0, 0],
+                          [[x[0, 0, a:b, c:d].max() for c, d in zip(cs, ce)] for a, b in zip(rs, re)])
