@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from ..spec.pooling import adaptive_output_size, adaptive_windows
-from .pool import _finite_split, argmax_torch, batched, divide, exact_terms, named, unbatch
+from .pool import _finite_split, avg_pool, max_pool, argmax_torch, batched, divide, exact_terms, named, unbatch
 
 
 def adaptive_gather(x: np.ndarray, output_size) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -49,9 +49,20 @@ def adaptive_gather(x: np.ndarray, output_size) -> tuple[np.ndarray, np.ndarray,
             np.broadcast_to(flat, win).reshape(full[2:]), np.asarray(count, np.int64))
 
 
+def _divides(x: np.ndarray, output_size) -> tuple[int, ...] | None:
+    """``n/m`` per axis when every output size divides its input size (the windows are then those
+    of pooling with ``kernel_size = stride = n/m``: the claim ``pool.adaptive.divides``)."""
+    n = x.shape[2:]
+    m = adaptive_output_size(n, output_size)
+    return tuple(a // b for a, b in zip(n, m)) if all(a % b == 0 for a, b in zip(n, m)) else None
+
+
 def adaptive_avg_pool(x: np.ndarray, output_size) -> np.ndarray:
     """Adaptive average pooling over the trailing ``x.ndim − 2`` axes, exactly (rounded once)."""
     x = np.asarray(x)
+    k = _divides(x, output_size)
+    if k is not None:
+        return avg_pool(x, k)
     finite, bad = _finite_split(x)
     v, valid, _, count = adaptive_gather(finite, output_size)
     y, e = exact_terms(np.where(valid, v, 0), v.shape[-1])
@@ -68,6 +79,9 @@ def adaptive_avg_pool(x: np.ndarray, output_size) -> np.ndarray:
 def adaptive_max_pool(x: np.ndarray, output_size, return_indices: bool = False):
     """Adaptive max pooling over the trailing axes; with torch's int64 flat indices."""
     x = np.asarray(x)
+    k = _divides(x, output_size)
+    if k is not None:
+        return max_pool(x, k, return_indices=return_indices)
     v, valid, flat, _ = adaptive_gather(x, output_size)
     low = np.iinfo(x.dtype).min if x.dtype.kind in "iu" else -np.inf
     v = np.where(valid, v, low).astype(x.dtype)

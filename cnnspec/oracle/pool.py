@@ -34,6 +34,8 @@ LpPool (opset 22).
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 from fractions import Fraction
 
@@ -102,7 +104,25 @@ def _finite_split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def _view(x: np.ndarray, geo: PoolGeometry, value) -> np.ndarray:
-    return windows(pad(x, geo.pads, value), geo.kernel, geo.stride, geo.dilation)
+    xp = pad(x, geo.pads, value) if any(lo or hi for lo, hi in geo.pads) else x
+    return windows(xp, geo.kernel, geo.stride, geo.dilation)
+
+
+def _reduce(x: np.ndarray, geo: PoolGeometry, value, op: np.ufunc) -> np.ndarray:
+    """``op`` (``np.add`` or ``np.maximum``) over every window of ``x`` padded with ``value``.
+
+    Few taps: one strided slice of the window view per tap. Many taps on a tiling (stride =
+    kernel, no dilation, as global pooling): the same windows as a reshape, reduced along its axes.
+    """
+    nd = len(geo.kernel)
+    k = geo.kernel
+    if math.prod(k) > 16 and geo.stride == k and set(geo.dilation) == {1}:
+        xp = pad(x, geo.pads, value) if any(lo or hi for lo, hi in geo.pads) else x
+        xp = xp[(..., *(slice(0, m * ki) for m, ki in zip(geo.output_size, k)))]
+        tiles = xp.reshape(*xp.shape[:2], *(d for m, ki in zip(geo.output_size, k) for d in (m, ki)))
+        return op.reduce(tiles, axis=tuple(range(3, 3 + 2 * nd, 2))) if tiles.dtype != object else \
+            _tap_sum(np.moveaxis(tiles, tuple(range(3, 3 + 2 * nd, 2)), tuple(range(-nd, 0))), nd, op)
+    return _tap_sum(_view(x, geo, value), nd, op)
 
 
 def argmax_torch(v: np.ndarray, flat: np.ndarray, valid: np.ndarray, empty=-1) -> np.ndarray:
@@ -128,13 +148,24 @@ def max_pool(x: np.ndarray, kernel_size, stride=None, padding=0, dilation=1, cei
     geo = pool_geometry(x.shape[2:], kernel_size, stride, padding, dilation, ceil_mode,
                         torch_limits=torch_limits)
     low = np.iinfo(x.dtype).min if x.dtype.kind in "iu" else -np.inf
-    v = _view(x, geo, low)
-    axes = tuple(range(-nd, 0))
     if not return_indices:
-        return v.max(axis=axes)
-    vk = v.reshape(*v.shape[:2 + nd], math.prod(geo.kernel))
-    flat, valid, empty = window_taps(x.shape[2:], geo)
-    return vk.max(axis=-1), argmax_torch(vk, flat, valid, empty)
+        return _reduce(x, geo, low, np.maximum)          # np.maximum propagates NaN
+    v = _view(x, geo, low)
+    taps = list(itertools.product(*(range(k) for k in geo.kernel)))
+    # torch's scan, tap by tap in row-major order: replace when val > best or val is NaN, from
+    # best = −inf at the window's first real entry (padding is −inf, so it never replaces)
+    flat, _, empty = window_taps(x.shape[2:], geo)
+    best = np.full(v.shape[:2 + nd], low, x.dtype)
+    idx = np.broadcast_to(empty, best.shape).astype(np.int64)
+    nan = x.dtype.kind == "f" and bool(np.isnan(x).any())
+    for j, t in enumerate(taps):
+        w = v[(..., *t)]
+        take = np.greater(w, best)
+        if nan:
+            take |= np.isnan(w)
+        np.copyto(best, w, where=take)
+        np.copyto(idx, flat[..., j], where=take)
+    return best, idx
 
 
 def _max_nd(nd: int, name: str):
@@ -151,18 +182,47 @@ max_pool2d = _max_nd(2, "max_pool2d")
 max_pool3d = _max_nd(3, "max_pool3d")
 
 
+def narrow_certified(x: np.ndarray, taps: int) -> bool:
+    """Whether float64 sums of any ``taps`` entries of the float32 (float16) array ``x`` are exact.
+
+    Every entry is an integer multiple of ``2^(e_min − p)`` (``e_min`` the least binary exponent of a
+    non-zero entry, ``p`` = 24 or 11 significand bits) and below ``2^e_max`` in magnitude, so every
+    partial sum is a multiple of ``2^(e_min − p)`` below ``taps·2^e_max``: exact in float64 when
+    ``taps·2^(e_max − e_min + p) <= 2^53``. N(0, 1) float32 samples by the million pass.
+    """
+    bits = {"float32": 24, "float16": 11}.get(x.dtype.name)
+    if bits is None or x.size == 0:
+        return False
+    a = np.abs(x)
+    top = float(a.max())
+    if top == 0:
+        return True
+    low = float(np.min(a, where=a != 0, initial=np.inf))
+    return taps * 2.0 ** (math.frexp(top)[1] - math.frexp(low)[1] + bits) <= 2.0 ** 53
+
+
+def _tap_sum(v: np.ndarray, nd: int, op: np.ufunc = np.add) -> np.ndarray:
+    """``op`` over the trailing ``nd`` window axes, one strided slice per tap."""
+    taps = itertools.product(*(range(k) for k in v.shape[-nd:]))
+    return functools.reduce(op, (v[(..., *t)] for t in taps))
+
+
 def window_sums(x: np.ndarray, geo: PoolGeometry) -> np.ndarray:
     """The exact sum of every zero-padded window: float64 when exact there, else ``int``/``Fraction``
     objects; IEEE semantics for windows holding ``±inf`` or NaN."""
     nd = len(geo.kernel)
     finite, bad = _finite_split(x)
-    y, e = exact_terms(finite, math.prod(geo.kernel))
-    s = _view(y, geo, 0).sum(axis=tuple(range(-nd, 0)))
+    taps = math.prod(geo.kernel)
+    if narrow_certified(finite, taps):
+        y, e = finite.astype(np.float64), 0
+    else:
+        y, e = exact_terms(finite, taps)
+    s = _reduce(y, geo, 0, np.add)
     if e:
         s = np.ldexp(s, -e)          # a power of two: exact
     if bad is not None:
         with np.errstate(invalid="ignore"):              # inf − inf is NaN, as IEEE says
-            b = _view(bad, geo, 0.0).sum(axis=tuple(range(-nd, 0)))
+            b = _reduce(bad, geo, 0.0, np.add)
         s = np.where(b != 0, b, s) if s.dtype != object else np.where(b != 0, b, s).astype(object)
     return s
 
@@ -190,15 +250,14 @@ def _quotient(s, d):
 
 
 def divide(sums: np.ndarray, div: np.ndarray) -> np.ndarray:
-    """The exact quotient ``sums / div`` rounded once to float64 (``0/0`` is NaN)."""
-    sums, div = np.broadcast_arrays(np.asarray(sums), np.asarray(div))
-    if sums.dtype != object and np.all(np.isfinite(sums)) and np.all(div != 0):
-        y, e = exact_terms(sums, 1)   # exact sums: integers after a power-of-two scale
-        if y.dtype != object:
-            return np.ldexp(y / div, -e)               # one rounding, then an exact scale
+    """The exact quotient ``sums / div`` rounded once to float64 (``0/0`` is NaN).
+
+    Exact float64 operands: IEEE division rounds the exact quotient correctly (IEEE 754 §5.4.1).
+    """
+    sums, div = np.asarray(sums), np.asarray(div)
     if sums.dtype != object:
-        sums = np.where(np.isfinite(sums), _cast(np.where(np.isfinite(sums), sums, 0), np.dtype(object)),
-                        sums.astype(object))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return sums / div
     return np.vectorize(_quotient, otypes=[np.float64])(sums, div)
 
 
