@@ -158,22 +158,22 @@ def max_pool(x: np.ndarray, kernel_size, stride=None, padding=0, dilation=1, cei
     low = np.iinfo(x.dtype).min if x.dtype.kind in "iu" else -np.inf
     if not return_indices:
         return _reduce(x, geo, low, np.maximum)          # np.maximum propagates NaN
+    best = _reduce(x, geo, low, np.maximum)
+    # torch's index, tap by tap: the first tap equal to the maximum (a reverse scan keeps the
+    # first), the last NaN (a forward scan keeps the last), and for a window whose maximum is −inf
+    # torch's starting index (its scan never replaces the start there)
     v = _view(x, geo, low)
     taps = list(itertools.product(*(range(k) for k in geo.kernel)))
-    # torch's scan, tap by tap in row-major order: replace when val > best or val is NaN, from
-    # best = −inf at the window's first real entry (padding is −inf, so it never replaces)
     flat, _, empty = window_taps(x.shape[2:], geo)
-    best = np.full(v.shape[:2 + nd], low, x.dtype)
     idx = np.broadcast_to(empty, best.shape).astype(np.int64)
-    nan = x.dtype.kind == "f" and bool(np.isnan(x).any())
-    take = np.empty(best.shape, bool)
-    for j, t in enumerate(taps):
-        w = v[(..., *t)]
-        np.greater(w, best, out=take)
-        if nan:
-            take |= np.isnan(w)
-        np.copyto(best, w, where=take)
-        np.copyto(idx, flat[..., j], where=take)
+    hit = np.empty(best.shape, bool)
+    for j in reversed(range(len(taps))):
+        np.equal(v[(..., *taps[j])], best, out=hit)
+        np.copyto(idx, flat[..., j], where=hit)
+    if x.dtype.kind == "f" and np.isnan(best).any():
+        for j, t in enumerate(taps):
+            np.copyto(idx, flat[..., j], where=np.isnan(v[(..., *t)]))
+    np.copyto(idx, np.broadcast_to(empty, best.shape), where=best == low)
     return best, idx
 
 
