@@ -253,3 +253,15 @@ def test_adaptive_pools_use_the_specs_windows():
     assert np.max(np.abs(got - np.array(want))) <= 2 ** -52 * np.max(np.abs(want))
     assert np.array_equal(oracle.adaptive_max_pool2d(x, (3, 4))[0, 0],
                           [[x[0, 0, a:b, c:d].max() for c, d in zip(cs, ce)] for a, b in zip(rs, re)])
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_max_pool_backward_is_torchs_gradient(nd):
+    for g in geometries(nd, 15):
+        size = g.pop("size")
+        x = torch.from_numpy(RNG.integers(-2, 3, (2, 2, *size)).astype(np.float32)).requires_grad_()
+        y, i = getattr(F, f"max_pool{nd}d")(x, return_indices=True, **g)
+        up = torch.from_numpy(RNG.integers(-3, 4, y.shape).astype(np.float32))
+        y.backward(up)
+        got = oracle.max_pool_backward(up.numpy(), i.numpy(), size)
+        assert np.array_equal(got, x.grad.numpy()), g

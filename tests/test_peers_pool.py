@@ -79,7 +79,6 @@ NOT_EXPRESSIBLE = {
                                            "the calling convention)",
     "nn.functional.fractional_max_pool3d": "random window placement (fractional max pooling is not in "
                                            "the calling convention)",
-    "max_pool2d_with_indices_backward": "a backward kernel, not a forward op",
 }
 
 
@@ -118,6 +117,17 @@ def unpool_agree(x, idx, got, want, nd: int) -> None:
     assert hit[shared].all(), "a shared position holds none of the values aimed at it"
 
 
+def backward_agrees(info, sample) -> None:
+    """``max_pool2d_with_indices_backward`` of ``ones``: the oracle's scatter-add at its own indices."""
+    x = sample.input.detach().numpy()
+    kw = {k: v for k, v in sample.kwargs.items() if k != "return_indices"}
+    y, idx = oracle.max_pool2d(x, *sample.args, **kw, return_indices=True)
+    unb = x.ndim == 3
+    g = oracle.max_pool_backward(np.ones((1, *y.shape) if unb else y.shape, np.float32),
+                                 idx[None] if unb else idx, x.shape[-2:])
+    assert np.array_equal(g[0] if unb else g, info.op(sample.input, *sample.args, **sample.kwargs).numpy())
+
+
 def agree(op: str, sample) -> None:
     """The oracle's result for one OpInfo sample against torch's own, at the exactness it allows."""
     conv = lambda v: v.numpy() if isinstance(v, torch.Tensor) else v  # noqa: E731
@@ -154,11 +164,11 @@ def test_opinfo_samples_agree_with_torch(pool_opinfos, one_thread, capsys):
             skipped[info.name] = NOT_EXPRESSIBLE[info.name]
             continue
         op = info.name.removeprefix("nn.functional.")
-        assert op in oracle.POOL_OPS, op
+        assert op in oracle.POOL_OPS or op == "max_pool2d_with_indices_backward", op
         n = 0
         for sample in info.sample_inputs("cpu", torch.float32, requires_grad=False):
             try:
-                agree(op, sample)
+                backward_agrees(info, sample) if op.endswith("_backward") else agree(op, sample)
             except AssertionError as e:
                 raise AssertionError(f"{info.name}{'.' + info.variant_test_name if info.variant_test_name else ''}: "
                                      f"{tuple(sample.input.shape)} {sample.args} {sample.kwargs}: {e}") from e
@@ -168,4 +178,4 @@ def test_opinfo_samples_agree_with_torch(pool_opinfos, one_thread, capsys):
     with capsys.disabled():
         print(f"\nOpInfo pooling samples: {sum(ran.values())} run and agree over {len(ran)} ops {ran}; "
               f"{len(skipped)} ops skipped: {skipped}")
-    assert len(ran) >= 14 and sum(ran.values()) > 1000
+    assert len(ran) >= 19 and sum(ran.values()) > 1000

@@ -42,7 +42,7 @@ from .pool import (avg_pool, avg_pool1d, avg_pool3d, avg_pool_parts, lp_pool, lp
 from .adaptive import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,
                        adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d,
                        global_avg_pool, global_max_pool)
-from .unpool import max_unpool, max_unpool1d, max_unpool2d, max_unpool3d
+from .unpool import max_pool_backward, max_unpool, max_unpool1d, max_unpool2d, max_unpool3d
 
 OPS = {"conv1d": conv1d, "conv2d": conv2d, "max_pool2d": max_pool2d, "avg_pool2d": avg_pool2d}
 POOL_OPS = {f.__name__: f for f in (
@@ -57,4 +57,5 @@ __all__ += ["POOL_OPS", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_
             "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool",
             "avg_pool1d", "avg_pool3d", "avg_pool_parts", "global_avg_pool", "global_max_pool",
             "lp_pool", "lp_pool1d", "lp_pool2d", "lp_pool3d", "lp_pool_parts", "max_pool",
+            "max_pool_backward",
             "max_pool1d", "max_pool3d", "max_unpool", "max_unpool1d", "max_unpool2d", "max_unpool3d"]

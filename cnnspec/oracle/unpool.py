@@ -75,3 +75,20 @@ def _unpool_nd(nd: int, name: str):
 max_unpool1d = _unpool_nd(1, "max_unpool1d")
 max_unpool2d = _unpool_nd(2, "max_unpool2d")
 max_unpool3d = _unpool_nd(3, "max_unpool3d")
+
+
+def max_pool_backward(grad_output: np.ndarray, indices, input_size) -> np.ndarray:
+    """The gradient of max pooling with respect to its input: every output's gradient added at its
+    index, ``G_Iᵀ·g`` (the adjoint of the gather by the indices; :mod:`cnnspec.spec.pool_claims`,
+    ``pool.unpool.adjoint``). Unlike :func:`max_unpool`, repeated indices add up.
+
+    Sums in float64: exact on integer-valued gradients (``torch.ones_like``, the OpInfo samples)
+    and whenever no position collects more than ``2^53 / max|g|`` of them.
+    """
+    g = np.asarray(grad_output)
+    n, c = g.shape[:2]
+    plane = math.prod(input_size)
+    idx = check_indices(indices, g.shape, plane).reshape(n * c, -1)
+    keys = (idx + plane * np.arange(n * c)[:, None]).ravel()
+    out = np.bincount(keys, weights=g.reshape(-1).astype(np.float64), minlength=n * c * plane)
+    return out.reshape(n, c, *input_size).astype(g.dtype)
