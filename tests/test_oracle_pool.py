@@ -259,6 +259,13 @@ def test_adaptive_pools_use_the_specs_windows():
 def test_max_pool_backward_is_torchs_gradient(nd):
     for g in geometries(nd, 15):
         size = g.pop("size")
+        _, valid, _ = P.window_taps(size, P.pool_geometry(size, **g))
+        if not valid.any(-1).all():
+            # a window without a real entry: torch's index for it points past the window (into
+            # another row, or past the plane), and its backward then adds the gradient there or
+            # writes out of bounds ("double free or corruption" on torch 2.13 CPU); the true
+            # gradient of that constant −inf output is zero
+            continue
         x = torch.from_numpy(RNG.integers(-2, 3, (2, 2, *size)).astype(np.float32)).requires_grad_()
         y, i = getattr(F, f"max_pool{nd}d")(x, return_indices=True, **g)
         up = torch.from_numpy(RNG.integers(-3, 4, y.shape).astype(np.float32))

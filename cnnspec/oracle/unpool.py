@@ -83,7 +83,12 @@ def max_pool_backward(grad_output: np.ndarray, indices, input_size) -> np.ndarra
     ``pool.unpool.adjoint``). Unlike :func:`max_unpool`, repeated indices add up.
 
     Sums in float64: exact on integer-valued gradients (``torch.ones_like``, the OpInfo samples)
-    and whenever no position collects more than ``2^53 / max|g|`` of them.
+    and whenever no position collects more than ``2^53 / max|g|`` of them. A window without a real
+    entry (dilated taps all in the padding) has a constant ``−inf`` output and no gradient; torch's
+    index for it points past the window, so such indices must not be passed here (measured on
+    torch 2.13 CPU: ``max_pool2d`` of a 2×1 input, kernel (1, 2), padding (0, 1), dilation (1, 2)
+    returns indices [1, 2] for two empty windows, and its backward adds 1 to the real entry 1 and
+    writes past the plane for index 2).
     """
     g = np.asarray(grad_output)
     n, c = g.shape[:2]
