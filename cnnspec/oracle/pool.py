@@ -204,6 +204,8 @@ def narrow_certified(x: np.ndarray, taps: int) -> bool:
         return False
     a = np.abs(x)
     top = float(a.max())
+    if not math.isfinite(top):
+        return False
     if top == 0:
         return True
     a[a == 0] = np.inf
@@ -218,9 +220,10 @@ def _add64(a, b):
 def window_sums(x: np.ndarray, geo: PoolGeometry) -> np.ndarray:
     """The exact sum of every zero-padded window: float64 when exact there, else ``int``/``Fraction``
     objects; IEEE semantics for windows holding ``±inf`` or NaN."""
-    nd = len(geo.kernel)
-    finite, bad = _finite_split(x)
     taps = math.prod(geo.kernel)
+    if narrow_certified(x, taps):         # certified data are finite: no IEEE part to split off
+        return _reduce(x, geo, 0, _add64).astype(np.float64, copy=False)
+    finite, bad = _finite_split(x)
     if narrow_certified(finite, taps):    # float32 data, summed straight into float64
         s = _reduce(finite, geo, 0, _add64).astype(np.float64, copy=False)
         e = 0
