@@ -18,12 +18,13 @@ first tap at or after 0, which may lie outside the window and even outside the p
 (measured: ``max_pool2d`` of a ``1×7`` input, kernel ``(2, 1)``, padding ``(1, 0)``, dilation 2
 gives indices 7, 10, 13).
 
-Average pooling returns exact window sums and divisors (:func:`avg_pool_parts`): the sum of a
-window of float data is computed exactly in float64 after scaling the data by a power of two that
-makes every entry an integer (a float is ``m·2^e`` with an integer ``m``), whenever the scaled
-window sums stay below ``2^53`` (they do for float32 data whose exponents span fewer than about
-25 binades); otherwise in Python ``Fraction`` arithmetic. The quotient is the exact rational
-rounded once to float64.
+Average pooling returns exact window sums and divisors (:func:`avg_pool_parts`). Float32 data
+whose exponents span a modest range are summed straight into float64, exactly
+(:func:`narrow_certified`); other float data are first scaled by a power of two that makes every
+entry an integer (a float is ``m·2^e`` with an integer ``m``) when the scaled sums stay below
+``2^53`` (:func:`exact_terms`); the rest in Python ``Fraction`` arithmetic. The quotient of the
+exact sum by the integer divisor is one IEEE division: the exact rational rounded once to float64.
+Max and sums over a window are reduced one axis at a time (a box is a product of intervals).
 
 References
 ----------
@@ -43,6 +44,7 @@ import numpy as np
 
 from ..spec.pooling import PoolError, PoolGeometry, avg_divisors, pool_geometry, window_taps
 from .core import _all_integer, _cast, _maxabs, windows
+
 
 def batched(x, nd: int, op: str) -> tuple[np.ndarray, bool]:
     """``x`` as ``(N, C, *spatial)`` (torch also takes an unbatched ``(C, *spatial)``)."""
