@@ -272,3 +272,11 @@ def test_max_pool_backward_is_torchs_gradient(nd):
         y.backward(up)
         got = oracle.max_pool_backward(up.numpy(), i.numpy(), size)
         assert np.array_equal(got, x.grad.numpy()), g
+
+
+def test_doctests_of_the_pooling_oracle():
+    import doctest
+
+    from cnnspec.oracle import adaptive, pool, unpool
+    assert sum(doctest.testmod(m).attempted for m in (pool, adaptive, unpool)) >= 5
+    assert all(doctest.testmod(m).failed == 0 for m in (pool, adaptive, unpool))

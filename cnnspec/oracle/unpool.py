@@ -9,6 +9,15 @@ note; pytorch/pytorch#80827); the oracle keeps the value that comes last in row-
 comparison with any target must use distinct indices or accept any of the colliding values
 (:func:`colliding`).
 
+>>> import numpy as np
+>>> x = np.array([[[[1., 5., 2., 0.], [3., 4., 8., 6.]]]])
+>>> from cnnspec.oracle.pool import max_pool2d
+>>> y, i = max_pool2d(x, 2, return_indices=True)
+>>> y.tolist(), i.tolist()
+([[[[5.0, 8.0]]]], [[[[1, 6]]]])
+>>> max_unpool2d(y, i, 2).tolist()
+[[[[0.0, 5.0, 0.0, 0.0], [0.0, 0.0, 8.0, 0.0]]]]
+
 References
 ----------
 ``torch.nn.functional.max_unpool1d/2d/3d`` and ``_unpool_output_size``;
