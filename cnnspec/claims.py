@@ -175,6 +175,7 @@ def _match(pattern: str, cid: str) -> bool:
 _CLAIM_MODULES: list[str] = [
     "cnnspec.spec.conv_claims",
     "cnnspec.spec.conv_family_claims",
+    "cnnspec.spec.pool_claims",
     "cnnspec.spec.arch_claims",
     "cnnspec.networks.reference_claims",
     "cnnspec.conformance.conv_claims",

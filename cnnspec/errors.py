@@ -14,10 +14,21 @@ class UsageError(Exception):
     """
 
     exit_code = 2
+    argument: str | None = None
 
     def __init__(self, message: str, *, argument: str | None = None):
         super().__init__(message)
         self.detail, self.argument = message, argument
+
+    # A subclass that also derives from a built-in exception (``class E(ValueError, UsageError)``)
+    # may be built by the built-in's ``__init__``: then the message is ``args[0]``, no argument.
+    @property
+    def detail(self) -> str:
+        return self.__dict__.get("detail", str(self.args[0]) if self.args else "")
+
+    @detail.setter
+    def detail(self, value: str) -> None:
+        self.__dict__["detail"] = value
 
     def __str__(self) -> str:
         return f"{self.argument}: {self.detail}" if self.argument else self.detail

@@ -2,8 +2,10 @@
 
 Recent ``onnx`` wheels ship no data files; the package's case generators (``onnx.backend.test.
 case.node.{conv,maxpool,averagepool}``) produce them. Every case the calling convention of
-docs/calling-convention.md can express runs through the oracle; the others are skipped with the reason (3-D,
-asymmetric pads, SAME padding with an odd total, integer dtypes of indices outputs, …).
+docs/calling-convention.md can express runs through the oracle; the others are skipped with the reason.
+Pooling cases run through the oracle's N-D pooling with ``(lo, hi)`` pads (any dimension, pads over
+half the kernel, dilated averages, MaxPool's Indices); :mod:`test_peers_pool` adds LpPool, the
+global pools and MaxUnpool.
 
 Precision: some expected outputs are typed by hand to a few decimals, others computed in float32
 by ONNX's reference. Each case is compared at the precision its data carry: exactly when inputs and
@@ -28,7 +30,8 @@ from cnnspec import oracle  # noqa: E402
 def cases(op_type: str) -> tuple:
     """ONNX's generated node cases of ``op_type`` (importing a case module runs its exporters)."""
     import onnx.backend.test.case.node as node
-    from onnx.backend.test.case.node import averagepool, conv, maxpool  # noqa: F401
+    from onnx.backend.test.case.node import (averagepool, conv, globalaveragepool,  # noqa: F401
+                                             globalmaxpool, lppool, maxpool, maxunpool)
     return tuple(c for c in node._NodeTestCases if c.model.graph.node[0].op_type == op_type)
 
 
@@ -44,18 +47,33 @@ def _same_pads(n, k, s, d, upper: bool) -> tuple[int, int]:
     return (total // 2, total - total // 2) if upper else (total - total // 2, total // 2)
 
 
+POOLS = ("MaxPool", "AveragePool", "LpPool")
+
+
+def pool_call(case, pairs, k, s, d) -> dict:
+    """The oracle's N-D pooling call for an ONNX pooling node: ``(lo, hi)`` pads, any dimension, pads
+    over half the kernel (``torch_limits=False``), dilated average pooling."""
+    a, op = attrs(case), case.model.graph.node[0].op_type
+    call = {"kernel_size": tuple(k), "stride": tuple(s), "padding": [tuple(q) for q in pairs],
+            "dilation": tuple(d), "ceil_mode": bool(a.get("ceil_mode", 0)), "torch_limits": False}
+    if op == "AveragePool":
+        call["count_include_pad"] = bool(a.get("count_include_pad", 0))
+    if op == "LpPool":
+        call["norm_type"] = a.get("p", 2)
+    return call
+
+
 def convention(case) -> tuple[dict | None, str]:
     """Our call for this ONNX case, or ``(None, why it cannot be expressed)``."""
     a = attrs(case)
+    op = case.model.graph.node[0].op_type
     ins, outs = case.data_sets[0]
     x = ins[0]
     nd = x.ndim - 2
-    if nd not in (1, 2) or (nd == 1 and a.get("op") != "Conv" and case.model.graph.node[0].op_type != "Conv"):
+    if op == "Conv" and nd not in (1, 2):
         return None, f"{nd}-D input (the convention has conv1d, conv2d and 2-D pooling)"
     if x.dtype.kind not in "f" and x.dtype.kind not in "iu":
         return None, f"dtype {x.dtype}"
-    if len(outs) > 1:
-        return None, "a second output (MaxPool indices)"
     k = a.get("kernel_shape") or list(ins[1].shape[2:])
     s = a.get("strides", [1] * nd)
     d = a.get("dilations", [1] * nd)
@@ -67,22 +85,27 @@ def convention(case) -> tuple[dict | None, str]:
     else:
         p = a.get("pads", [0] * 2 * nd)
         pairs = list(zip(p[:nd], p[nd:]))
+    if op in POOLS:
+        return pool_call(case, pairs, k, s, d), ""
+    if len(outs) > 1:
+        return None, "a second output"
     if any(lo != hi for lo, hi in pairs):
         return None, f"asymmetric pads {pairs} ({auto if auto != 'NOTSET' else 'explicit'})"
-    call = {"stride": tuple(s), "padding": tuple(lo for lo, _ in pairs), "dilation": tuple(d)}
-    op = case.model.graph.node[0].op_type
-    if op == "Conv":
-        call["groups"] = a.get("group", 1)
-    else:
-        if any(lo > kk // 2 for (lo, _), kk in zip(pairs, k)):
-            return None, "padding more than half the kernel (torch's pooling rule)"
-        call = {"kernel_size": tuple(k), **call, "ceil_mode": bool(a.get("ceil_mode", 0))}
-        if op == "AveragePool":
-            if any(dd != 1 for dd in d):
-                return None, "dilated average pooling (not in the avg_pool2d signature)"
-            del call["dilation"]
-            call["count_include_pad"] = bool(a.get("count_include_pad", 0))
+    call = {"stride": tuple(s), "padding": tuple(lo for lo, _ in pairs), "dilation": tuple(d),
+            "groups": a.get("group", 1)}
     return call, ""
+
+
+def onnx_indices(torch_index: np.ndarray, spatial: tuple, storage_order: int) -> np.ndarray:
+    """ONNX MaxPool's Indices from torch's: flat over the whole ``N×C×spatial`` tensor, and in
+    column-major spatial order when ``storage_order=1`` (ONNX operators, MaxPool)."""
+    n, c = torch_index.shape[:2]
+    i = torch_index
+    if storage_order == 1:
+        coords = np.unravel_index(i, spatial)
+        i = np.ravel_multi_index(coords, spatial, order="F")
+    plane = int(np.prod(spatial))
+    return i + plane * np.arange(n * c).reshape(n, c, *([1] * (i.ndim - 2)))
 
 
 def decimals(v: np.ndarray) -> int | None:
@@ -102,6 +125,7 @@ def run_case(case):
     ins, outs = case.data_sets[0]
     x = ins[0].astype(np.float64)
     want = np.asarray(outs[0], np.float64)
+    extra = None
     if op == "Conv":
         w = ins[1].astype(np.float64)
         b = ins[2].astype(np.float64) if len(ins) > 2 else None
@@ -110,19 +134,30 @@ def run_case(case):
         scale = oracle.abs_conv(x, w, b, **call)
         k = math.prod(w.shape[1:])
     elif op == "MaxPool":
-        got = oracle.max_pool2d(x, **call)
+        got, idx = oracle.max_pool(x, **call, return_indices=True)
+        if len(outs) > 1:
+            extra = (onnx_indices(idx, x.shape[2:], attrs(case).get("storage_order", 0)), outs[1])
         scale, k = np.zeros_like(got), 1
+    elif op == "LpPool":
+        p = call.pop("norm_type")
+        got = oracle.lp_pool(x, p, **call, convention="onnx")
+        # a float32 reference rounds each |x|^p and their sum (relative γ_K on the positive sum S),
+        # which moves S^(1/p) by at most γ_K/p relatively, then rounds the root: within γ_{K+2}(1 + 1/p)
+        k = math.prod(call["kernel_size"])
+        scale = np.abs(got) * (1 + 1 / p)
     else:
-        got = oracle.avg_pool2d(x, **call)
-        sums, div = oracle.avg_pool2d_parts(np.abs(x), **{kk: v for kk, v in call.items()})
-        scale, k = sums.astype(np.float64) / div, math.prod(call["kernel_size"])
-    return (got, want, scale, k, x, ins), ""
+        got = oracle.avg_pool(x, **call)
+        sums, div = oracle.avg_pool_parts(np.abs(x), **call)
+        scale, k = sums.astype(np.float64) / np.where(div == 0, 1, div), math.prod(call["kernel_size"])
+    return (got, want, scale, k, x, ins, extra), ""
 
 
-def compare(case) -> str:
+def compare(case, run=run_case) -> str:
     """How the case agreed ("exact", "4 decimals", "float32 bound"); raises AssertionError if not."""
-    (got, want, scale, k, x, ins), _ = run_case(case)
+    (got, want, scale, k, x, ins, extra), _ = run(case)
     assert got.shape == want.shape, f"{case.name}: shape {got.shape} vs ONNX {want.shape}"
+    if extra is not None:
+        assert np.array_equal(extra[0], extra[1]), f"{case.name}: indices {extra[0]} vs ONNX {extra[1]}"
     integral = all(np.all(np.asarray(a, np.float64) == np.round(np.asarray(a, np.float64))) for a in ins)
     dgt = decimals(want)
     if integral and dgt == 0:
@@ -165,4 +200,7 @@ def test_onnx_agreement_summary(capsys):
         how[h] = how.get(h, 0) + 1
     with capsys.disabled():
         print(f"\nONNX node cases: {ran} run and agree ({how}), {sum(skipped.values())} skipped: {skipped}")
-    assert ran >= 20
+    assert ran >= 45
+    # every pooling case is expressible now: 1-D and 3-D, (lo, hi) pads, pads over half the kernel,
+    # dilated average pooling and MaxPool's Indices (storage_order included)
+    assert all(convention(c)[0] is not None for op, c in ALL if op in POOLS)

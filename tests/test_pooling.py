@@ -12,6 +12,7 @@ from cnnspec.spec import pooling
 from cnnspec.spec.convolution import SpecError
 from cnnspec.spec.pooling import (avg_divisors, avg_pool_as_conv, has_ceil_overhang, pool_geometry,
                                   pool_output_size, within_window_permutation)
+from cnnspec.errors import UsageError
 from cnnspec.spec.toeplitz import ConvMatrix
 
 
@@ -75,3 +76,39 @@ def test_max_pool_is_invariant_under_permutations_within_windows():
     assert np.all(perm[~inside] == np.arange(56)[~inside])
     xp = x.reshape(1, 2, -1)[..., perm].reshape(x.shape)
     assert np.array_equal(oracle.max_pool2d(xp, (2, 3)), oracle.max_pool2d(x, (2, 3)))
+
+
+def test_pool_errors_are_usage_errors_with_one_line():
+    from cnnspec.errors import UsageError
+    with pytest.raises(UsageError, match=r"padding: \[\(1, 2, 3\)\] must be one \(lo, hi\) pair"):
+        pool_geometry((5,), 3, padding=[(1, 2, 3)])
+    assert issubclass(pooling.PoolError, SpecError) and issubclass(pooling.PoolError, UsageError)
+
+
+def test_pairs_and_pads_over_half_the_kernel():
+    geo = pool_geometry((5,), 3, 1, [(0, 2)], torch_limits=False)   # ONNX-style asymmetric pads
+    assert geo.output_size == (5,) and geo.pad_pairs == ((0, 2),) and geo.padding == (0,)
+    with pytest.raises(SpecError, match="more than half"):
+        pool_geometry((5,), 3, 1, [(0, 2)])
+    assert pool_geometry((5,), 3, 1, 2, torch_limits=False).output_size == (7,)
+    # a dilated window counts only its taps: ONNX AveragePool with dilations
+    geo = pool_geometry((4,), 2, 1, 0, 2, ceil_mode=True)
+    assert pooling.window_counts((4,), geo, True)[0].tolist() == [2, 2]
+
+
+def test_adaptive_windows_match_torch():
+    for n in range(1, 12):
+        for m in range(1, 14):
+            start, end = pooling.adaptive_windows(n, m)
+            x = torch.arange(n, dtype=torch.float64).reshape(1, 1, n)
+            want = F.adaptive_max_pool1d(x, m)[0, 0].numpy()
+            assert np.array_equal(end - 1, want), (n, m)     # the max of an increasing row is its end
+            assert np.all(end > start)
+
+
+def test_unpool_output_size_is_torchs_rule():
+    assert pooling.unpool_output_size((2, 3), 2) == (4, 6)
+    assert pooling.unpool_output_size((2,), 3, 2, 1) == (3,)
+    assert pooling.unpool_output_size((2, 2), 2, output_size=(1, 1, 5, 5)) == (5, 5)
+    with pytest.raises(SpecError, match="strictly between 2 and 6"):
+        pooling.unpool_output_size((2,), 2, output_size=(2,))

@@ -46,18 +46,29 @@ from .conv import conv, conv1d, conv2d, conv3d
 from .core import INPUT_ROUNDINGS, PRECISION, certificate, gamma, pad, unit_roundoff, windows
 from .integer import conv2d_integer, conv_integer, qlinear_conv2d, requantize
 from .padding import PAD_MODES, conv_pads, pad_pairs, torch_pad_pairs
-from .pool import avg_pool2d, avg_pool2d_parts, max_pool2d
+from .pool import (avg_pool, avg_pool1d, avg_pool2d, avg_pool2d_parts, avg_pool3d, avg_pool_parts,
+                   lp_pool, lp_pool1d, lp_pool2d, lp_pool3d, lp_pool_parts, max_pool, max_pool1d,
+                   max_pool2d, max_pool3d)
+from .adaptive import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,
+                       adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d,
+                       global_avg_pool, global_max_pool)
 from .transposed import (conv_transpose, conv_transpose1d, conv_transpose2d, conv_transpose3d,
                          transposed_output_size)
+from .unpool import max_pool_backward, max_unpool, max_unpool1d, max_unpool2d, max_unpool3d
 
 # ``pad`` above is the oracle's piece (pairs, constant value); the op ``pad`` of the calling
 # convention (torch.nn.functional.pad: flat tuple from the last axis, four modes) is this one.
 functional_pad = _padding.pad
 
+POOL_OPS = {f.__name__: f for f in (
+    max_pool1d, max_pool2d, max_pool3d, avg_pool1d, avg_pool2d, avg_pool3d, lp_pool1d, lp_pool2d,
+    lp_pool3d, max_unpool1d, max_unpool2d, max_unpool3d, adaptive_avg_pool1d, adaptive_avg_pool2d,
+    adaptive_avg_pool3d, adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d)}
+
 OPS = {"conv1d": conv1d, "conv2d": conv2d, "max_pool2d": max_pool2d, "avg_pool2d": avg_pool2d,
        "conv3d": conv3d, "conv_transpose1d": conv_transpose1d, "conv_transpose2d": conv_transpose2d,
        "conv_transpose3d": conv_transpose3d, "pad": functional_pad,
-       "conv2d_integer": conv2d_integer, "qlinear_conv2d": qlinear_conv2d}
+       "conv2d_integer": conv2d_integer, "qlinear_conv2d": qlinear_conv2d, **POOL_OPS}
 
 __all__ = ["INPUT_ROUNDINGS", "OPS", "PAD_MODES", "PRECISION", "abs_conv", "abs_conv_transpose",
            "avg_pool2d", "avg_pool2d_parts", "certificate", "conv", "conv1d", "conv2d", "conv2d_integer",
@@ -65,3 +76,9 @@ __all__ = ["INPUT_ROUNDINGS", "OPS", "PAD_MODES", "PRECISION", "abs_conv", "abs_
            "conv_transpose2d", "conv_transpose3d", "error_bound", "error_bound_transpose",
            "functional_pad", "gamma", "max_pool2d", "pad", "pad_pairs", "qlinear_conv2d",
            "requantize", "torch_pad_pairs", "transposed_output_size", "unit_roundoff", "windows"]
+__all__ += ["POOL_OPS", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+            "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d", "avg_pool",
+            "avg_pool1d", "avg_pool3d", "avg_pool_parts", "global_avg_pool", "global_max_pool",
+            "lp_pool", "lp_pool1d", "lp_pool2d", "lp_pool3d", "lp_pool_parts", "max_pool",
+            "max_pool_backward",
+            "max_pool1d", "max_pool3d", "max_unpool", "max_unpool1d", "max_unpool2d", "max_unpool3d"]

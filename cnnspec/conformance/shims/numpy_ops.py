@@ -289,3 +289,256 @@ def qlinear_conv2d(x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, 
         (1, -1, 1, 1) if np.ndim(y_zero_point) else ())
     lo, hi = _RANGE[np.dtype(ydt)]
     return np.clip(y, lo, hi).astype(ydt)
+
+
+# --- the pooling family in N dimensions: one shifted slice per kernel tap, one step per output ------
+# position along an axis for adaptive pooling. Written from torch's documented semantics, without
+# cnnspec.oracle: max pools scan taps in row-major order and replace the running maximum when
+# ``val > max or isnan(val)`` (torch's rule: first maximum, last NaN); averages divide by torch's
+# per-axis counts.
+
+import itertools as _it  # noqa: E402
+import math as _math  # noqa: E402
+
+
+def _tuple(name: str, v, nd: int, lo: int) -> tuple:
+    a = (v,) * nd if isinstance(v, (int, np.integer)) else tuple(v)
+    if len(a) == 1:
+        a = a * nd
+    if len(a) != nd or any(int(t) < lo for t in a):
+        raise ValueError(f"{name}={v!r}: expected one or {nd} ints >= {lo}")
+    return tuple(int(t) for t in a)
+
+
+def _batch(x, nd):
+    x = np.asarray(x)
+    if x.ndim not in (nd + 1, nd + 2):
+        raise ValueError(f"input of shape {x.shape}: expected {nd + 1} or {nd + 2} dimensions")
+    return (x[None], True) if x.ndim == nd + 1 else (x, False)
+
+
+def _pool_out(n, k, s, p, d, ceil):
+    # torch's pooling_output_shape: with ceil_mode a window may overhang a too-short input
+    m = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)) // s + 1
+    return m - 1 if ceil and (m - 1) * s >= n + p else m
+
+
+def _geometry(x, nd, kernel_size, stride, padding, dilation, ceil_mode):
+    k = _tuple("kernel_size", kernel_size, nd, 1)
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else _tuple("stride", stride, nd, 1)
+    p, d = _tuple("padding", padding, nd, 0), _tuple("dilation", dilation, nd, 1)
+    if any(pi > ki // 2 for pi, ki in zip(p, k)):
+        raise ValueError(f"padding={padding!r} must be at most half of kernel_size={kernel_size!r}")
+    out = tuple(_pool_out(n, ki, si, pi, di, ceil_mode) for n, ki, si, pi, di in zip(x.shape[2:], k, s, p, d))
+    if min(out) < 1:
+        raise ValueError("output would be empty")
+    hi = tuple(max((m - 1) * si + di * (ki - 1) + 1 - n - pi, 0)
+               for m, n, ki, si, pi, di in zip(out, x.shape[2:], k, s, p, d))
+    return k, s, p, d, out, hi
+
+
+def _padded(x, p, hi, value):
+    xp = np.full((*x.shape[:2], *(lo + n + h for lo, n, h in zip(p, x.shape[2:], hi))), value, x.dtype)
+    xp[(slice(None), slice(None), *(slice(lo, lo + n) for lo, n in zip(p, x.shape[2:])))] = x
+    return xp
+
+
+def _slice(xp, tap, d, s, out):
+    return xp[(..., *(slice(t * di, t * di + si * (m - 1) + 1, si) for t, di, si, m in zip(tap, d, s, out)))]
+
+
+def _max_pool_nd(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    x, unb = _batch(x, nd)
+    k, s, p, d, out, hi = _geometry(x, nd, kernel_size, stride, padding, dilation, ceil_mode)
+    low = np.iinfo(x.dtype).min if x.dtype.kind in "iu" else -np.inf
+    xp = _padded(x, p, hi, low)
+    best = np.full((*x.shape[:2], *out), low, x.dtype)
+    # the index torch starts from: per axis the window's first tap at or after 0
+    starts = [np.arange(m) * si - pi for m, si, pi in zip(out, s, p)]
+    firsts = [np.where(a < 0, a + (-a + di - 1) // di * di, a) for a, di in zip(starts, d)]
+    strides = [_math.prod(x.shape[2 + a + 1:]) for a in range(nd)]
+    idx = sum(np.reshape(f * st, [-1 if b == a else 1 for b in range(nd)])
+              for a, (f, st) in enumerate(zip(firsts, strides)))
+    idx = np.broadcast_to(idx, (*x.shape[:2], *out)).astype(np.int64).copy()
+    for tap in _it.product(*(range(ki) for ki in k)):
+        pos = [a + t * di for a, t, di in zip(starts, tap, d)]
+        real = np.ones(out, bool)
+        flat = np.zeros(out, np.int64)
+        for a, q in enumerate(pos):
+            shape = [-1 if b == a else 1 for b in range(nd)]
+            real = real & ((q >= 0) & (q < x.shape[2 + a])).reshape(shape)
+            flat = flat + (q * strides[a]).reshape(shape)
+        v = _slice(xp, tap, d, s, out)
+        take = real & ((v > best) | (np.isnan(v) if v.dtype.kind == "f" else False))
+        best = np.where(take, v, best)
+        idx = np.where(take, flat, idx)
+    if unb:
+        best, idx = best[0], idx[0]
+    return (best, idx) if return_indices else best
+
+
+def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    return _max_pool_nd(1, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: F811
+               return_indices=False):
+    """Replaces the 2-D version above: the same values, and ``return_indices``."""
+    return _max_pool_nd(2, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    return _max_pool_nd(3, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def _avg_pool_nd(nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    x, unb = _batch(x, nd)
+    k, s, p, d, out, hi = _geometry(x, nd, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None and (isinstance(divisor_override, bool) or divisor_override == 0):
+        raise ValueError(f"divisor_override={divisor_override!r} must be a non-zero int")
+    xp = _padded(x, p, hi, 0)
+    total = sum(_slice(xp, tap, d, s, out) for tap in _it.product(*(range(ki) for ki in k)))
+    if divisor_override is not None:
+        div = np.full(out, divisor_override)
+    else:
+        div = np.ones((), np.int64)
+        for n, ki, si, pi, m in zip(x.shape[2:], k, s, p, out):
+            div = np.multiply.outer(div, _counts(n, ki, si, pi, m, count_include_pad))
+    y = (total / div.astype(x.dtype)).astype(x.dtype)
+    return y[0] if unb else y
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    return _avg_pool_nd(1, x, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: F811
+               count_include_pad=True, divisor_override=None):
+    """Replaces the 2-D version above: the same values, and ``divisor_override``."""
+    return _avg_pool_nd(2, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def avg_pool3d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    return _avg_pool_nd(3, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def _lp_pool_nd(nd, x, norm_type, kernel_size, stride, ceil_mode):
+    if not norm_type > 0:
+        raise ValueError(f"norm_type={norm_type!r} must be positive")
+    x = np.asarray(x)
+    if norm_type == np.inf:
+        return _max_pool_nd(nd, np.abs(x), kernel_size, stride, 0, 1, ceil_mode, False)
+    k = _tuple("kernel_size", kernel_size, nd, 1)
+    with np.errstate(invalid="ignore"):     # torch: (K · avg_pool(x^p))^(1/p), no absolute value
+        a = _avg_pool_nd(nd, x ** norm_type, kernel_size, stride, 0, ceil_mode, True, None)
+        return (a * _math.prod(k)) ** (1.0 / norm_type)
+
+
+def lp_pool1d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
+    return _lp_pool_nd(1, x, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
+    return _lp_pool_nd(2, x, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
+    return _lp_pool_nd(3, x, norm_type, kernel_size, stride, ceil_mode)
+
+
+def _adaptive_nd(nd, x, output_size, kind, return_indices=False):
+    x, unb = _batch(x, nd)
+    m = (output_size,) * nd if isinstance(output_size, (int, np.integer)) or output_size is None \
+        else tuple(output_size) * (nd if len(tuple(output_size)) == 1 else 1)
+    m = tuple(n if v is None else int(v) for n, v in zip(x.shape[2:], m))
+    if len(m) != nd or min(m) < 1:
+        raise ValueError(f"output_size={output_size!r}: expected {nd} sizes >= 1")
+    y = x.astype(np.float64) if kind == "avg" else x
+    # a box window is separable: reduce one axis at a time, last axis first; for indices keep the
+    # coordinate of the chosen entry along every axis reduced so far
+    coords = [None] * nd
+    for a in reversed(range(nd)):
+        n, ax = x.shape[2 + a], 2 + a
+        parts, picks = [], []
+        for i in range(m[a]):                  # one step per output position along this axis
+            lo, hi = (i * n) // m[a], -(-(i + 1) * n // m[a])
+            w = np.take(y, range(lo, hi), axis=ax)
+            if kind == "avg":
+                parts.append(w.sum(axis=ax) / (hi - lo))
+                continue
+            nan = np.isnan(w) if w.dtype.kind == "f" else np.zeros(w.shape, bool)
+            last_nan = w.shape[ax] - 1 - np.argmax(np.flip(nan, ax), axis=ax)
+            first_max = np.argmax(w == np.max(w, axis=ax, keepdims=True), axis=ax)
+            j = np.where(nan.any(axis=ax), last_nan, first_max)
+            parts.append(np.take_along_axis(w, np.expand_dims(j, ax), ax).squeeze(ax))
+            picks.append((lo + j, [None if c is None else np.take_along_axis(
+                np.take(c, range(lo, hi), axis=ax), np.expand_dims(j, ax), ax).squeeze(ax) for c in coords]))
+        y = np.stack(parts, axis=ax)
+        if kind == "max":
+            coords = [np.stack([pk[1][b] for pk in picks], axis=ax) if coords[b] is not None else None
+                      for b in range(nd)]
+            coords[a] = np.stack([pk[0] for pk in picks], axis=ax)
+    y = y.astype(x.dtype) if kind == "max" else y
+    if kind == "avg" or not return_indices:
+        return y[0] if unb else y
+    idx = sum(c * _math.prod(x.shape[2 + b + 1:]) for b, c in enumerate(coords)).astype(np.int64)
+    return (y[0], idx[0]) if unb else (y, idx)
+
+
+def adaptive_avg_pool1d(x, output_size):
+    return _adaptive_nd(1, x, output_size, "avg")
+
+
+def adaptive_avg_pool2d(x, output_size):
+    return _adaptive_nd(2, x, output_size, "avg")
+
+
+def adaptive_avg_pool3d(x, output_size):
+    return _adaptive_nd(3, x, output_size, "avg")
+
+
+def adaptive_max_pool1d(x, output_size, return_indices=False):
+    return _adaptive_nd(1, x, output_size, "max", return_indices)
+
+
+def adaptive_max_pool2d(x, output_size, return_indices=False):
+    return _adaptive_nd(2, x, output_size, "max", return_indices)
+
+
+def adaptive_max_pool3d(x, output_size, return_indices=False):
+    return _adaptive_nd(3, x, output_size, "max", return_indices)
+
+
+def _max_unpool_nd(nd, x, indices, kernel_size, stride, padding, output_size):
+    x, unb = _batch(x, nd)
+    idx = np.asarray(indices)
+    idx = idx[None] if unb else idx
+    if idx.dtype != np.int64 or idx.shape != x.shape:
+        raise ValueError(f"indices: expected int64 of shape {x.shape}, got {idx.dtype} {idx.shape}")
+    k = _tuple("kernel_size", kernel_size, nd, 1)
+    s = k if stride is None else _tuple("stride", stride, nd, 1)
+    p = _tuple("padding", padding, nd, 0)
+    size = tuple((m - 1) * si - 2 * pi + ki for m, ki, si, pi in zip(x.shape[2:], k, s, p))
+    if output_size is not None:
+        size = tuple(output_size)[-nd:]
+    plane = _math.prod(size)
+    if idx.size and (idx.min() < 0 or idx.max() >= plane):
+        raise ValueError(f"indices: values must lie in [0, {plane})")
+    out = np.zeros((*x.shape[:2], plane), x.dtype)
+    np.put_along_axis(out, idx.reshape(*x.shape[:2], -1), x.reshape(*x.shape[:2], -1), axis=-1)
+    out = out.reshape(*x.shape[:2], *size)
+    return out[0] if unb else out
+
+
+def max_unpool1d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _max_unpool_nd(1, x, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _max_unpool_nd(2, x, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _max_unpool_nd(3, x, indices, kernel_size, stride, padding, output_size)

@@ -1,0 +1,125 @@
+"""Exact adaptive and global pooling: each output reduces its own window ``[⌊i·n/m⌋, ⌈(i+1)·n/m⌉)``.
+
+Windows differ in size by at most one along an axis, so the oracle gathers every window padded to
+the largest size ``K`` along each axis (positions clipped, a validity mask beside them) and
+reduces once: an exact sum over the real taps divided by the window's size (the rational rounded
+once to float64), or the max with torch's index (first maximum; last NaN; see
+:mod:`cnnspec.oracle.pool`). Global pooling is adaptive pooling to size 1.
+
+References
+----------
+PyTorch ``aten/src/ATen/native/AdaptivePooling.h`` (``start_index``, ``end_index``),
+``cpu/AdaptiveAvgPoolKernel.cpp``, ``cpu/AdaptiveMaxPoolKernel.cpp``; ONNX operators
+GlobalAveragePool, GlobalMaxPool.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..spec.pooling import adaptive_output_size, adaptive_windows
+from .pool import _finite_split, avg_pool, max_pool, argmax_torch, batched, divide, exact_terms, named, unbatch
+
+
+def adaptive_gather(x: np.ndarray, output_size) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(v, valid, flat, count)``: ``v`` of shape ``(N, C, *m, K)`` holds every window's taps in
+    row-major order (clipped positions where ``valid`` is False), ``flat`` their flat input index,
+    ``count`` the window sizes ``(*m)``."""
+    n = x.shape[2:]
+    nd = len(n)
+    m = adaptive_output_size(n, output_size)
+    idx, valid, flat, count = [], np.ones((1,) * 2 * nd, bool), np.zeros((1,) * 2 * nd, np.int64), 1
+    for a in range(nd):
+        start, end = adaptive_windows(n[a], m[a])
+        k = int((end - start).max())
+        pos = start[:, None] + np.arange(k)[None, :]
+        ok = pos < end[:, None]
+        shape = [1] * 2 * nd
+        shape[a], shape[nd + a] = m[a], k
+        clipped = np.minimum(pos, n[a] - 1).reshape(shape)
+        idx.append(clipped)
+        valid = valid & ok.reshape(shape)
+        flat = flat + clipped * math.prod(n[a + 1:])
+        count = np.multiply.outer(count, end - start) if a else end - start
+    v = x[(slice(None), slice(None), *idx)]                    # (N, C, *m, *k)
+    win = v.shape[2:]
+    full = v.shape[:2 + nd] + (math.prod(win[nd:]),)
+    return (v.reshape(full), np.broadcast_to(valid, win).reshape(full[2:]),
+            np.broadcast_to(flat, win).reshape(full[2:]), np.asarray(count, np.int64))
+
+
+def _divides(x: np.ndarray, output_size) -> tuple[int, ...] | None:
+    """``n/m`` per axis when every output size divides its input size (the windows are then those
+    of pooling with ``kernel_size = stride = n/m``: the claim ``pool.adaptive.divides``)."""
+    n = x.shape[2:]
+    m = adaptive_output_size(n, output_size)
+    return tuple(a // b for a, b in zip(n, m)) if all(a % b == 0 for a, b in zip(n, m)) else None
+
+
+def adaptive_avg_pool(x: np.ndarray, output_size) -> np.ndarray:
+    """Adaptive average pooling over the trailing ``x.ndim − 2`` axes, exactly (rounded once)."""
+    x = np.asarray(x)
+    k = _divides(x, output_size)
+    if k is not None:
+        return avg_pool(x, k)
+    finite, bad = _finite_split(x)
+    v, valid, _, count = adaptive_gather(finite, output_size)
+    y, e = exact_terms(np.where(valid, v, 0), v.shape[-1])
+    s = y.sum(axis=-1)
+    if e:
+        s = np.ldexp(s, -e)
+    if bad is not None:
+        with np.errstate(invalid="ignore"):              # inf − inf is NaN, as IEEE says
+            b = np.where(valid, adaptive_gather(bad, output_size)[0], 0.0).sum(axis=-1)
+        s = np.where(b != 0, b, s)
+    return divide(s, count)
+
+
+def adaptive_max_pool(x: np.ndarray, output_size, return_indices: bool = False):
+    """Adaptive max pooling over the trailing axes; with torch's int64 flat indices."""
+    x = np.asarray(x)
+    k = _divides(x, output_size)
+    if k is not None:
+        return max_pool(x, k, return_indices=return_indices)
+    v, valid, flat, _ = adaptive_gather(x, output_size)
+    low = np.iinfo(x.dtype).min if x.dtype.kind in "iu" else -np.inf
+    v = np.where(valid, v, low).astype(x.dtype)
+    if not return_indices:
+        return v.max(axis=-1)
+    return v.max(axis=-1), argmax_torch(v, flat, valid)
+
+
+def _avg_nd(nd: int, name: str):
+    def op(input, output_size):
+        x, unb = batched(input, nd, name)
+        return unbatch(adaptive_avg_pool(x, output_size), unb)
+    return named(op, name, f"``torch.nn.functional.{name}``: exact window means rounded once to float64.")
+
+
+def _max_nd(nd: int, name: str):
+    def op(input, output_size, return_indices: bool = False):
+        x, unb = batched(input, nd, name)
+        return unbatch(adaptive_max_pool(x, output_size, return_indices), unb)
+    return named(op, name, f"``torch.nn.functional.{name}``: exact maxima; with ``return_indices`` "
+                           f"torch's int64 flat indices (first maximum; last NaN).")
+
+
+adaptive_avg_pool1d = _avg_nd(1, "adaptive_avg_pool1d")
+adaptive_avg_pool2d = _avg_nd(2, "adaptive_avg_pool2d")
+adaptive_avg_pool3d = _avg_nd(3, "adaptive_avg_pool3d")
+adaptive_max_pool1d = _max_nd(1, "adaptive_max_pool1d")
+adaptive_max_pool2d = _max_nd(2, "adaptive_max_pool2d")
+adaptive_max_pool3d = _max_nd(3, "adaptive_max_pool3d")
+
+
+def global_avg_pool(x: np.ndarray) -> np.ndarray:
+    """ONNX GlobalAveragePool: the exact mean over all spatial axes, kept as size-1 axes."""
+    x = np.asarray(x)
+    return adaptive_avg_pool(x, (1,) * (x.ndim - 2))
+
+
+def global_max_pool(x: np.ndarray) -> np.ndarray:
+    """ONNX GlobalMaxPool: the max over all spatial axes, kept as size-1 axes."""
+    x = np.asarray(x)
+    return adaptive_max_pool(x, (1,) * (x.ndim - 2))
