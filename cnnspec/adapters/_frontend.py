@@ -1,0 +1,154 @@
+"""The front half of every adapter: bind a ``torch.nn.functional`` call, check it, reduce it to a
+:class:`Request` that a framework's back end renames into its own API.
+
+Adding an op to every adapter is one entry in :data:`SIGNATURES` (the same-named
+``torch.nn.functional`` signature) plus, in each framework module, the back end of its family
+(``conv``, ``max_pool``, ``avg_pool``, ``pad``) when the family is new. :func:`define` then
+installs a module-level function per op with that signature, so that ``module:op`` is a target.
+
+References
+----------
+PyTorch, ``torch.nn.functional`` documentation: ``conv1d/2d/3d``, ``max_pool1d/2d/3d``,
+``avg_pool1d/2d/3d``, ``pad`` (``pad`` lists the last axis first: ``(left, right, top, bottom)``).
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from . import _geometry as G
+
+_P = inspect.Parameter
+
+
+def _sig(*names_defaults) -> inspect.Signature:
+    params = [_P(n, _P.POSITIONAL_OR_KEYWORD) if d is _P.empty
+              else _P(n, _P.POSITIONAL_OR_KEYWORD, default=d) for n, d in names_defaults]
+    return inspect.Signature(params)
+
+
+_E = _P.empty
+_CONV = _sig(("input", _E), ("weight", _E), ("bias", None), ("stride", 1), ("padding", 0),
+             ("dilation", 1), ("groups", 1))
+_MAX = _sig(("input", _E), ("kernel_size", _E), ("stride", None), ("padding", 0), ("dilation", 1),
+            ("ceil_mode", False), ("return_indices", False))
+_AVG1 = _sig(("input", _E), ("kernel_size", _E), ("stride", None), ("padding", 0),
+             ("ceil_mode", False), ("count_include_pad", True))
+_AVG = _sig(("input", _E), ("kernel_size", _E), ("stride", None), ("padding", 0),
+            ("ceil_mode", False), ("count_include_pad", True), ("divisor_override", None))
+_PAD = _sig(("input", _E), ("pad", _E), ("mode", "constant"), ("value", None))
+
+# op -> (family, number of spatial axes, signature)
+SIGNATURES: dict[str, tuple[str, int, inspect.Signature]] = {
+    **{f"conv{n}d": ("conv", n, _CONV) for n in (1, 2, 3)},
+    **{f"max_pool{n}d": ("max_pool", n, _MAX) for n in (1, 2, 3)},
+    "avg_pool1d": ("avg_pool", 1, _AVG1),
+    **{f"avg_pool{n}d": ("avg_pool", n, _AVG) for n in (2, 3)},
+    "pad": ("pad", 0, _PAD),
+}
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+@dataclass
+class Request:
+    """One checked call. ``x``/``w``/``b`` are the NumPy arrays (``x`` batched), ``geo`` the
+    geometry (:class:`~._geometry.Conv`, :class:`~._geometry.Pool`, or per-axis ``(lo, hi)`` pads
+    for ``pad``, first spatial axis first), ``opts`` the remaining flags."""
+
+    op: str
+    family: str
+    nd: int
+    x: np.ndarray
+    geo: Any
+    w: np.ndarray | None = None
+    b: np.ndarray | None = None
+    unbatched: bool = False
+    opts: dict = field(default_factory=dict)
+    call: dict = field(default_factory=dict)   # the bound torch-style arguments, for messages
+
+
+def _array(name: str, a) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype.kind != "f":
+        raise G.ArgumentError(f"{name} of dtype {a.dtype}: expected a float array")
+    return a
+
+
+def _flag(name: str, v) -> bool:
+    if not isinstance(v, (bool, np.bool_)) and v not in (0, 1):
+        raise G.ArgumentError(f"{name}={v!r}: expected True or False")
+    return bool(v)
+
+
+def parse(op: str, args: tuple, kwargs: dict) -> Request:
+    """Bind ``op(*args, **kwargs)`` to the ``torch.nn.functional`` signature and check it."""
+    family, nd, sig = SIGNATURES[op]
+    try:
+        a = sig.bind(*args, **kwargs)
+    except TypeError as e:
+        raise G.ArgumentError(f"{op}: {e}") from None
+    a.apply_defaults()
+    c = dict(a.arguments)
+    x = _array("input", c["input"])
+    if family == "conv":
+        w = _array("weight", c["weight"])
+        b = None if c["bias"] is None else _array("bias", c["bias"])
+        geo = G.conv(x, w, b, c["stride"], c["padding"], c["dilation"], c["groups"], nd)
+        return Request(op, family, nd, x, geo, w, b, call=c)
+    if family == "pad":
+        return _parse_pad(op, x, c)
+    xb, unbatched = G.batched(x, nd)
+    geo = G.pool(x, c["kernel_size"], c["stride"], c["padding"], c.get("dilation", 1),
+                 _flag("ceil_mode", c["ceil_mode"]), nd)
+    if family == "max_pool":
+        opts = {"return_indices": _flag("return_indices", c["return_indices"])}
+    else:
+        d = c.get("divisor_override")
+        if d is not None and (not G._is_int(d) or d == 0):
+            raise G.ArgumentError(f"divisor_override={d!r}: expected a non-zero int or None")
+        opts = {"count_include_pad": _flag("count_include_pad", c["count_include_pad"]),
+                "divisor_override": None if d is None else int(d)}
+    return Request(op, family, nd, xb, geo, unbatched=unbatched, opts=opts, call=c)
+
+
+def _parse_pad(op: str, x: np.ndarray, c: dict) -> Request:
+    p = c["pad"]
+    if not isinstance(p, (tuple, list)) or len(p) % 2 or not all(G._is_int(v) for v in p) \
+            or len(p) // 2 > x.ndim:
+        raise G.ArgumentError(f"pad={p!r}: expected an even number of ints, at most 2 x input.ndim "
+                              f"({2 * x.ndim})")
+    mode = c["mode"]
+    if mode not in PAD_MODES:
+        raise G.ArgumentError(f"mode={mode!r}: expected one of {', '.join(PAD_MODES)}")
+    k = len(p) // 2
+    # torch lists the last axis first; the request lists the padded axes first to last
+    pairs = tuple((int(p[2 * i]), int(p[2 * i + 1])) for i in reversed(range(k)))
+    value = 0.0 if c["value"] is None else float(c["value"])
+    if mode != "constant" and c["value"] not in (None, 0):
+        raise G.ArgumentError(f"value={c['value']!r}: only mode='constant' takes a value")
+    return Request(op, "pad", k, x, pairs, opts={"mode": mode, "value": value}, call=c)
+
+
+def finish(req: Request, y):
+    """Undo the batch axis added to an unbatched pooling input (values and indices alike)."""
+    if not req.unbatched:
+        return y
+    return tuple(v[0] for v in y) if isinstance(y, tuple) else y[0]
+
+
+def define(namespace: dict, ops: Iterable[str], run: Callable[[Request], Any], title: str) -> None:
+    """Install ``op(*args, **kwargs) = finish(run(parse(op, ...)))`` for each op in ``namespace``,
+    with the ``torch.nn.functional`` signature (what ``inspect.signature`` and help() show)."""
+    for op in ops:
+        def f(*args, __op=op, **kwargs):
+            req = parse(__op, args, kwargs)
+            return finish(req, run(req))
+        f.__name__ = f.__qualname__ = op
+        f.__signature__ = SIGNATURES[op][2]
+        f.__doc__ = (f"``torch.nn.functional.{op}`` over {title}'s native API: NumPy arrays in and "
+                     f"out, channels first; raises NotExpressible where {title} cannot express the call.")
+        f.__module__ = namespace["__name__"]
+        namespace[op] = f
