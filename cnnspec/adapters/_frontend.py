@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -39,6 +39,8 @@ _AVG1 = _sig(("input", _E), ("kernel_size", _E), ("stride", None), ("padding", 0
              ("ceil_mode", False), ("count_include_pad", True))
 _AVG = _sig(("input", _E), ("kernel_size", _E), ("stride", None), ("padding", 0),
             ("ceil_mode", False), ("count_include_pad", True), ("divisor_override", None))
+_TRANSPOSE = _sig(("input", _E), ("weight", _E), ("bias", None), ("stride", 1), ("padding", 0),
+                  ("output_padding", 0), ("groups", 1), ("dilation", 1))
 _PAD = _sig(("input", _E), ("pad", _E), ("mode", "constant"), ("value", None))
 
 # op -> (family, number of spatial axes, signature)
@@ -48,6 +50,8 @@ SIGNATURES: dict[str, tuple[str, int, inspect.Signature]] = {
     "avg_pool1d": ("avg_pool", 1, _AVG1),
     **{f"avg_pool{n}d": ("avg_pool", n, _AVG) for n in (2, 3)},
     "pad": ("pad", 0, _PAD),
+    # only the torch adapter has these so far; the other back ends add a "conv_transpose" family
+    **{f"conv_transpose{n}d": ("conv_transpose", n, _TRANSPOSE) for n in (1, 2, 3)},
 }
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -86,6 +90,8 @@ def _flag(name: str, v) -> bool:
 def parse(op: str, args: tuple, kwargs: dict) -> Request:
     """Bind ``op(*args, **kwargs)`` to the ``torch.nn.functional`` signature and check it."""
     family, nd, sig = SIGNATURES[op]
+    if family == "conv_transpose":
+        raise NotImplementedError(f"{op}: no back end parses the conv_transpose family yet")
     try:
         a = sig.bind(*args, **kwargs)
     except TypeError as e:
@@ -139,13 +145,14 @@ def finish(req: Request, y):
     return tuple(v[0] for v in y) if isinstance(y, tuple) else y[0]
 
 
-def define(namespace: dict, ops: Iterable[str], run: Callable[[Request], Any], title: str) -> None:
-    """Install ``op(*args, **kwargs) = finish(run(parse(op, ...)))`` for each op in ``namespace``,
-    with the ``torch.nn.functional`` signature (what ``inspect.signature`` and help() show)."""
+def define(namespace: dict, ops: Iterable[str], title: str) -> None:
+    """Install ``op(*args, **kwargs) = finish(_run(parse(op, ...)))`` for each op in ``namespace``,
+    with the ``torch.nn.functional`` signature (what ``inspect.signature`` and help() show).
+    ``_run`` is the module's back end, looked up at each call (the tests swap in wrong variants)."""
     for op in ops:
         def f(*args, __op=op, **kwargs):
             req = parse(__op, args, kwargs)
-            return finish(req, run(req))
+            return finish(req, namespace["_run"](req))
         f.__name__ = f.__qualname__ = op
         f.__signature__ = SIGNATURES[op][2]
         f.__doc__ = (f"``torch.nn.functional.{op}`` over {title}'s native API: NumPy arrays in and "

@@ -32,7 +32,7 @@ jax.config.update("jax_enable_x64", True)
 from jax import lax  # noqa: E402 - after the x64 switch
 from jax import numpy as jnp  # noqa: E402
 
-from . import NotExpressible  # noqa: E402
+from . import FRAMEWORKS, NotExpressible  # noqa: E402
 from . import _frontend as F  # noqa: E402
 from . import _repro as R  # noqa: E402
 from ..errors import UsageError  # noqa: E402
@@ -116,7 +116,7 @@ def _run(req: F.Request):
     return np.asarray(sums / lax.reduce_window(ones, zero, lax.add, **win))
 
 
-F.define(globals(), [op for op in F.SIGNATURES], _run, TITLE)
+F.define(globals(), FRAMEWORKS[NAME].ops, TITLE)
 
 
 # --- reproductions ----------------------------------------------------------------------------------

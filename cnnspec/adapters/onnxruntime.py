@@ -29,7 +29,7 @@ import onnx
 import onnxruntime as ort
 from onnx import helper
 
-from . import NotExpressible
+from . import FRAMEWORKS, NotExpressible
 from . import _frontend as F
 from . import _geometry as G
 from . import _repro as R
@@ -40,6 +40,7 @@ OPSET = 22
 IR_VERSION = 10
 _PROVIDER = {"provider": "CPUExecutionProvider"}
 _PAD_MODE = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+_onnx_pads = G.flat_pads  # [x1_begin, x2_begin, ..., x1_end, x2_end, ...]
 
 
 def version() -> str:
@@ -63,17 +64,17 @@ def _node(req: F.Request) -> tuple[str, dict, dict[str, np.ndarray], tuple[str, 
     """``(op_type, attributes, feeds, outputs)`` of the one ONNX node for this request."""
     g, x = req.geo, req.x
     if req.family == "conv":
-        attrs = {"kernel_shape": list(g.kernel), "strides": list(g.stride), "pads": G.flat_pads(g.pads),
+        attrs = {"kernel_shape": list(g.kernel), "strides": list(g.stride), "pads": _onnx_pads(g.pads),
                  "dilations": list(g.dilation), "group": g.groups}
         feeds = {"x": x, "w": req.w} | ({} if req.b is None else {"b": req.b})
         return "Conv", attrs, feeds, ("y",)
     if req.family == "pad":
         widths = [(0, 0)] * (x.ndim - req.nd) + list(req.geo)
-        feeds = {"x": x, "pads": np.array(G.flat_pads(widths), np.int64)}
+        feeds = {"x": x, "pads": np.array(_onnx_pads(widths), np.int64)}
         if req.opts["mode"] == "constant":
             feeds["value"] = np.array(req.opts["value"], x.dtype)
         return "Pad", {"mode": _PAD_MODE[req.opts["mode"]]}, feeds, ("y",)
-    attrs = {"kernel_shape": list(g.kernel), "strides": list(g.stride), "pads": G.flat_pads(g.pads),
+    attrs = {"kernel_shape": list(g.kernel), "strides": list(g.stride), "pads": _onnx_pads(g.pads),
              "dilations": list(g.dilation), "ceil_mode": int(g.ceil_mode)}
     if req.family == "max_pool":
         return "MaxPool", attrs, {"x": x}, ("y", "indices") if req.opts["return_indices"] else ("y",)
@@ -124,7 +125,7 @@ def _run(req: F.Request):
     return y, idx - offset.reshape((n, c) + (1,) * req.nd)
 
 
-F.define(globals(), [op for op in F.SIGNATURES], _run, TITLE)
+F.define(globals(), FRAMEWORKS[NAME].ops, TITLE)
 
 
 # --- reproductions ----------------------------------------------------------------------------------

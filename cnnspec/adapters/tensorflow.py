@@ -36,7 +36,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from . import NotExpressible  # noqa: E402
+from . import FRAMEWORKS, NotExpressible  # noqa: E402
 from . import _frontend as F  # noqa: E402
 from . import _geometry as G  # noqa: E402
 from . import _repro as R  # noqa: E402
@@ -65,6 +65,11 @@ def _last(nd: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return to, (0, nd + 1) + tuple(range(1, nd + 1))
 
 
+def _hwio(nd: int) -> tuple[int, ...]:
+    """The weight's axis order O, I, *k -> *k, I, O (TF's filter layout, e.g. HWIO)."""
+    return tuple(range(2, nd + 2)) + (1, 0)
+
+
 def _same_pads(n: int, k: int, s: int) -> tuple[int, int]:
     """TF's SAME padding along one axis: ``ceil(n/s)`` outputs, the odd pixel after."""
     total = max((-(-n // s) - 1) * s + k - n, 0)
@@ -85,7 +90,7 @@ def _plan(req: F.Request) -> str:
     lines = [f"xt = np.transpose(x, {to!r})  # NC* -> N*C\n"]
     zero_pads = [[0, 0]] + [list(p) for p in g.pads] + [[0, 0]]
     if req.family == "conv":
-        lines.append(f"wt = np.transpose(w, {tuple(range(2, nd + 2)) + (1, 0)!r})  # O,I,* -> *,I,O\n")
+        lines.append(f"wt = np.transpose(w, {_hwio(nd)!r})  # O,I,* -> *,I,O\n")
         if nd == 2:
             lines.append(f"y = tf.nn.conv2d(xt, wt, strides={[1, *g.stride, 1]!r}, padding={zero_pads!r}, "
                          f"dilations={[1, *g.dilation, 1]!r})\n")
@@ -162,7 +167,7 @@ def _run(req: F.Request):
     return (env["got"], env["indices"]) if "indices" in env else env["got"]
 
 
-F.define(globals(), [op for op in F.SIGNATURES], _run, TITLE)
+F.define(globals(), FRAMEWORKS[NAME].ops, TITLE)
 
 
 def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:

@@ -27,7 +27,7 @@ import importlib.metadata
 import numpy as np
 from tinygrad import Device, Tensor
 
-from . import NotExpressible
+from . import FRAMEWORKS, NotExpressible
 from . import _frontend as F
 from . import _repro as R
 from ..errors import UsageError
@@ -91,7 +91,7 @@ def _run(req: F.Request):
     return (env["got"], env["indices"].astype(np.int64)) if "indices" in env else env["got"]
 
 
-F.define(globals(), [op for op in F.SIGNATURES], _run, TITLE)
+F.define(globals(), FRAMEWORKS[NAME].ops, TITLE)
 
 
 def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:

@@ -12,13 +12,12 @@ PyTorch, ``torch.nn.functional`` documentation; ``torch.from_numpy``.
 """
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import torch
 import torch.nn.functional as tnf
 
 from . import FRAMEWORKS, NotExpressible
+from . import _frontend as Fe
 from . import _repro as R
 from ..errors import UsageError
 
@@ -60,7 +59,7 @@ def _numpy(y):
 
 def _define(op: str):
     fn = getattr(tnf, op)
-    sig = inspect.signature(fn)
+    sig = Fe.SIGNATURES[op][2]  # torch's C builtins carry no inspectable signature
 
     def f(*args, **kwargs):
         b = sig.bind(*args, **kwargs)
@@ -80,7 +79,7 @@ for _op in FRAMEWORKS[NAME].ops:
 
 def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
     """A standalone ``torch.nn.functional`` snippet of this call."""
-    sig = inspect.signature(getattr(tnf, op))
+    sig = Fe.SIGNATURES[op][2]
     b = sig.bind(*args, **kwargs)
     if "padding" in b.arguments:
         b.arguments["padding"] = _padding(op, b.arguments["padding"])
