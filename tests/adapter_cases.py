@@ -49,6 +49,16 @@ def _conv_cases():
         ("conv1d/lo-hi-pads", "conv1d", (ints(1, 2, 9), ints(3, 2, 4)), {"padding": ((3, 0),)}),
         ("conv3d/stride-pad", "conv3d", (ints(1, 2, 5, 4, 6), ints(3, 2, 2, 3, 2), ints(3)),
          {"stride": (1, 2, 1), "padding": (1, 0, 1)}),
+        ("conv_transpose2d/stride-pad-outpad-bias", "conv_transpose2d",
+         (ints(1, 4, 5, 4), ints(4, 3, 3, 2), ints(3)), {"stride": 2, "padding": 1, "output_padding": 1}),
+        ("conv_transpose2d/groups-dilation", "conv_transpose2d", (ints(2, 4, 4, 5), ints(4, 2, 2, 3)),
+         {"groups": 2, "dilation": (2, 1), "padding": (1, 0)}),
+        ("conv_transpose2d/lo-hi-pads", "conv_transpose2d", (ints(1, 2, 5, 5), ints(2, 3, 3, 3)),
+         {"stride": 2, "padding": ((0, 2), (1, 0))}),
+        ("conv_transpose1d/stride-pad", "conv_transpose1d", (ints(2, 3, 7), ints(3, 2, 4)),
+         {"stride": 3, "padding": 2}),
+        ("conv_transpose3d/stride", "conv_transpose3d", (ints(1, 2, 3, 4, 3), ints(2, 2, 2, 2, 3)),
+         {"stride": (1, 2, 1)}),
     ]
 
 
@@ -95,6 +105,10 @@ def reference(op: str, args: tuple, kwargs: dict):
     t = [torch.from_numpy(a.astype(np.float64)) for a in args]
     kw = dict(kwargs)
     p = kw.get("padding")
+    if isinstance(p, tuple) and p and isinstance(p[0], tuple) and op.startswith("conv_transpose"):
+        # (lo, hi) of a transposed conv crop its full output
+        full = getattr(tnf, op)(*t, **{**kw, "padding": 0}).numpy()
+        return full[(Ellipsis,) + tuple(slice(lo, full.shape[2 + i] - hi) for i, (lo, hi) in enumerate(p))]
     if isinstance(p, tuple) and p and isinstance(p[0], tuple):
         flat = [v for lo_hi in reversed(p) for v in lo_hi]
         t[0] = tnf.pad(t[0], flat, value=-np.inf if op.startswith("max") else 0.0)
@@ -224,7 +238,7 @@ GENERIC_WRONG = {"pads-swapped": pads_swapped, "ceil-dropped": ceil_dropped,
 # --- native reproductions -----------------------------------------------------------------------------
 
 SNIPPET_CASES = ("conv2d/stride-pad-dilation-groups-bias", "max_pool2d/ceil", "avg_pool2d/pad-include",
-                 "pad/constant")
+                 "pad/constant", "conv_transpose2d/stride-pad-outpad-bias")
 
 
 _RUNNER = """
@@ -239,12 +253,13 @@ print(json.dumps(out))
 """
 
 
-def run_snippets(framework: str, module, case_ids=SNIPPET_CASES) -> dict[str, tuple]:
+def run_snippets(framework: str, module, case_ids=SNIPPET_CASES, alone: bool = True) -> dict[str, tuple]:
     """Each case's snippet run outside cnnspec: ``{id: (printed arrays, adapter value, expected)}``.
 
-    The first runs alone as ``python -c SNIPPET``; to spare the framework's import time the others
-    run in one more process, each with fresh globals. Both start in ``/``, where cnnspec is not
-    importable. Cases the framework cannot express are left out.
+    With ``alone`` the first runs by itself as ``python -c SNIPPET``; to spare the framework's
+    import time the others run in one more ``python -c`` process, each with fresh globals (for
+    TensorFlow, whose import takes 7-15 s here, all of them do). Both start in ``/``, where cnnspec
+    is not importable. Cases the framework cannot express are left out.
     """
     import json
     from cnnspec.adapters import reproduce
@@ -259,24 +274,28 @@ def run_snippets(framework: str, module, case_ids=SNIPPET_CASES) -> dict[str, tu
             continue
         assert "cnnspec" not in texts[cid].split("\n", 1)[1], texts[cid]
     ids = list(texts)
-    run = lambda argv, stdin: subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # noqa: E731
-                                               stderr=subprocess.PIPE, text=True, cwd="/")
-    alone = run([sys.executable, "-c", texts[ids[0]]], None)
-    rest = run([sys.executable, "-c", _RUNNER], None)
-    so_rest, se_rest = rest.communicate(json.dumps([texts[c] for c in ids[1:]]), timeout=300)
-    so, se = alone.communicate(timeout=300)
-    assert alone.returncode == 0, se[-2000:]
+    run = lambda argv: subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # noqa: E731
+                                        stderr=subprocess.PIPE, text=True, cwd="/")
+    first = run([sys.executable, "-c", texts[ids[0]]]) if alone else None
+    rest = run([sys.executable, "-c", _RUNNER])
+    so_rest, se_rest = rest.communicate(json.dumps([texts[c] for c in ids[1 if alone else 0:]]), timeout=300)
     assert rest.returncode == 0, se_rest[-2000:]
-    printed = [so] + json.loads(so_rest)
+    printed = json.loads(so_rest)
+    if alone:
+        so, se = first.communicate(timeout=300)
+        assert first.returncode == 0, se[-2000:]
+        printed = [so] + printed
     return {cid: (_repro.parse_output(text), *values[cid]) for cid, text in zip(ids, printed)}
 
 
 # the cases that expose each wrong translation (a subset keeps slow-compiling frameworks fast)
 TARGETED = {
-    "pads-swapped": ("conv2d/lo-hi-pads", "conv1d/lo-hi-pads", "max_pool2d/lo-hi-pads", "pad/constant"),
+    "pads-swapped": ("conv2d/lo-hi-pads", "conv1d/lo-hi-pads", "max_pool2d/lo-hi-pads", "pad/constant",
+                     "conv_transpose2d/lo-hi-pads"),
     "ceil-dropped": ("max_pool2d/ceil", "max_pool1d/pad-ceil", "avg_pool2d/ceil-include"),
     "count-include-pad-inverted": ("avg_pool2d/pad-include", "avg_pool2d/same-exclude"),
-    "layout": ("conv2d/plain", "conv2d/stride-pad-dilation-groups-bias", "conv1d/stride-pad-dilation-groups"),
+    "layout": ("conv2d/plain", "conv2d/stride-pad-dilation-groups-bias", "conv1d/stride-pad-dilation-groups",
+               "conv_transpose2d/stride-pad-outpad-bias"),
 }
 
 
@@ -285,8 +304,8 @@ def cases(ids) -> dict:
 
 
 def suite(framework: str, module, *, skips: set[str], layout_wrong: Callable | None,
-          layout_cases=TARGETED["layout"], case_ids=None,
-          variant_cases: int | None = None) -> dict[str, Callable]:
+          layout_cases=TARGETED["layout"], case_ids=None, variant_cases: int | None = None,
+          snippets_alone: bool = True) -> dict[str, Callable]:
     """The tests every adapter module gets, for ``globals().update(...)`` in its test module.
 
     ``skips``: the case ids the framework cannot express (exactly these must raise NotExpressible);
@@ -322,7 +341,7 @@ def suite(framework: str, module, *, skips: set[str], layout_wrong: Callable | N
         assert fails, f"{variant} went unnoticed on {ids}"
 
     def test_snippets_run_standalone_and_print_what_the_adapter_computes():
-        out = run_snippets(framework, module)
+        out = run_snippets(framework, module, alone=snippets_alone)
         assert out
         for cid, (printed, mine, want) in out.items():
             mine = mine[0] if isinstance(mine, tuple) else mine

@@ -34,8 +34,10 @@ def test_unknown_framework_names_the_known_and_installed_ones():
 
 
 def test_an_op_the_framework_lacks_is_not_expressible():
-    with pytest.raises(ad.NotExpressible, match="the op conv_transpose2d is not expressible in JAX"):
-        ad.adapter("jax", "conv_transpose2d")
+    with pytest.raises(ad.NotExpressible, match=r"the op lp_pool2d \(no adapter for it yet\) is not expressible in JAX"):
+        ad.adapter("jax", "lp_pool2d")
+    with pytest.raises(UsageError, match="op: 'conv9d' is not an op of the calling convention"):
+        ad.adapter("jax", "conv9d")
     assert ad.target("onnxruntime", "max_pool2d") == "cnnspec.adapters.onnxruntime:max_pool2d"
 
 

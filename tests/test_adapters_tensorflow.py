@@ -11,14 +11,14 @@ from cnnspec.adapters import NotExpressible  # noqa: E402
 from cnnspec.adapters import tensorflow as M  # noqa: E402
 
 SKIPS = {"avg_pool2d/ceil-include", "avg_pool2d/ceil-exclude", "avg_pool2d/divisor-override",
-         "pad/replicate", "pad/circular"}
+         "pad/replicate", "pad/circular", "conv_transpose2d/groups-dilation", "conv_transpose1d/stride-pad"}
 
 
 def _oihw_passed_as_hwio(monkeypatch):
     monkeypatch.setattr(M, "_hwio", lambda nd: tuple(range(nd + 2)))
 
 
-globals().update(A.suite("tensorflow", M, skips=SKIPS, layout_wrong=_oihw_passed_as_hwio))
+globals().update(A.suite("tensorflow", M, skips=SKIPS, layout_wrong=_oihw_passed_as_hwio, snippets_alone=False))
 
 
 @pytest.mark.parametrize("kwargs, what", [

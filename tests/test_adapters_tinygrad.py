@@ -17,7 +17,8 @@ from cnnspec.adapters import NotExpressible  # noqa: E402
 from cnnspec.adapters import tinygrad as M  # noqa: E402
 
 CASES = ("conv2d/stride-pad-dilation-groups-bias", "conv2d/lo-hi-pads", "conv1d/lo-hi-pads",
-         "conv3d/stride-pad", "max_pool2d/ceil", "max_pool2d/ceil-last-window-in-padding",
+         "conv3d/stride-pad", "conv_transpose2d/stride-pad-outpad-bias", "conv_transpose2d/lo-hi-pads",
+         "max_pool2d/ceil", "max_pool2d/ceil-last-window-in-padding",
          "max_pool2d/dilation", "max_pool2d/lo-hi-pads", "max_pool2d/indices", "avg_pool2d/ceil-include",
          "avg_pool2d/ceil-exclude", "avg_pool2d/same-exclude", "avg_pool2d/divisor-override",
          "pad/constant", "pad/reflect", "pad/replicate", "pad/circular")

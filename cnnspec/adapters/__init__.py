@@ -43,6 +43,10 @@ from ._geometry import ArgumentError
 _CONV = ("conv1d", "conv2d", "conv3d")
 _POOL = ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d")
 _TRANSPOSE = ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+# Every op of the calling convention (torch.nn.functional names); the adapters have a subset so far.
+CONVENTION_OPS = _CONV + _TRANSPOSE + ("pad",) + _POOL + tuple(
+    f"{kind}{n}d" for kind in ("max_unpool", "adaptive_avg_pool", "adaptive_max_pool") for n in (1, 2, 3)) + (
+    "lp_pool1d", "lp_pool2d", "conv2d_integer", "qlinear_conv2d")
 
 
 class NotExpressible(Exception):
@@ -75,14 +79,14 @@ FRAMEWORKS: dict[str, Framework] = {f.name: f for f in (
     Framework("torch", "PyTorch", "cnnspec.adapters.torch", "torch", "torch",
               "pip install torch==2.13.0", _CONV + _POOL + _TRANSPOSE + ("pad",)),
     Framework("jax", "JAX", "cnnspec.adapters.jax", "jax", "jax",
-              "pip install 'cnnspec[jax]'", _CONV + _POOL + ("pad",)),
+              "pip install 'cnnspec[jax]'", _CONV + _POOL + _TRANSPOSE + ("pad",)),
     Framework("onnxruntime", "ONNX Runtime", "cnnspec.adapters.onnxruntime", "onnxruntime",
-              "onnxruntime", "pip install 'cnnspec[onnxruntime]'", _CONV + _POOL + ("pad",)),
+              "onnxruntime", "pip install 'cnnspec[onnxruntime]'", _CONV + _POOL + _TRANSPOSE + ("pad",)),
     Framework("tensorflow", "TensorFlow", "cnnspec.adapters.tensorflow", "tensorflow",
-              "tensorflow-cpu", "pip install 'cnnspec[tensorflow]'", _CONV + _POOL + ("pad",)),
+              "tensorflow-cpu", "pip install 'cnnspec[tensorflow]'", _CONV + _POOL + _TRANSPOSE + ("pad",)),
     Framework("tinygrad", "tinygrad", "cnnspec.adapters.tinygrad", "tinygrad", "tinygrad",
               "pip install 'cnnspec[tinygrad]' && apt-get install -y clang",
-              _CONV + _POOL + ("pad",)),
+              _CONV + _POOL + _TRANSPOSE + ("pad",)),
 )}
 TITLES = {f.name: f.title for f in FRAMEWORKS.values()}
 
@@ -138,15 +142,22 @@ def ops(name: str) -> tuple[str, ...]:
     return _framework(name).ops
 
 
+def _op(f: Framework, op: str) -> None:
+    if op not in CONVENTION_OPS:
+        raise UsageError(f"op: {op!r} is not an op of the calling convention ({', '.join(CONVENTION_OPS)})")
+    if op not in f.ops:
+        raise NotExpressible(f.name, f"the op {op} (no adapter for it yet)")
+
+
 def adapter(framework: str, op: str, device: str = "cpu") -> Callable:
     """The adapter callable for ``op`` in ``framework`` on ``device`` (``"cpu"`` or ``"cuda"``).
 
-    Raises :class:`NotExpressible` when the framework lacks the op, :class:`FrameworkUnavailable`
+    Raises :class:`NotExpressible` when the framework (or its adapter) lacks the op, a
+    :class:`UsageError` for a name that is no op of the calling convention, :class:`FrameworkUnavailable`
     when it is not installed, and :class:`UsageError` for an unknown framework or device.
     """
     f = _framework(framework)
-    if op not in f.ops:
-        raise NotExpressible(framework, f"the op {op}")
+    _op(f, op)
     module = load(framework)
     module.use_device(device)
     return getattr(module, op)
@@ -155,8 +166,7 @@ def adapter(framework: str, op: str, device: str = "cpu") -> Callable:
 def target(framework: str, op: str) -> str:
     """The ``module:attr`` target string a bare framework name resolves to for ``op``."""
     f = _framework(framework)
-    if op not in f.ops:
-        raise NotExpressible(framework, f"the op {op}")
+    _op(f, op)
     return f"{f.module}:{op}"
 
 
@@ -165,10 +175,9 @@ def reproduce(framework: str, op: str, args: Sequence, kwargs: dict, expected) -
     ``op(*args, **kwargs)`` as the adapter translates it and prints the framework's value and
     ``expected``: text to paste into an upstream bug report."""
     f = _framework(framework)
-    if op not in f.ops:
-        raise NotExpressible(framework, f"the op {op}")
+    _op(f, op)
     return importlib.import_module(f.module).reproduce(op, tuple(args), dict(kwargs), expected)
 
 
-__all__ = ["ArgumentError", "Availability", "FRAMEWORKS", "Framework", "FrameworkUnavailable",
+__all__ = ["ArgumentError", "Availability", "CONVENTION_OPS", "FRAMEWORKS", "Framework", "FrameworkUnavailable",
            "NotExpressible", "adapter", "available", "load", "ops", "reproduce", "target"]

@@ -3,7 +3,7 @@
 
 Adding an op to every adapter is one entry in :data:`SIGNATURES` (the same-named
 ``torch.nn.functional`` signature) plus, in each framework module, the back end of its family
-(``conv``, ``max_pool``, ``avg_pool``, ``pad``) when the family is new. :func:`define` then
+(``conv``, ``conv_transpose``, ``max_pool``, ``avg_pool``, ``pad``) when the family is new. :func:`define` then
 installs a module-level function per op with that signature, so that ``module:op`` is a target.
 
 References
@@ -50,7 +50,6 @@ SIGNATURES: dict[str, tuple[str, int, inspect.Signature]] = {
     "avg_pool1d": ("avg_pool", 1, _AVG1),
     **{f"avg_pool{n}d": ("avg_pool", n, _AVG) for n in (2, 3)},
     "pad": ("pad", 0, _PAD),
-    # only the torch adapter has these so far; the other back ends add a "conv_transpose" family
     **{f"conv_transpose{n}d": ("conv_transpose", n, _TRANSPOSE) for n in (1, 2, 3)},
 }
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
@@ -90,8 +89,6 @@ def _flag(name: str, v) -> bool:
 def parse(op: str, args: tuple, kwargs: dict) -> Request:
     """Bind ``op(*args, **kwargs)`` to the ``torch.nn.functional`` signature and check it."""
     family, nd, sig = SIGNATURES[op]
-    if family == "conv_transpose":
-        raise NotImplementedError(f"{op}: no back end parses the conv_transpose family yet")
     try:
         a = sig.bind(*args, **kwargs)
     except TypeError as e:
@@ -103,6 +100,12 @@ def parse(op: str, args: tuple, kwargs: dict) -> Request:
         w = _array("weight", c["weight"])
         b = None if c["bias"] is None else _array("bias", c["bias"])
         geo = G.conv(x, w, b, c["stride"], c["padding"], c["dilation"], c["groups"], nd)
+        return Request(op, family, nd, x, geo, w, b, call=c)
+    if family == "conv_transpose":
+        w = _array("weight", c["weight"])
+        b = None if c["bias"] is None else _array("bias", c["bias"])
+        geo = G.conv_transpose(x, w, b, c["stride"], c["padding"], c["output_padding"], c["groups"],
+                               c["dilation"], nd)
         return Request(op, family, nd, x, geo, w, b, call=c)
     if family == "pad":
         return _parse_pad(op, x, c)

@@ -114,6 +114,43 @@ def conv(x: np.ndarray, w: np.ndarray, bias, stride, padding, dilation, groups, 
 
 
 @dataclass(frozen=True)
+class ConvTranspose:
+    """A transposed convolution's geometry, weight ``(C_in, C_out/groups, *kernel)``; ``pads`` are
+    the ``(lo, hi)`` entries cropped from the full output, ``output_padding`` added on the high side."""
+
+    nd: int
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    pads: Pads
+    output_padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+    groups: int
+    out: tuple[int, ...]
+
+
+def conv_transpose(x: np.ndarray, w: np.ndarray, bias, stride, padding, output_padding, groups, dilation,
+                   nd: int) -> ConvTranspose:
+    """Check ``conv_transpose{nd}d``'s arguments as ``torch.nn.functional`` does."""
+    if x.ndim != nd + 2 or w.ndim != nd + 2:
+        raise ArgumentError(f"input {x.shape} and weight {w.shape}: conv_transpose{nd}d needs {nd + 2}-D "
+                            f"arrays (N, C, {'*' * nd}) and (C, O/groups, {'*' * nd})")
+    if not _is_int(groups) or groups < 1 or x.shape[1] != w.shape[0] or w.shape[0] % groups:
+        raise ArgumentError(f"groups={groups!r}: weight.shape[0] ({w.shape[0]}) must equal the input "
+                            f"channels ({x.shape[1]}) and be divisible by groups")
+    if bias is not None and np.shape(bias) != (w.shape[1] * groups,):
+        raise ArgumentError(f"bias of shape {np.shape(bias)}: expected ({w.shape[1] * groups},)")
+    k, s, d = tuple(w.shape[2:]), ints("stride", stride, nd, 1), ints("dilation", dilation, nd, 1)
+    p, op = pads("padding", padding, nd), ints("output_padding", output_padding, nd, 0)
+    if any(o >= max(si, di) for o, si, di in zip(op, s, d)):
+        raise ArgumentError(f"output_padding={output_padding!r}: must be smaller than stride or dilation")
+    out = tuple((n - 1) * si - lo - hi + di * (ki - 1) + o + 1
+                for n, si, (lo, hi), di, ki, o in zip(x.shape[2:], s, p, d, k, op))
+    if any(m < 1 for m in out):
+        raise ArgumentError(f"padding={padding!r}: the output {out} would be empty")
+    return ConvTranspose(nd, k, s, p, op, d, int(groups), out)
+
+
+@dataclass(frozen=True)
 class Pool:
     """A pooling geometry. ``extra[i]`` is the high padding ``ceil_mode`` adds on axis ``i`` beyond
     ``pads[i][1]`` so that the last window fits (0 without ``ceil_mode``)."""

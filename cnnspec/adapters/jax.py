@@ -13,6 +13,9 @@ Translations (each the direct reading of the JAX documentation, nothing recomput
 * ``avg_pool*`` -> the window sums ``lax.reduce_window(x, 0, lax.add, ...)`` divided by the same
   reduction over ones: ones padded with ones (``count_include_pad=True``: padding counts, ceil-mode
   overhang does not) or with zeros (``False``), or ``divisor_override``;
+* ``conv_transpose*`` -> the same ``conv_general_dilated`` on the input dilated by the stride
+  (``lhs_dilation``), padded by ``d(k-1) - padding`` (plus ``output_padding`` high), with the
+  weight's in/out channels swapped per group and its taps flipped;
 * ``pad`` -> ``jnp.pad`` (``replicate`` is NumPy's ``edge``, ``circular`` its ``wrap``).
 
 ``return_indices=True`` is not expressible (``reduce_window`` returns no argmax). Importing this
@@ -65,8 +68,26 @@ def _put(a):
 
 def _conv_params(req: F.Request) -> dict:
     g = req.geo
+    if req.family == "conv_transpose":
+        # the transposed convolution as a convolution of the stride-dilated input (lhs_dilation),
+        # padded by d(k-1) less the cropped padding, plus output_padding on the high side
+        pads = [(d * (k - 1) - lo, d * (k - 1) - hi + o)
+                for k, d, (lo, hi), o in zip(g.kernel, g.dilation, g.pads, g.output_padding)]
+        return {"window_strides": (1,) * g.nd, "padding": pads, "lhs_dilation": g.stride,
+                "rhs_dilation": g.dilation, "dimension_numbers": _LAYOUT[g.nd], "feature_group_count": g.groups}
     return {"window_strides": g.stride, "padding": list(g.pads), "rhs_dilation": g.dilation,
             "dimension_numbers": _LAYOUT[g.nd], "feature_group_count": g.groups}
+
+
+def _weight_code(req: F.Request) -> str:
+    """NumPy code turning the torch weight ``w`` into the one ``conv_general_dilated`` takes: for a
+    transposed conv (C_in, C_out/g, *k) -> per group in/out swapped -> (C_out, C_in/g, *k), flipped."""
+    if req.family != "conv_transpose":
+        return "w"
+    ci, cog, *k = req.w.shape
+    g = req.geo.groups
+    return (f"np.flip(w.reshape({g}, {ci // g}, {cog}, *{tuple(k)!r}).swapaxes(1, 2)"
+            f".reshape({g * cog}, {ci // g}, *{tuple(k)!r}), axis={tuple(range(2, 2 + req.nd))!r})")
 
 
 def _window(req: F.Request) -> dict:
@@ -90,8 +111,9 @@ def _count_plan(req: F.Request) -> tuple[str, tuple]:
 
 def _run(req: F.Request):
     x = _put(req.x)
-    if req.family == "conv":
-        y = lax.conv_general_dilated(x, _put(req.w), **_conv_params(req))
+    if req.family in ("conv", "conv_transpose"):
+        w = eval(_weight_code(req), {"np": np, "w": req.w})  # noqa: S307 - cnnspec's own expression
+        y = lax.conv_general_dilated(x, _put(np.ascontiguousarray(w)), **_conv_params(req))
         if req.b is not None:
             y = y + _put(req.b).reshape((1, -1) + (1,) * req.nd)
         return np.asarray(y)
@@ -128,9 +150,11 @@ def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
     s = [R.header(TITLE, version(), op, {k: v for k, v in req.call.items()}),
          'import jax\njax.config.update("jax_enable_x64", True)\nfrom jax import lax, numpy as jnp\n',
          f"x = {R.literal(req.x)}\n"]
-    if req.family == "conv":
+    if req.family in ("conv", "conv_transpose"):
         p = _conv_params(req)
         s.append(f"w = {R.literal(req.w)}\n")
+        if req.family == "conv_transpose":
+            s.append(f"w = {_weight_code(req)}  # torch's transposed-conv weight as a conv weight\n")
         s.append("got = lax.conv_general_dilated(x, w, " + ", ".join(f"{k}={v!r}" for k, v in p.items())
                  + ")\n")
         if req.b is not None:

@@ -52,6 +52,13 @@ def cases(op: str) -> list[tuple[str, tuple, dict, bool]]:
     rng = np.random.default_rng(12)
     nd = int(op[-2]) if op[-2].isdigit() else 2
     sp = {1: (11,), 2: (7, 6), 3: (5, 4, 6)}[nd]
+    if op.startswith("conv_transpose"):
+        k = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}[nd]
+        x, w, b = _ints(rng, 2, 4, *sp), _ints(rng, 4, 3, *k), _ints(rng, 6)
+        return [("plain", (x, _ints(rng, 4, 2, *k)), {}, False),
+                ("stride-pad-outpad-bias", (x, w, b), {"stride": 2, "padding": 1, "output_padding": 1,
+                                                      "groups": 2}, False),
+                ("dilation", (x, w), {"dilation": 2, "padding": 1}, False)]
     if op.startswith("conv"):
         k = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}[nd]
         x, w, b = _ints(rng, 2, 4, *sp), _ints(rng, 6, 2, *k), _ints(rng, 6)

@@ -7,6 +7,8 @@ ONNX operator specification:
 
 * ``conv*`` -> ``Conv``: ``kernel_shape``, ``strides``, ``dilations``, ``group``, ``pads`` in ONNX's
   order ``[x1_begin, x2_begin, ..., x1_end, x2_end, ...]``; NCHW and OIHW are ONNX's own layouts;
+* ``conv_transpose*`` -> ``ConvTranspose`` (weight ``(C, M/group, *k)`` as torch's) with
+  ``output_padding``;
 * ``max_pool*`` -> ``MaxPool`` with ``ceil_mode`` and ``dilations``; ``return_indices`` is the
   optional ``Indices`` output, which ONNX flattens over the whole NCHW tensor: the adapter
   subtracts each plane's offset ``(n·C + c)·H·W`` to get torch's index into the spatial plane;
@@ -68,6 +70,11 @@ def _node(req: F.Request) -> tuple[str, dict, dict[str, np.ndarray], tuple[str, 
                  "dilations": list(g.dilation), "group": g.groups}
         feeds = {"x": x, "w": req.w} | ({} if req.b is None else {"b": req.b})
         return "Conv", attrs, feeds, ("y",)
+    if req.family == "conv_transpose":
+        attrs = {"kernel_shape": list(g.kernel), "strides": list(g.stride), "pads": _onnx_pads(g.pads),
+                 "dilations": list(g.dilation), "group": g.groups, "output_padding": list(g.output_padding)}
+        feeds = {"x": x, "w": req.w} | ({} if req.b is None else {"b": req.b})
+        return "ConvTranspose", attrs, feeds, ("y",)
     if req.family == "pad":
         widths = [(0, 0)] * (x.ndim - req.nd) + list(req.geo)
         feeds = {"x": x, "pads": np.array(_onnx_pads(widths), np.int64)}

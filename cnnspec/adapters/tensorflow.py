@@ -10,6 +10,8 @@ with the arrays embedded, so the two cannot drift apart. Translations:
 * ``conv2d`` -> ``tf.nn.conv2d`` with explicit ``padding=[[0, 0], [lo, hi], [lo, hi], [0, 0]]``;
   ``conv1d``/``conv3d`` have no explicit padding in TF: the zero padding is ``tf.pad`` and the
   conv is ``VALID``; grouped ``conv3d`` is not expressible (TF's Conv3D needs equal depths);
+* ``conv_transpose*`` -> ``tf.nn.conv_transpose`` with the output shape torch computes (that is
+  how TF takes ``output_padding``), explicit padding in 2-D only; groups are not expressible;
 * ``max_pool1d/2d`` -> ``tf.nn.max_pool1d/2d`` with explicit padding, ``ceil_mode`` being the
   extra high padding of PyTorch's rule; ``max_pool3d`` takes no explicit padding (not
   expressible with padding); ``dilation`` -> ``tf.nn.pool(..., dilations=...)``, which takes
@@ -88,6 +90,8 @@ def _plan(req: F.Request) -> str:
         value = f", constant_values={req.opts['value']!r}" if mode == "CONSTANT" else ""
         return f"got = tf.pad(x, {widths!r}, mode={mode!r}{value}).numpy()\n"
     lines = [f"xt = np.transpose(x, {to!r})  # NC* -> N*C\n"]
+    if req.family == "conv_transpose":
+        return "".join(lines + _conv_transpose(req) + [f"got = np.transpose(y.numpy(), {back!r})\n"])
     zero_pads = [[0, 0]] + [list(p) for p in g.pads] + [[0, 0]]
     if req.family == "conv":
         lines.append(f"wt = np.transpose(w, {_hwio(nd)!r})  # O,I,* -> *,I,O\n")
@@ -113,6 +117,23 @@ def _plan(req: F.Request) -> str:
         lines += _avg_pool(req)
     lines.append(f"got = np.transpose(y.numpy(), {back!r})\n")
     return "".join(lines)
+
+
+def _conv_transpose(req: F.Request) -> list[str]:
+    nd, g = req.nd, req.geo
+    if g.groups > 1:
+        raise NotExpressible(NAME, f"groups={g.groups} in tf.nn.conv_transpose")
+    if any(d > 1 for d in g.dilation) and any(s > 1 for s in g.stride):
+        raise NotExpressible(NAME, "dilation > 1 with stride > 1 in tf.nn.conv_transpose")
+    padded = any(lo or hi for lo, hi in g.pads) or any(g.output_padding)
+    if nd != 2 and padded:
+        raise NotExpressible(NAME, f"padding or output_padding in tf.nn.conv{nd}d_transpose (SAME or VALID only)")
+    # TF's filter for a transposed conv is (*k, out, in): torch's (in, out, *k) with the axes reversed
+    shape = [req.x.shape[0], *g.out, req.w.shape[1]]
+    pad = [[0, 0]] + [list(p) for p in g.pads] + [[0, 0]] if padded else "VALID"
+    return [f"wt = np.transpose(w, {_hwio(nd)!r})  # in,out,* -> *,out,in\n",
+            f"y = tf.nn.conv_transpose(xt, wt, {shape!r}, {list(g.stride)!r}, {pad!r}, "
+            f"dilations={list(g.dilation)!r})\n"] + (["y = tf.nn.bias_add(y, b)\n"] if req.b is not None else [])
 
 
 def _max_pool(req: F.Request, zero_pads: list) -> list[str]:

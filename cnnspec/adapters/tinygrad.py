@@ -9,6 +9,7 @@ code (:func:`_plan`) that both run here and form the native reproduction.
 
 * ``conv*`` -> ``Tensor.conv2d`` (any number of spatial axes) with ``groups``, ``stride``,
   ``dilation``, ``padding``;
+* ``conv_transpose*`` -> ``Tensor.conv_transpose2d`` with ``output_padding``;
 * ``max_pool*`` -> ``Tensor.max_pool2d`` with ``ceil_mode``, ``dilation``, ``return_indices``;
 * ``avg_pool*`` -> ``Tensor.avg_pool2d`` with ``ceil_mode``, ``count_include_pad``;
   ``divisor_override`` is not expressible;
@@ -65,6 +66,11 @@ def _plan(req: F.Request) -> str:
         bias = "None" if req.b is None else "Tensor(b, device=dev)"
         return (f"got = {t}.conv2d(Tensor(w, device=dev), {bias}, groups={g.groups}, stride={g.stride!r}, "
                 f"dilation={g.dilation!r}, padding={_flat(g.pads)!r}).numpy()\n")
+    if req.family == "conv_transpose":
+        bias = "None" if req.b is None else "Tensor(b, device=dev)"
+        return (f"got = {t}.conv_transpose2d(Tensor(w, device=dev), {bias}, groups={g.groups}, "
+                f"stride={g.stride!r}, dilation={g.dilation!r}, padding={_flat(g.pads)!r}, "
+                f"output_padding={g.output_padding!r}).numpy()\n")
     if req.family == "pad":
         flat = [v for p in reversed(g) for v in p]
         value = f", value={req.opts['value']!r}" if req.opts["mode"] == "constant" else ""
