@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as tnf
 
-from cnnspec.adapters import NotExpressible, _frontend, _repro
+from cnnspec.adapters import NotExpressible, _frontend
 from cnnspec.oracle import error_bound, gamma
 
 RNG = np.random.default_rng(20240601)
@@ -285,7 +285,7 @@ def run_snippets(framework: str, module, case_ids=SNIPPET_CASES, alone: bool = T
         so, se = first.communicate(timeout=300)
         assert first.returncode == 0, se[-2000:]
         printed = [so] + printed
-    return {cid: (_repro.parse_output(text), *values[cid]) for cid, text in zip(ids, printed)}
+    return {cid: (_frontend.parse_output(text), *values[cid]) for cid, text in zip(ids, printed)}
 
 
 # the cases that expose each wrong translation (a subset keeps slow-compiling frameworks fast)

@@ -1,7 +1,6 @@
 """The TensorFlow adapter (``cnnspec.adapters.tensorflow``: ``tf.nn`` in NHWC / HWIO) against
 ``torch.nn.functional`` on exact data, what TF cannot express, and the wrong translations its tests
 must catch."""
-import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow", reason="TensorFlow is not installed: pip install 'cnnspec[tensorflow]'")

@@ -7,7 +7,7 @@ import adapter_cases as A
 from cnnspec import oracle
 from cnnspec.adapters import FRAMEWORKS, NotExpressible, adapter
 from cnnspec.adapters import torch as M
-from cnnspec.adapters._repro import parse_output
+from cnnspec.adapters._frontend import parse_output
 
 # the cases the oracle covers: conv1d/2d, max_pool2d, avg_pool2d with symmetric padding
 ORACLE = {"conv1d": oracle.conv1d, "conv2d": oracle.conv2d, "max_pool2d": oracle.max_pool2d,

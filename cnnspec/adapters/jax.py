@@ -37,7 +37,6 @@ from jax import numpy as jnp  # noqa: E402
 
 from . import FRAMEWORKS, NotExpressible  # noqa: E402
 from . import _frontend as F  # noqa: E402
-from . import _repro as R  # noqa: E402
 from ..errors import UsageError  # noqa: E402
 
 NAME, TITLE = "jax", "JAX"
@@ -147,18 +146,18 @@ def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
     """A standalone ``jax.lax`` snippet of this call (see :func:`cnnspec.adapters.reproduce`)."""
     req = F.parse(op, args, kwargs)
     dt = req.x.dtype.name
-    s = [R.header(TITLE, version(), op, {k: v for k, v in req.call.items()}),
+    s = [F.header(TITLE, version(), op, {k: v for k, v in req.call.items()}),
          'import jax\njax.config.update("jax_enable_x64", True)\nfrom jax import lax, numpy as jnp\n',
-         f"x = {R.literal(req.x)}\n"]
+         f"x = {F.literal(req.x)}\n"]
     if req.family in ("conv", "conv_transpose"):
         p = _conv_params(req)
-        s.append(f"w = {R.literal(req.w)}\n")
+        s.append(f"w = {F.literal(req.w)}\n")
         if req.family == "conv_transpose":
             s.append(f"w = {_weight_code(req)}  # torch's transposed-conv weight as a conv weight\n")
         s.append("got = lax.conv_general_dilated(x, w, " + ", ".join(f"{k}={v!r}" for k, v in p.items())
                  + ")\n")
         if req.b is not None:
-            s.append(f"got = got + {R.literal(req.b)}.reshape({(1, -1) + (1,) * req.nd!r})\n")
+            s.append(f"got = got + {F.literal(req.b)}.reshape({(1, -1) + (1,) * req.nd!r})\n")
     elif req.family == "pad":
         widths = [(0, 0)] * (req.x.ndim - req.nd) + list(req.geo)
         kw = f", constant_values={req.opts['value']!r}" if req.opts["mode"] == "constant" else ""
@@ -185,5 +184,5 @@ def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
             else:
                 s.append(f"got = sums / lax.reduce_window(jnp.ones(x.shape, x.dtype), zero, lax.add, "
                          f"{w})  # padding does not count\n")
-    s.append(R.footer(expected))
+    s.append(F.footer(expected))
     return "".join(s)

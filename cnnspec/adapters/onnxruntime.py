@@ -34,7 +34,6 @@ from onnx import helper
 from . import FRAMEWORKS, NotExpressible
 from . import _frontend as F
 from . import _geometry as G
-from . import _repro as R
 from ..errors import UsageError
 
 NAME, TITLE = "onnxruntime", "ONNX Runtime"
@@ -141,9 +140,9 @@ def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
     """A standalone ``onnx.helper`` graph run by ``onnxruntime.InferenceSession`` for this call."""
     req = F.parse(op, args, kwargs)
     op_type, attrs, feeds, outputs = _node(req)
-    s = [R.header(TITLE, version(), op, req.call), "import onnxruntime as ort\nfrom onnx import helper\n"]
+    s = [F.header(TITLE, version(), op, req.call), "import onnxruntime as ort\nfrom onnx import helper\n"]
     for k, v in feeds.items():
-        s.append(f"{k} = {R.literal(v)}\n")
+        s.append(f"{k} = {F.literal(v)}\n")
     attr = ", ".join(f"{k}={v!r}" for k, v in attrs.items())
     s.append(f"node = helper.make_node({op_type!r}, {list(feeds)!r}, {list(outputs)!r}, {attr})\n")
     names = ", ".join(feeds)
@@ -156,5 +155,5 @@ def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
              f"model.ir_version = {IR_VERSION}\n"
              f"sess = ort.InferenceSession(model.SerializeToString(), providers=[{_PROVIDER['provider']!r}])\n"
              f"got = sess.run(None, {{{', '.join(f'{k!r}: {k}' for k in feeds)}}})[0]\n")
-    s.append(R.footer(expected))
+    s.append(F.footer(expected))
     return "".join(s)

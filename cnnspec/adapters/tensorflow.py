@@ -40,8 +40,6 @@ import tensorflow as tf  # noqa: E402
 
 from . import FRAMEWORKS, NotExpressible  # noqa: E402
 from . import _frontend as F  # noqa: E402
-from . import _geometry as G  # noqa: E402
-from . import _repro as R  # noqa: E402
 from ..errors import UsageError  # noqa: E402
 
 NAME, TITLE = "tensorflow", "TensorFlow"
@@ -195,9 +193,9 @@ def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
     """A standalone ``tf.nn`` snippet of this call: the code the adapter runs, arrays embedded."""
     req = F.parse(op, args, kwargs)
     code = _plan(req)
-    s = [R.header(TITLE, version(), op, req.call), "import tensorflow as tf\n", f"x = {R.literal(req.x)}\n"]
-    s += [f"{k} = {R.literal(v)}\n" for k, v in (("w", req.w), ("b", req.b)) if v is not None]
+    s = [F.header(TITLE, version(), op, req.call), "import tensorflow as tf\n", f"x = {F.literal(req.x)}\n"]
+    s += [f"{k} = {F.literal(v)}\n" for k, v in (("w", req.w), ("b", req.b)) if v is not None]
     s.append(f"with tf.device({_DEVICE['device']!r}):\n")
     s += [f"    {line}\n" for line in code.splitlines()]
-    s.append(R.footer(expected))
+    s.append(F.footer(expected))
     return "".join(s)

@@ -30,7 +30,6 @@ from tinygrad import Device, Tensor
 
 from . import FRAMEWORKS, NotExpressible
 from . import _frontend as F
-from . import _repro as R
 from ..errors import UsageError
 
 NAME, TITLE = "tinygrad", "tinygrad"
@@ -103,9 +102,9 @@ F.define(globals(), FRAMEWORKS[NAME].ops, TITLE)
 def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
     """A standalone tinygrad snippet of this call: the code the adapter runs, arrays embedded."""
     req = F.parse(op, args, kwargs)
-    s = [R.header(TITLE, version(), op, req.call), "from tinygrad import Tensor\n",
-         f"dev = {_DEVICE['device']!r}\n", f"x = {R.literal(req.x)}\n"]
-    s += [f"{k} = {R.literal(v)}\n" for k, v in (("w", req.w), ("b", req.b)) if v is not None]
+    s = [F.header(TITLE, version(), op, req.call), "from tinygrad import Tensor\n",
+         f"dev = {_DEVICE['device']!r}\n", f"x = {F.literal(req.x)}\n"]
+    s += [f"{k} = {F.literal(v)}\n" for k, v in (("w", req.w), ("b", req.b)) if v is not None]
     s.append(_plan(req))
-    s.append(R.footer(expected))
+    s.append(F.footer(expected))
     return "".join(s)

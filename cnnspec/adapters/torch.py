@@ -18,7 +18,6 @@ import torch.nn.functional as tnf
 
 from . import FRAMEWORKS, NotExpressible
 from . import _frontend as Fe
-from . import _repro as R
 from ..errors import UsageError
 
 NAME, TITLE = "torch", "PyTorch"
@@ -85,10 +84,10 @@ def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
         b.arguments["padding"] = _padding(op, b.arguments["padding"])
     arrays = {k: v for k, v in b.arguments.items() if isinstance(v, np.ndarray)}
     rest = {k: v for k, v in b.arguments.items() if k not in arrays}
-    s = [R.header(TITLE, version(), op, rest), "import torch\nimport torch.nn.functional as F\n"]
-    s += [f"{k} = torch.from_numpy({R.literal(v)}).to({_DEVICE['device']!r})\n" for k, v in arrays.items()]
+    s = [Fe.header(TITLE, version(), op, rest), "import torch\nimport torch.nn.functional as F\n"]
+    s += [f"{k} = torch.from_numpy({Fe.literal(v)}).to({_DEVICE['device']!r})\n" for k, v in arrays.items()]
     call = ", ".join([f"{k}={k}" for k in arrays] + [f"{k}={v!r}" for k, v in rest.items()])
     s.append(f"got = F.{op}({call})\n")
     s.append("got = (got[0] if isinstance(got, tuple) else got).cpu().numpy()\n")
-    s.append(R.footer(expected))
+    s.append(Fe.footer(expected))
     return "".join(s)
