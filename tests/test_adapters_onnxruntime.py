@@ -49,3 +49,17 @@ def test_indices_are_torch_plane_indices():
 def test_divisor_override_is_not_expressible():
     with pytest.raises(NotExpressible, match="divisor_override .* not expressible in ONNX Runtime"):
         M.avg_pool2d(A.ints(1, 1, 4, 4), 2, divisor_override=3)
+
+
+def test_a_dtype_without_cpu_kernel_is_not_expressible():
+    # ONNX Runtime's CPU provider has no float64 Conv: a skip naming it, not a failure
+    x, w = A.ints(1, 2, 5, 5).astype(np.float64), A.ints(3, 2, 3, 3).astype(np.float64)
+    with pytest.raises(NotExpressible, match=r"Conv on float64 \(CPUExecutionProvider has no kernel"):
+        M.conv2d(x, w)
+    assert M.max_pool2d(x, 2).dtype == np.float64     # MaxPool has one
+
+
+def test_framework_refusals_are_raised_not_hidden():
+    # ONNX Runtime refuses pads >= kernel (torch refuses pads > kernel // 2); the adapter passes it on
+    with pytest.raises(Exception, match="Pad should be smaller than kernel"):
+        M.max_pool2d(A.ints(1, 1, 5, 5), 2, padding=2)

@@ -41,6 +41,7 @@ OPSET = 22
 IR_VERSION = 10
 _PROVIDER = {"provider": "CPUExecutionProvider"}
 _PAD_MODE = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+ort.set_default_logger_severity(3)   # refusals come back as exceptions; no log lines on stderr
 _onnx_pads = G.flat_pads  # [x1_begin, x2_begin, ..., x1_end, x2_end, ...]
 
 
@@ -107,8 +108,10 @@ def _model(op_type: str, attrs: dict, feeds: dict[str, np.ndarray], outputs: tup
 def _session(op_type: str, attrs: tuple, inputs: tuple, outputs: tuple, provider: str):
     feeds = {k: np.zeros(0, np.dtype(dt)) for k, dt in inputs}   # only the names and dtypes count
     model = _model(op_type, {k: list(v) if isinstance(v, tuple) else v for k, v in attrs}, feeds, outputs)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3   # the refusal is raised as an exception; keep stderr quiet
     try:
-        return ort.InferenceSession(model.SerializeToString(), providers=[provider])
+        return ort.InferenceSession(model.SerializeToString(), options, providers=[provider])
     except Exception as e:  # noqa: BLE001 - ORT raises its own pybind classes
         if type(e).__name__ == "NotImplemented":
             dts = ", ".join(sorted({dt for _, dt in inputs if dt != "int64"}))
