@@ -42,3 +42,9 @@ def test_count_include_pad_false_with_same_pads_uses_tf_same():
 def test_grouped_conv3d_is_not_expressible():
     with pytest.raises(NotExpressible, match="groups=2 in tf.nn.conv3d"):
         M.conv3d(A.ints(1, 4, 3, 3, 3), A.ints(2, 2, 2, 2, 2), groups=2)
+
+
+def test_dilated_conv_transpose_is_not_expressible_on_the_cpu():
+    # TF 2.21's CPU Conv2DBackpropInput: "do not yet support dilation rates larger than 1"
+    with pytest.raises(NotExpressible, match="dilation > 1 in tf.nn.conv_transpose on the CPU"):
+        M.conv_transpose2d(A.ints(1, 2, 4, 4), A.ints(2, 3, 2, 2), dilation=2)
