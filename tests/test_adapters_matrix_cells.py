@@ -15,11 +15,16 @@ ORT = pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None,
                          reason="ONNX Runtime is not installed: pip install 'cnnspec[onnxruntime]'")
 
 
-@pytest.mark.parametrize("op", ad.FRAMEWORKS["torch"].ops)
+@pytest.mark.parametrize("op", [op for op in ad.FRAMEWORKS["torch"].ops if mc.cases(op)])
 def test_torch_passes_every_cell(op):
     cell = mc.run_cell("torch", op)
     assert cell["status"] == "pass", cell
-    assert json.loads(json.dumps(cell)) == cell and cell["seconds"] > 0 and len(cell["cases"]) >= 3
+    assert json.loads(json.dumps(cell)) == cell and cell["seconds"] > 0 and cell["cases"]
+
+
+def test_an_op_without_exact_cases_is_skipped_with_the_reason():
+    cell = mc.run_cell("torch", "lp_pool2d")
+    assert cell["status"] == "skipped" and cell["reason"] == "no exact-tier matrix cases for lp_pool2d yet"
 
 
 def test_a_wrong_result_fails_with_its_diagnosis():

@@ -70,3 +70,43 @@ def test_snippet_runs_standalone():
         assert np.array_equal(printed["got"], np.asarray(mine, np.float64)), cid
     assert set(out) == set(A.SNIPPET_CASES)
     assert parse_output("got: [1.0, nan]\n")["got"][1] != 0
+
+
+def _adaptive(x: np.ndarray, out: tuple, reduce) -> np.ndarray:
+    """Adaptive pooling by its definition: window i of an axis of n into m is
+    [floor(i·n/m), ceil((i+1)·n/m)) (PyTorch's AdaptiveAvgPool2d docs)."""
+    n = x.shape[2:]
+    y = np.empty(x.shape[:2] + out)
+    for idx in np.ndindex(*out):
+        sl = tuple(slice(i * a // m, -(-(i + 1) * a // m)) for i, a, m in zip(idx, n, out))
+        y[(Ellipsis,) + idx] = reduce(x[(Ellipsis,) + sl], axis=tuple(range(2, x.ndim)))
+    return y
+
+
+@pytest.mark.parametrize("op, reduce", [("adaptive_avg_pool2d", np.mean), ("adaptive_max_pool2d", np.max)])
+def test_adaptive_pools_against_their_definition(op, reduce):
+    x = A.ints(2, 3, 7, 6)
+    got = getattr(M, op)(x, (3, 4))
+    want = _adaptive(x.astype(np.float64), (3, 4), reduce)
+    assert np.all(np.abs(got - want) <= oracle.gamma(2, "float32") * np.abs(want) + 2 ** -30)
+
+
+def test_max_unpool_scatters_to_the_indices():
+    x = A.ints(1, 2, 4, 6, lo=-50, hi=50)
+    y, idx = M.max_pool2d(x, 2, return_indices=True)
+    up = M.max_unpool2d(y, idx, 2, output_size=(4, 6))
+    flat = np.zeros((1, 2, 24))
+    np.put_along_axis(flat, idx.reshape(1, 2, -1), y.reshape(1, 2, -1), 2)
+    assert np.array_equal(up, flat.reshape(1, 2, 4, 6))
+
+
+def test_other_backends_do_not_parse_untranslated_families():
+    from cnnspec.adapters import _frontend
+    with pytest.raises(NotImplementedError, match="no back end translates the lp_pool family yet"):
+        _frontend.parse("lp_pool2d", (A.ints(1, 1, 4, 4), 2, 2), {})
+
+
+def test_every_op_has_torch_signature():
+    import inspect
+    for op in FRAMEWORKS["torch"].ops:
+        assert list(inspect.signature(getattr(M, op)).parameters) == A.torch_parameters(op), op

@@ -44,9 +44,9 @@ _CONV = ("conv1d", "conv2d", "conv3d")
 _POOL = ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d")
 _TRANSPOSE = ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
 # Every op of the calling convention (torch.nn.functional names); the adapters have a subset so far.
-CONVENTION_OPS = _CONV + _TRANSPOSE + ("pad",) + _POOL + tuple(
-    f"{kind}{n}d" for kind in ("max_unpool", "adaptive_avg_pool", "adaptive_max_pool") for n in (1, 2, 3)) + (
-    "lp_pool1d", "lp_pool2d", "conv2d_integer", "qlinear_conv2d")
+_MORE = tuple(f"{kind}{n}d" for kind in ("max_unpool", "adaptive_avg_pool", "adaptive_max_pool")
+              for n in (1, 2, 3)) + ("lp_pool1d", "lp_pool2d")
+CONVENTION_OPS = _CONV + _TRANSPOSE + ("pad",) + _POOL + _MORE + ("conv2d_integer", "qlinear_conv2d")
 
 
 class NotExpressible(Exception):
@@ -77,7 +77,7 @@ class Framework:
 
 FRAMEWORKS: dict[str, Framework] = {f.name: f for f in (
     Framework("torch", "PyTorch", "cnnspec.adapters.torch", "torch", "torch",
-              "pip install torch==2.13.0", _CONV + _POOL + _TRANSPOSE + ("pad",)),
+              "pip install torch==2.13.0", _CONV + _POOL + _TRANSPOSE + ("pad",) + _MORE),
     Framework("jax", "JAX", "cnnspec.adapters.jax", "jax", "jax",
               "pip install 'cnnspec[jax]'", _CONV + _POOL + _TRANSPOSE + ("pad",)),
     Framework("onnxruntime", "ONNX Runtime", "cnnspec.adapters.onnxruntime", "onnxruntime",

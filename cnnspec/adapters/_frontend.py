@@ -43,6 +43,11 @@ _AVG = _sig(("input", _E), ("kernel_size", _E), ("stride", None), ("padding", 0)
 _TRANSPOSE = _sig(("input", _E), ("weight", _E), ("bias", None), ("stride", 1), ("padding", 0),
                   ("output_padding", 0), ("groups", 1), ("dilation", 1))
 _PAD = _sig(("input", _E), ("pad", _E), ("mode", "constant"), ("value", None))
+_ADAPTIVE_AVG = _sig(("input", _E), ("output_size", _E))
+_ADAPTIVE_MAX = _sig(("input", _E), ("output_size", _E), ("return_indices", False))
+_LP = _sig(("input", _E), ("norm_type", _E), ("kernel_size", _E), ("stride", None), ("ceil_mode", False))
+_UNPOOL = _sig(("input", _E), ("indices", _E), ("kernel_size", _E), ("stride", None), ("padding", 0),
+               ("output_size", None))
 
 # op -> (family, number of spatial axes, signature)
 SIGNATURES: dict[str, tuple[str, int, inspect.Signature]] = {
@@ -52,7 +57,13 @@ SIGNATURES: dict[str, tuple[str, int, inspect.Signature]] = {
     **{f"avg_pool{n}d": ("avg_pool", n, _AVG) for n in (2, 3)},
     "pad": ("pad", 0, _PAD),
     **{f"conv_transpose{n}d": ("conv_transpose", n, _TRANSPOSE) for n in (1, 2, 3)},
+    # only the torch adapter has these so far (it passes them to torch.nn.functional unparsed)
+    **{f"adaptive_avg_pool{n}d": ("adaptive_avg_pool", n, _ADAPTIVE_AVG) for n in (1, 2, 3)},
+    **{f"adaptive_max_pool{n}d": ("adaptive_max_pool", n, _ADAPTIVE_MAX) for n in (1, 2, 3)},
+    **{f"lp_pool{n}d": ("lp_pool", n, _LP) for n in (1, 2)},
+    **{f"max_unpool{n}d": ("max_unpool", n, _UNPOOL) for n in (1, 2, 3)},
 }
+_PARSED = ("conv", "conv_transpose", "max_pool", "avg_pool", "pad")
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
@@ -90,6 +101,8 @@ def _flag(name: str, v) -> bool:
 def parse(op: str, args: tuple, kwargs: dict) -> Request:
     """Bind ``op(*args, **kwargs)`` to the ``torch.nn.functional`` signature and check it."""
     family, nd, sig = SIGNATURES[op]
+    if family not in _PARSED:
+        raise NotImplementedError(f"{op}: no back end translates the {family} family yet")
     try:
         a = sig.bind(*args, **kwargs)
     except TypeError as e:

@@ -84,7 +84,19 @@ def cases(op: str) -> list[tuple[str, tuple, dict, bool]]:
     if op == "pad":
         return [(m, (_ints(rng, 2, 3, 4, 5),), {"pad": (1, 2, 2, 1), "mode": m}, False)
                 for m in ("constant", "reflect", "replicate", "circular")]
-    raise UsageError(f"op: {op!r} has no matrix cases")
+    if op.startswith("adaptive"):
+        out = {1: (4,), 2: (3, 4), 3: (2, 3, 4)}[nd]
+        return [("shrink", (x,), {"output_size": out}, False),
+                ("one", (x,), {"output_size": 1}, False)]
+    if op.startswith("max_unpool"):
+        import torch
+        import torch.nn.functional as tnf
+        pool = getattr(tnf, f"max_pool{nd}d")
+        y, idx = pool(torch.from_numpy(_ints(rng, 2, 3, *sp) * 7 + rng.random((2, 3, *sp)).round(3)),
+                      2, return_indices=True)   # distinct values: no ties, one index per window
+        return [("from-max-pool", (y.numpy().round(), idx.numpy()), {"kernel_size": 2,
+                                                                   "output_size": sp}, False)]
+    return []   # no exact-tier cases yet (lp_pool: a p-th root is not exact)
 
 
 def expected(op: str, args: tuple, kwargs: dict) -> tuple[np.ndarray, str]:
@@ -109,7 +121,7 @@ def _compare(op: str, args, kwargs, got, want, dtype: str) -> tuple[str, str, li
     why = diagnose(op, args, kwargs, got, want)
     if g is None:
         return "fail", f"shape {got.shape}, but should be {want.shape} [{op}]", why
-    if op.startswith("avg_pool"):
+    if op.startswith(("avg_pool", "adaptive_avg_pool")):
         g2 = oracle.gamma(2, dtype) + oracle.gamma(2, "float64")
         if np.all(np.abs(g - want) <= g2 * np.abs(want)):
             return "not-bit-exact-within-bound", f"{int((g != rounded).sum())} outputs within γ_2 of the exact quotient", why
@@ -131,10 +143,13 @@ def run_cell(framework: str, op: str, *, device: str = "cpu", dtype: str = "floa
     except NotExpressible as e:
         return {**cell, "status": "skipped", "diagnosis": None, "reason": str(e),
                 "seconds": time.perf_counter() - t0}
+    if not cases(op):
+        return {**cell, "status": "skipped", "diagnosis": None, "reason": f"no exact-tier matrix cases for {op} yet",
+                "seconds": time.perf_counter() - t0}
     for name, args, kwargs, probe in cases(op):
         t = time.perf_counter()
         want, source = expected(op, args, kwargs)
-        typed = tuple(np.asarray(a).astype(dtype) for a in args)
+        typed = tuple(np.asarray(a).astype(dtype) if np.asarray(a).dtype.kind == "f" else a for a in args)
         row = {"case": name, "kwargs": repr(kwargs), "probe": probe, "reference": source, "diagnosis": []}
         try:
             got = fn(*typed, **kwargs)
