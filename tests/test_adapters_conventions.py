@@ -32,13 +32,12 @@ def test_every_convention_cites_a_public_source():
         assert c.sources and all(s for s in c.sources) and c.words
 
 
-@pytest.mark.parametrize("cid", list(A.CASES))
+@pytest.mark.parametrize("cid", [c for c, (op, _, _) in A.CASES.items() if op.startswith(("conv", "max", "avg"))])
 def test_no_false_alarm_on_the_correct_answer(cid):
+    # a false alarm is as serious as a miss: the exact answer itself shows no convention
     op, args, kw = A.CASES[cid]
     want = A.reference(op, args, kw)
     want = want[0] if isinstance(want, tuple) else want
-    if op == "pad":
-        return
     assert diagnose(op, args, kw, want.astype(np.float32), want) == []
 
 
@@ -115,9 +114,9 @@ def test_reciprocal_average():
 # --- real framework outputs -------------------------------------------------------------------------
 
 def _adapter(name):
+    from cnnspec.adapters import FRAMEWORKS, load
     if importlib.util.find_spec(name) is None:
-        pytest.skip(f"{name} is not installed: pip install 'cnnspec[{name}]'")
-    from cnnspec.adapters import load
+        pytest.skip(f"{name} is not installed: {FRAMEWORKS[name].install}")
     return load(name)
 
 
