@@ -155,3 +155,12 @@ def test_torch_shows_none_of_them():
                       (MINUS_INF, "max_pool2d", {"kernel_size": 3, "stride": 1, "padding": 1}),
                       (X, "avg_pool2d", {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True})):
         assert diagnose(op, (x,), kw, getattr(m, op)(x, **kw), A.reference(op, (x,), kw)) == []
+
+
+def test_real_onnxruntime_starts_its_max_at_the_lowest_float_without_padding():
+    # found by `cnnspec validate cnnspec.adapters.onnxruntime:max_pool2d`: a 1x1 window over -inf
+    m = _adapter("onnxruntime")
+    x = np.array([[[[7.0]], [[-np.inf]]]], np.float32)
+    got = m.max_pool2d(x, 1)
+    assert got[0, 1, 0, 0] == np.finfo(np.float32).min
+    assert _ids(diagnose("max_pool2d", (x,), {"kernel_size": 1}, got, x.astype(np.float64))) == ["max-pad-value"]

@@ -117,8 +117,8 @@ def _pad_value(o: Observation) -> str | None:
     minus_inf = np.isneginf(o.expected)
     lowest = minus_inf & (o.got == np.finfo(np.asarray(o.got).dtype).min)
     if lowest.any():
-        return (f"pads max pooling with the lowest finite value {np.finfo(o.got.dtype).min:.7g}, not -inf: "
-                f"{int(lowest.sum())} outputs that should be -inf are finite")
+        return (f"pads (or starts) max pooling with the lowest finite value {np.finfo(o.got.dtype).min:.7g}, "
+                f"not -inf: {int(lowest.sum())} outputs that should be -inf are finite")
     nan = minus_inf & np.isnan(o.got)
     if nan.any():
         return f"gives NaN for {int(nan.sum())} windows whose every entry is padding or -inf (should be -inf)"
