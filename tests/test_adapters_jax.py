@@ -11,8 +11,8 @@ from cnnspec.adapters import jax as M  # noqa: E402
 
 
 def _hwio_read_as_oihw(monkeypatch):
-    monkeypatch.setattr(M, "_LAYOUT", {n: (a, "".join(reversed(b[:2])) + b[2:], c)
-                                       for n, (a, b, c) in M._LAYOUT.items()})
+    # the OIHW weight described to lax as HWIO (TF's layout): 'OIHW' -> 'HWIO', 'OIH' -> 'HIO'
+    monkeypatch.setattr(M, "_LAYOUT", {n: (a, b[2:] + "IO", c) for n, (a, b, c) in M._LAYOUT.items()})
 
 
 globals().update(A.suite("jax", M, skips={"max_pool2d/indices"}, layout_wrong=_hwio_read_as_oihw))
