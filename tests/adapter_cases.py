@@ -90,6 +90,10 @@ def _pool_cases():
         ("avg_pool1d/pad-ceil", "avg_pool1d", (ints(2, 3, 10),),
          {"kernel_size": 4, "stride": 3, "padding": 2, "ceil_mode": True}),
         ("avg_pool3d/pad", "avg_pool3d", (ints(1, 2, 4, 5, 4),), {"kernel_size": 2, "padding": 1}),
+        ("adaptive_avg_pool2d/divisible", "adaptive_avg_pool2d", (ints(2, 3, 6, 8),), {"output_size": (3, 2)}),
+        ("adaptive_max_pool2d/divisible-indices", "adaptive_max_pool2d", (ints(2, 3, 6, 8, lo=-50, hi=50),),
+         {"output_size": (2, 4), "return_indices": True}),
+        ("adaptive_avg_pool2d/uneven", "adaptive_avg_pool2d", (ints(2, 3, 7, 6),), {"output_size": (3, 4)}),
         ("pad/constant", "pad", (ints(2, 3, 4, 5),), {"pad": (1, 2, 0, 3), "value": 2.0}),
         ("pad/reflect", "pad", (ints(2, 3, 4, 5),), {"pad": (1, 3, 2, 0), "mode": "reflect"}),
         ("pad/replicate", "pad", (ints(2, 3, 4, 5),), {"pad": (2, 1, 0, 2), "mode": "replicate"}),
@@ -162,7 +166,7 @@ def check(fn: Callable, op: str, args: tuple, kwargs: dict) -> str:
         return _mismatch(op, np.asarray(got[0]), want[0], 0) or \
             _mismatch(op + " indices", np.asarray(got[1]), want[1], 0)
     bound = 0.0
-    if op.startswith("avg_pool"):
+    if op.startswith(("avg_pool", "adaptive_avg_pool")):
         g32, g64 = gamma(2, "float32"), gamma(2, "float64")
         bound = (g32 + g64) / (1 - g64) * np.abs(want)
     return _mismatch(op, np.asarray(got), want, bound)

@@ -21,7 +21,7 @@ CASES = ("conv2d/stride-pad-dilation-groups-bias", "conv2d/lo-hi-pads", "conv1d/
          "max_pool2d/ceil", "max_pool2d/ceil-last-window-in-padding",
          "max_pool2d/dilation", "max_pool2d/lo-hi-pads", "max_pool2d/indices", "avg_pool2d/ceil-include",
          "avg_pool2d/ceil-exclude", "avg_pool2d/same-exclude", "avg_pool2d/divisor-override",
-         "pad/constant", "pad/reflect", "pad/replicate", "pad/circular")
+         "adaptive_max_pool2d/divisible-indices", "pad/constant", "pad/reflect", "pad/replicate", "pad/circular")
 
 
 def _pads_first_axis_first(monkeypatch):

@@ -44,6 +44,7 @@ _CONV = ("conv1d", "conv2d", "conv3d")
 _POOL = ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d")
 _TRANSPOSE = ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
 # Every op of the calling convention (torch.nn.functional names); the adapters have a subset so far.
+_ADAPTIVE = tuple(f"adaptive_{k}_pool{n}d" for k in ("avg", "max") for n in (1, 2, 3))
 _MORE = tuple(f"{kind}{n}d" for kind in ("max_unpool", "adaptive_avg_pool", "adaptive_max_pool")
               for n in (1, 2, 3)) + ("lp_pool1d", "lp_pool2d")
 CONVENTION_OPS = _CONV + _TRANSPOSE + ("pad",) + _POOL + _MORE + ("conv2d_integer", "qlinear_conv2d")
@@ -79,14 +80,14 @@ FRAMEWORKS: dict[str, Framework] = {f.name: f for f in (
     Framework("torch", "PyTorch", "cnnspec.adapters.torch", "torch", "torch",
               "pip install torch==2.13.0", _CONV + _POOL + _TRANSPOSE + ("pad",) + _MORE),
     Framework("jax", "JAX", "cnnspec.adapters.jax", "jax", "jax",
-              "pip install 'cnnspec[jax]'", _CONV + _POOL + _TRANSPOSE + ("pad",)),
+              "pip install 'cnnspec[jax]'", _CONV + _POOL + _TRANSPOSE + ("pad",) + _ADAPTIVE),
     Framework("onnxruntime", "ONNX Runtime", "cnnspec.adapters.onnxruntime", "onnxruntime",
-              "onnxruntime", "pip install 'cnnspec[onnxruntime]'", _CONV + _POOL + _TRANSPOSE + ("pad",)),
+              "onnxruntime", "pip install 'cnnspec[onnxruntime]'", _CONV + _POOL + _TRANSPOSE + ("pad",) + _ADAPTIVE),
     Framework("tensorflow", "TensorFlow", "cnnspec.adapters.tensorflow", "tensorflow",
-              "tensorflow-cpu", "pip install 'cnnspec[tensorflow]'", _CONV + _POOL + _TRANSPOSE + ("pad",)),
+              "tensorflow-cpu", "pip install 'cnnspec[tensorflow]'", _CONV + _POOL + _TRANSPOSE + ("pad",) + _ADAPTIVE),
     Framework("tinygrad", "tinygrad", "cnnspec.adapters.tinygrad", "tinygrad", "tinygrad",
               "pip install 'cnnspec[tinygrad]' && apt-get install -y clang",
-              _CONV + _POOL + _TRANSPOSE + ("pad",)),
+              _CONV + _POOL + _TRANSPOSE + ("pad",) + _ADAPTIVE),
 )}
 TITLES = {f.name: f.title for f in FRAMEWORKS.values()}
 

@@ -63,7 +63,7 @@ SIGNATURES: dict[str, tuple[str, int, inspect.Signature]] = {
     **{f"lp_pool{n}d": ("lp_pool", n, _LP) for n in (1, 2)},
     **{f"max_unpool{n}d": ("max_unpool", n, _UNPOOL) for n in (1, 2, 3)},
 }
-_PARSED = ("conv", "conv_transpose", "max_pool", "avg_pool", "pad")
+_PARSED = ("conv", "conv_transpose", "max_pool", "avg_pool", "pad", "adaptive_avg_pool", "adaptive_max_pool")
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
@@ -98,8 +98,13 @@ def _flag(name: str, v) -> bool:
     return bool(v)
 
 
-def parse(op: str, args: tuple, kwargs: dict) -> Request:
-    """Bind ``op(*args, **kwargs)`` to the ``torch.nn.functional`` signature and check it."""
+def parse(op: str, args: tuple, kwargs: dict, framework: str = "") -> Request:
+    """Bind ``op(*args, **kwargs)`` to the ``torch.nn.functional`` signature and check it.
+
+    Adaptive pooling whose output size divides the input size is the plain pool with
+    ``kernel_size = stride = n / m`` (its windows ``[i·n/m, (i+1)·n/m)`` are those), as
+    ``torch.onnx`` exports it; other output sizes raise :class:`NotExpressible` for ``framework``.
+    """
     family, nd, sig = SIGNATURES[op]
     if family not in _PARSED:
         raise NotImplementedError(f"{op}: no back end translates the {family} family yet")
@@ -123,6 +128,8 @@ def parse(op: str, args: tuple, kwargs: dict) -> Request:
         return Request(op, family, nd, x, geo, w, b, call=c)
     if family == "pad":
         return _parse_pad(op, x, c)
+    if family.startswith("adaptive"):
+        return _adaptive(op, x, c, nd, framework)
     xb, unbatched = G.batched(x, nd)
     geo = G.pool(x, c["kernel_size"], c["stride"], c["padding"], c.get("dilation", 1),
                  _flag("ceil_mode", c["ceil_mode"]), nd)
@@ -135,6 +142,32 @@ def parse(op: str, args: tuple, kwargs: dict) -> Request:
         opts = {"count_include_pad": _flag("count_include_pad", c["count_include_pad"]),
                 "divisor_override": None if d is None else int(d)}
     return Request(op, family, nd, xb, geo, unbatched=unbatched, opts=opts, call=c)
+
+
+def _adaptive(op: str, x: np.ndarray, c: dict, nd: int, framework: str) -> Request:
+    from . import NotExpressible
+    if x.ndim not in (nd + 1, nd + 2):
+        raise G.ArgumentError(f"input of shape {x.shape}: {op} needs (N, C, {'*' * nd}) or (C, {'*' * nd})")
+    size, out = x.shape[-nd:], c["output_size"]
+    out = (out,) * nd if G._is_int(out) else tuple(out)
+    if len(out) == 1:
+        out = out * nd
+    if len(out) != nd or not all(m is None or (G._is_int(m) and m >= 1) for m in out):
+        raise G.ArgumentError(f"output_size={c['output_size']!r}: expected {nd} ints >= 1 (or None)")
+    out = tuple(n if m is None else int(m) for n, m in zip(size, out))
+    if any(n % m for n, m in zip(size, out)):
+        raise NotExpressible(framework, f"{op} to output_size {out} that does not divide the input size "
+                                        f"{tuple(size)} (no adaptive pooling op to translate it to)")
+    k = tuple(n // m for n, m in zip(size, out))
+    kind = "max_pool" if family_of(op) == "adaptive_max_pool" else "avg_pool"
+    extra = {"return_indices": c["return_indices"]} if kind == "max_pool" else {}
+    req = parse(f"{kind}{nd}d", (x, k, k), extra, framework)
+    req.call = c
+    return req
+
+
+def family_of(op: str) -> str:
+    return SIGNATURES[op][0]
 
 
 def _parse_pad(op: str, x: np.ndarray, c: dict) -> Request:
@@ -168,7 +201,7 @@ def define(namespace: dict, ops: Iterable[str], title: str) -> None:
     ``_run`` is the module's back end, looked up at each call (the tests swap in wrong variants)."""
     for op in ops:
         def f(*args, __op=op, **kwargs):
-            req = parse(__op, args, kwargs)
+            req = parse(__op, args, kwargs, namespace.get("NAME", ""))
             return finish(req, namespace["_run"](req))
         f.__name__ = f.__qualname__ = op
         f.__signature__ = SIGNATURES[op][2]

@@ -144,7 +144,7 @@ F.define(globals(), FRAMEWORKS[NAME].ops, TITLE)
 
 def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
     """A standalone ``jax.lax`` snippet of this call (see :func:`cnnspec.adapters.reproduce`)."""
-    req = F.parse(op, args, kwargs)
+    req = F.parse(op, args, kwargs, NAME)
     dt = req.x.dtype.name
     s = [F.header(TITLE, version(), op, {k: v for k, v in req.call.items()}),
          'import jax\njax.config.update("jax_enable_x64", True)\nfrom jax import lax, numpy as jnp\n',

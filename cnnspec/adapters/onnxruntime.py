@@ -141,7 +141,7 @@ F.define(globals(), FRAMEWORKS[NAME].ops, TITLE)
 
 def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
     """A standalone ``onnx.helper`` graph run by ``onnxruntime.InferenceSession`` for this call."""
-    req = F.parse(op, args, kwargs)
+    req = F.parse(op, args, kwargs, NAME)
     op_type, attrs, feeds, outputs = _node(req)
     s = [F.header(TITLE, version(), op, req.call), "import onnxruntime as ort\nfrom onnx import helper\n"]
     for k, v in feeds.items():

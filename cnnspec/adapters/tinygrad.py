@@ -101,7 +101,7 @@ F.define(globals(), FRAMEWORKS[NAME].ops, TITLE)
 
 def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
     """A standalone tinygrad snippet of this call: the code the adapter runs, arrays embedded."""
-    req = F.parse(op, args, kwargs)
+    req = F.parse(op, args, kwargs, NAME)
     s = [F.header(TITLE, version(), op, req.call), "from tinygrad import Tensor\n",
          f"dev = {_DEVICE['device']!r}\n", f"x = {F.literal(req.x)}\n"]
     s += [f"{k} = {F.literal(v)}\n" for k, v in (("w", req.w), ("b", req.b)) if v is not None]
