@@ -2,8 +2,13 @@
 # One-time set-up on a fresh Debian machine with Python 3.11 (idempotent; re-running is cheap).
 #  - Debian packages: the real data set (Fashion-MNIST, IDX) and Chromium for the HTML report test;
 #  - PyTorch: the CPU build on machines without an NVIDIA GPU (torch==2.13.0), else what is there;
-#  - cnnspec itself, editable, with its test extras.
-# Set CNNSPEC_SKIP_APT=1 to skip the Debian packages (e.g. without root).
+#  - cnnspec itself, editable, with its test extras;
+#  - the frameworks with built-in adapters, pinned (JAX, ONNX Runtime, TensorFlow CPU, tinygrad + clang),
+#    under a constraints file that keeps the installed torch and numpy as they are. Measured on the
+#    2-core machine: jax+jaxlib 8 s / 475 MiB, onnxruntime 3 s / 68 MiB, tensorflow-cpu 33 s /
+#    1.4 GiB, tinygrad 6 s / 40 MiB, clang (apt) 9 s.
+# Set CNNSPEC_SKIP_APT=1 to skip the Debian packages (e.g. without root), and
+# CNNSPEC_FRAMEWORKS="jax onnxruntime" (or "") to install fewer frameworks.
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
@@ -12,6 +17,7 @@ if [ "${CNNSPEC_SKIP_APT:-0}" != 1 ]; then
   need=()
   [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  case " ${CNNSPEC_FRAMEWORKS-tinygrad} " in *" tinygrad "*) command -v clang >/dev/null 2>&1 || need+=(clang);; esac
   if [ ${#need[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
     echo "setup: installing Debian packages: ${need[*]}"
@@ -28,4 +34,19 @@ if ! "$PY" -c "import torch" >/dev/null 2>&1; then
   fi
 fi
 "$PY" -m pip install -q -e '.[test]'
+
+declare -A PIN=([jax]="jax==0.10.2 jaxlib==0.10.2" [onnxruntime]="onnxruntime==1.31.1"
+                [tensorflow]="tensorflow-cpu==2.21.0" [tinygrad]="tinygrad==0.14.0")
+declare -A MOD=([jax]=jax [onnxruntime]=onnxruntime [tensorflow]=tensorflow [tinygrad]=tinygrad)
+want=()
+for f in ${CNNSPEC_FRAMEWORKS-jax onnxruntime tensorflow tinygrad}; do
+  "$PY" -c "import ${MOD[$f]}" >/dev/null 2>&1 || want+=(${PIN[$f]})
+done
+if [ ${#want[@]} -gt 0 ]; then
+  cons=$(mktemp)
+  "$PY" -c 'import torch, numpy; print(f"torch=={torch.__version__}\nnumpy=={numpy.__version__}")' > "$cons"
+  echo "setup: installing frameworks: ${want[*]}"
+  "$PY" -m pip install -q -c "$cons" "${want[@]}"
+  rm -f "$cons"
+fi
 echo "setup: done ($("$PY" -c 'import torch, cnnspec; print("cnnspec", cnnspec.__version__, "torch", torch.__version__)'))"

@@ -56,6 +56,10 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
     the exact value but within the widened bound are reported "not bit-exact", not failures.
     ``strict`` holds warnings (arguments torch rejects but the target accepts) as failures.
     """
+    target, framework = framework_target(target, op)
+    if framework is not None and array != "numpy":
+        raise UsageError(f"{array!r}: cnnspec's {framework} adapter takes and returns NumPy arrays; "
+                         f"leave --array at numpy", argument="array")
     ids = claims_for(op)
     if claims is not None:
         ids = [i for i in ids if i in claims]
@@ -83,6 +87,24 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
                           seconds=round(time.perf_counter() - t0, 3),
                           examples=ctx.examples, calls=worker.calls)
     return results, report
+
+
+def framework_target(target: str, op: str) -> tuple[str, str | None]:
+    """``(target, framework)``: a bare framework name (``jax``, ``onnxruntime``, ``tensorflow``,
+    ``tinygrad``, ``torch``) is cnnspec's adapter for ``op`` (``cnnspec.adapters.jax:conv2d``)."""
+    if ":" in target:
+        return target, None
+    from .. import adapters
+
+    if target not in adapters.FRAMEWORKS:
+        known = ", ".join(f"{n} ({'installed' if a.installed else a.install})"
+                          for n, a in adapters.available().items())
+        raise UsageError(f"{target!r} is not 'package.module:attr', 'path/to/file.py:attr' or a framework "
+                         f"({known})", argument="target")
+    avail = adapters.available(target)
+    if not avail.installed:
+        raise UsageError(f"{target} is not installed; {avail.install}", argument="target")
+    return adapters.target(target, op), target
 
 
 def probe_calls(op: str) -> list[Call]:

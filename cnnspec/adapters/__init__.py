@@ -1,0 +1,184 @@
+"""Built-in adapters: the ``torch.nn.functional`` calling convention over each framework's own API.
+
+A user who validates JAX, ONNX Runtime, TensorFlow or tinygrad should not have to write a shim
+first: a mistake in that shim reads as a bug of the framework. Each module here is such a shim,
+written once and tested against ``torch.nn.functional`` on exact data, including the test that
+deliberately wrong translations (pads in the wrong order, a weight layout misread, an inverted
+``count_include_pad``) are caught. Every adapter op takes and returns NumPy arrays, NCHW,
+cross-correlation, with the signature of the same-named ``torch.nn.functional`` function, so that
+``cnnspec.adapters.jax:conv2d`` is a target like any other ``module:attr``.
+
+An adapter translates and never corrects: no NaN fix-ups, no clamping, no re-padding to hide a
+difference. What a framework cannot express (``ceil_mode`` in ``tf.nn.avg_pool``,
+``return_indices`` in ``jax.lax.reduce_window``) raises :class:`NotExpressible`, which a
+conformance run reports as "skipped: not expressible in <framework>", never as a failure.
+
+This module imports no framework: :func:`available` looks them up without importing them, and
+:func:`adapter` imports one only when asked.
+
+>>> sorted(FRAMEWORKS)
+['jax', 'onnxruntime', 'tensorflow', 'tinygrad', 'torch']
+>>> FRAMEWORKS["jax"].install
+"pip install 'cnnspec[jax]'"
+
+References
+----------
+PyTorch, ``torch.nn.functional`` documentation (the calling convention); JAX ``jax.lax``
+(``conv_general_dilated``, ``reduce_window``); ONNX operator specifications (Conv, MaxPool,
+AveragePool); TensorFlow ``tf.nn``; tinygrad ``Tensor``.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Callable, Sequence
+
+from ..errors import UsageError
+from ._geometry import ArgumentError
+
+# Ops of the calling convention each adapter provides (the ops its framework can express at all).
+_CONV = ("conv1d", "conv2d", "conv3d")
+_POOL = ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d")
+_TRANSPOSE = ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+# Every op of the calling convention (torch.nn.functional names); the adapters have a subset so far.
+_ADAPTIVE = tuple(f"adaptive_{k}_pool{n}d" for k in ("avg", "max") for n in (1, 2, 3))
+_MORE = tuple(f"{kind}{n}d" for kind in ("max_unpool", "adaptive_avg_pool", "adaptive_max_pool")
+              for n in (1, 2, 3)) + ("lp_pool1d", "lp_pool2d")
+CONVENTION_OPS = _CONV + _TRANSPOSE + ("pad",) + _POOL + _MORE + ("conv2d_integer", "qlinear_conv2d")
+
+
+class NotExpressible(Exception):
+    """The framework's API cannot express this call (e.g. ``ceil_mode=True`` in ``tf.nn.avg_pool``):
+    the claim is skipped with this reason, never failed and never computed some other way."""
+
+    def __init__(self, framework: str, what: str):
+        super().__init__(f"{what} is not expressible in {TITLES.get(framework, framework)}")
+        self.framework, self.what = framework, what
+
+
+class FrameworkUnavailable(UsageError):
+    """The framework is not installed, or fails on import."""
+
+
+@dataclass(frozen=True)
+class Framework:
+    """A framework cnnspec has an adapter for: its import name, distribution, extra and ops."""
+
+    name: str
+    title: str
+    module: str            # the adapter module, a target prefix: ``cnnspec.adapters.jax:conv2d``
+    imports: str           # the framework's top-level import
+    distribution: str      # its package on PyPI (for the version)
+    install: str
+    ops: tuple[str, ...]
+
+
+FRAMEWORKS: dict[str, Framework] = {f.name: f for f in (
+    Framework("torch", "PyTorch", "cnnspec.adapters.torch", "torch", "torch",
+              "pip install torch==2.13.0", _CONV + _POOL + _TRANSPOSE + ("pad",) + _MORE),
+    Framework("jax", "JAX", "cnnspec.adapters.jax", "jax", "jax",
+              "pip install 'cnnspec[jax]'", _CONV + _POOL + _TRANSPOSE + ("pad",) + _ADAPTIVE),
+    Framework("onnxruntime", "ONNX Runtime", "cnnspec.adapters.onnxruntime", "onnxruntime",
+              "onnxruntime", "pip install 'cnnspec[onnxruntime]'", _CONV + _POOL + _TRANSPOSE + ("pad",) + _ADAPTIVE),
+    Framework("tensorflow", "TensorFlow", "cnnspec.adapters.tensorflow", "tensorflow",
+              "tensorflow-cpu", "pip install 'cnnspec[tensorflow]'", _CONV + _POOL + _TRANSPOSE + ("pad",) + _ADAPTIVE),
+    Framework("tinygrad", "tinygrad", "cnnspec.adapters.tinygrad", "tinygrad", "tinygrad",
+              "pip install 'cnnspec[tinygrad]' && apt-get install -y clang",
+              _CONV + _POOL + _TRANSPOSE + ("pad",) + _ADAPTIVE),
+)}
+TITLES = {f.name: f.title for f in FRAMEWORKS.values()}
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a framework is installed (found without importing it), its version and install line."""
+
+    name: str
+    installed: bool
+    version: str | None
+    install: str
+
+
+def _framework(name: str) -> Framework:
+    if name not in FRAMEWORKS:
+        have = [n for n in FRAMEWORKS if available(n).installed]
+        raise UsageError(f"framework: {name!r} is not one of {', '.join(FRAMEWORKS)} "
+                         f"(installed: {', '.join(have) or 'none'})")
+    return FRAMEWORKS[name]
+
+
+def available(name: str | None = None) -> Availability | dict[str, Availability]:
+    """One framework's :class:`Availability`, or all of them (a dict) when ``name`` is None."""
+    if name is None:
+        return {n: available(n) for n in FRAMEWORKS}
+    f = _framework(name)
+    found = importlib.util.find_spec(f.imports) is not None
+    version = None
+    if found:
+        try:
+            version = importlib.metadata.version(f.distribution)
+        except importlib.metadata.PackageNotFoundError:
+            version = None
+    return Availability(f.name, found, version, f.install)
+
+
+def load(name: str) -> ModuleType:
+    """The adapter module of ``name``, importing the framework; a one-line
+    :class:`FrameworkUnavailable` when it is not installed or fails on import."""
+    f = _framework(name)
+    if importlib.util.find_spec(f.imports) is None:
+        raise FrameworkUnavailable(f"framework: {name} is not installed; {f.install}")
+    try:
+        return importlib.import_module(f.module)
+    except Exception as e:  # noqa: BLE001 - any import failure of the framework is one line
+        msg = str(e).splitlines()[0] if str(e) else ""
+        raise FrameworkUnavailable(f"framework: {name} fails on import: {type(e).__name__}: {msg}") from e
+
+
+def ops(name: str) -> tuple[str, ...]:
+    """The ops of the calling convention the adapter of ``name`` provides (no import)."""
+    return _framework(name).ops
+
+
+def _op(f: Framework, op: str) -> None:
+    if op not in CONVENTION_OPS:
+        raise UsageError(f"op: {op!r} is not an op of the calling convention ({', '.join(CONVENTION_OPS)})")
+    if op not in f.ops:
+        raise NotExpressible(f.name, f"the op {op} (no adapter for it yet)")
+
+
+def adapter(framework: str, op: str, device: str = "cpu") -> Callable:
+    """The adapter callable for ``op`` in ``framework`` on ``device`` (``"cpu"`` or ``"cuda"``).
+
+    Raises :class:`NotExpressible` when the framework (or its adapter) lacks the op, a
+    :class:`UsageError` for a name that is no op of the calling convention, :class:`FrameworkUnavailable`
+    when it is not installed, and :class:`UsageError` for an unknown framework or device.
+    """
+    f = _framework(framework)
+    _op(f, op)
+    module = load(framework)
+    module.use_device(device)
+    return getattr(module, op)
+
+
+def target(framework: str, op: str) -> str:
+    """The ``module:attr`` target string a bare framework name resolves to for ``op``."""
+    f = _framework(framework)
+    _op(f, op)
+    return f"{f.module}:{op}"
+
+
+def reproduce(framework: str, op: str, args: Sequence, kwargs: dict, expected) -> str:
+    """A standalone Python snippet in the framework's own API (importing no cnnspec) that runs
+    ``op(*args, **kwargs)`` as the adapter translates it and prints the framework's value and
+    ``expected``: text to paste into an upstream bug report."""
+    f = _framework(framework)
+    _op(f, op)
+    return importlib.import_module(f.module).reproduce(op, tuple(args), dict(kwargs), expected)
+
+
+__all__ = ["ArgumentError", "Availability", "CONVENTION_OPS", "FRAMEWORKS", "Framework", "FrameworkUnavailable",
+           "NotExpressible", "adapter", "available", "load", "ops", "reproduce", "target"]

@@ -1,0 +1,223 @@
+"""One framework × op cell of a cross-framework matrix: fixed exact-tier cases, plain-dict results.
+
+:func:`run_cell` runs an adapter op on a fixed set of cases in *this* process (imports are reused
+across cells: run every cell of a framework in one process); :func:`run_framework` does that in one
+child process per framework (``python -m cnnspec.adapters.matrix_cells FRAMEWORK [OP...]``) so that
+a framework that crashes or fails on import costs its own cells only.
+
+Each case is a ``torch.nn.functional`` call on small-integer data, for which conv, max pooling and
+pad are exact in any summation order, and the expected value is exact: cnnspec's oracle where it
+has the op, else ``torch.nn.functional`` in float64 (exact on these data; an average's quotient is
+then rounded once to float64, and the bound below absorbs it). A case is
+
+* ``pass``: bit for bit equal to the exact value rounded to the dtype;
+* ``not-bit-exact-within-bound``: average pooling within ``γ_2`` relative of the exact quotient
+  (a division or a multiply by a rounded reciprocal, Higham 2002 §3.1);
+* ``fail``: anything else, with the first mismatch and the conventions that explain it
+  (:mod:`cnnspec.adapters.conventions`), or the exception the framework raised;
+* ``skipped``: :class:`~cnnspec.adapters.NotExpressible`, with its reason.
+
+Max pooling also gets two *convention probes* (``"probe": True``): a NaN inside windows and an
+all ``-inf`` input with padding, whose diagnoses name NaN propagation and the padding value.
+
+A cell's status is the worst of its cases (fail > not-bit-exact-within-bound > pass), ``skipped``
+when every case is.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import FRAMEWORKS, NotExpressible, adapter, available
+from ..errors import UsageError
+
+DTYPES = ("float32", "float64", "float16")
+_ORDER = {"fail": 3, "not-bit-exact-within-bound": 2, "pass": 1, "skipped": 0}
+
+
+def _ints(rng, *shape) -> np.ndarray:
+    return rng.integers(-3, 4, shape).astype(np.float64)
+
+
+def cases(op: str) -> list[tuple[str, tuple, dict, bool]]:
+    """``(name, args, kwargs, probe)`` of the fixed cases of ``op`` (float64 data; seeded)."""
+    rng = np.random.default_rng(12)
+    nd = int(op[-2]) if op[-2].isdigit() else 2
+    sp = {1: (11,), 2: (7, 6), 3: (5, 4, 6)}[nd]
+    if op.startswith("conv_transpose"):
+        k = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}[nd]
+        x, w, b = _ints(rng, 2, 4, *sp), _ints(rng, 4, 3, *k), _ints(rng, 6)
+        return [("plain", (x, _ints(rng, 4, 2, *k)), {}, False),
+                ("stride-pad-outpad-bias", (x, w, b), {"stride": 2, "padding": 1, "output_padding": 1,
+                                                      "groups": 2}, False),
+                ("dilation", (x, w), {"dilation": 2, "padding": 1}, False)]
+    if op.startswith("conv"):
+        k = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}[nd]
+        x, w, b = _ints(rng, 2, 4, *sp), _ints(rng, 6, 2, *k), _ints(rng, 6)
+        return [("plain", (x, _ints(rng, 3, 4, *k)), {}, False),
+                ("stride-pad-bias", (x, w, b), {"stride": 2, "padding": 1, "groups": 2}, False),
+                ("dilation", (x, w), {"dilation": 2 if nd < 3 else 1, "padding": 1, "groups": 2}, False)]
+    x = _ints(rng, 2, 3, *sp)
+    if op.startswith("max_pool"):
+        nan = x.copy()
+        nan.reshape(-1)[::5] = np.nan
+        return [("plain", (x,), {"kernel_size": 2}, False),
+                ("stride-pad", (x,), {"kernel_size": 3, "stride": 2, "padding": 1}, False),
+                ("ceil", (x,), {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}, False),
+                ("nan", (nan,), {"kernel_size": 2, "stride": 1}, True),
+                ("minus-inf-padding", (np.full_like(x, -np.inf),), {"kernel_size": 3, "stride": 1, "padding": 1},
+                 True)]
+    if op.startswith("avg_pool"):
+        return [("plain", (x,), {"kernel_size": 2}, False),
+                ("pad-include", (x,), {"kernel_size": 3, "stride": 2, "padding": 1}, False),
+                ("pad-exclude", (x,), {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False},
+                 False),
+                ("ceil", (x,), {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}, False)]
+    if op == "pad":
+        return [(m, (_ints(rng, 2, 3, 4, 5),), {"pad": (1, 2, 2, 1), "mode": m}, False)
+                for m in ("constant", "reflect", "replicate", "circular")]
+    if op.startswith("adaptive"):
+        out = {1: (4,), 2: (3, 4), 3: (2, 3, 4)}[nd]
+        return [("shrink", (x,), {"output_size": out}, False),
+                ("one", (x,), {"output_size": 1}, False)]
+    if op.startswith("max_unpool"):
+        import torch
+        import torch.nn.functional as tnf
+        pool = getattr(tnf, f"max_pool{nd}d")
+        y, idx = pool(torch.from_numpy(_ints(rng, 2, 3, *sp) * 7 + rng.random((2, 3, *sp)).round(3)),
+                      2, return_indices=True)   # distinct values: no ties, one index per window
+        return [("from-max-pool", (y.numpy().round(), idx.numpy()), {"kernel_size": 2,
+                                                                   "output_size": sp}, False)]
+    return []   # no exact-tier cases yet (lp_pool: a p-th root is not exact)
+
+
+def expected(op: str, args: tuple, kwargs: dict) -> tuple[np.ndarray, str]:
+    """The exact value (float64) and where it comes from."""
+    from .. import oracle
+    if op in oracle.OPS:
+        return np.asarray(oracle.OPS[op](*args, **kwargs), np.float64), "cnnspec.oracle"
+    import torch
+    import torch.nn.functional as tnf
+    y = getattr(tnf, op)(*[torch.from_numpy(np.asarray(a)) for a in args], **kwargs)
+    return y.numpy(), "torch.nn.functional float64"
+
+
+def _compare(op: str, args, kwargs, got, want, dtype: str) -> tuple[str, str, list[str]]:
+    from .. import oracle
+    from .conventions import diagnose
+    got = np.asarray(got)
+    rounded = want.astype(dtype).astype(np.float64)
+    g = np.asarray(got, np.float64) if got.shape == want.shape else None
+    if g is not None and np.array_equal(g, rounded, equal_nan=True):
+        return "pass", "", []
+    why = diagnose(op, args, kwargs, got, want)
+    if g is None:
+        return "fail", f"shape {got.shape}, but should be {want.shape} [{op}]", why
+    if op.startswith(("avg_pool", "adaptive_avg_pool")):
+        g2 = oracle.gamma(2, dtype) + oracle.gamma(2, "float64")
+        if np.all(np.abs(g - want) <= g2 * np.abs(want)):
+            return "not-bit-exact-within-bound", f"{int((g != rounded).sum())} outputs within γ_2 of the exact quotient", why
+    bad = ~((g == rounded) | (np.isnan(g) & np.isnan(rounded)))
+    i = tuple(int(v) for v in np.argwhere(bad)[0])
+    return "fail", f"out{list(i)}={got[i]!r}, but should be {rounded[i]!r} [{op}({kwargs})]", why
+
+
+def run_cell(framework: str, op: str, *, device: str = "cpu", dtype: str = "float32",
+             fn: Callable | None = None) -> dict:
+    """Every case of ``op`` through ``framework``'s adapter (or ``fn``, any callable of the calling
+    convention, e.g. a user's target), here: a plain dict (JSON-ready)."""
+    if dtype not in DTYPES:
+        raise UsageError(f"dtype: {dtype!r} is not one of {', '.join(DTYPES)} (NumPy arrays)")
+    t0 = time.perf_counter()
+    cell = {"framework": framework, "op": op, "dtype": dtype, "device": device, "cases": []}
+    try:
+        fn = adapter(framework, op, device) if fn is None else fn
+    except NotExpressible as e:
+        return {**cell, "status": "skipped", "diagnosis": None, "reason": str(e),
+                "seconds": time.perf_counter() - t0}
+    if not cases(op):
+        return {**cell, "status": "skipped", "diagnosis": None, "reason": f"no exact-tier matrix cases for {op} yet",
+                "seconds": time.perf_counter() - t0}
+    for name, args, kwargs, probe in cases(op):
+        t = time.perf_counter()
+        want, source = expected(op, args, kwargs)
+        typed = tuple(np.asarray(a).astype(dtype) if np.asarray(a).dtype.kind == "f" else a for a in args)
+        row = {"case": name, "kwargs": repr(kwargs), "probe": probe, "reference": source, "diagnosis": []}
+        try:
+            got = fn(*typed, **kwargs)
+            row["status"], row["message"], row["diagnosis"] = _compare(op, typed, kwargs, got, want, dtype)
+        except NotExpressible as e:
+            row["status"], row["message"] = "skipped", str(e)
+        except Exception as e:  # noqa: BLE001 - the framework refusing a valid call is a result
+            row["status"], row["message"] = "fail", f"raised {type(e).__name__}: {(str(e).splitlines() or [''])[0]}"
+        row["seconds"] = time.perf_counter() - t
+        cell["cases"].append(row)
+    worst = max(cell["cases"], key=lambda r: _ORDER[r["status"]])
+    fails = [r for r in cell["cases"] if r["status"] == "fail"]
+    diagnosis = "; ".join(dict.fromkeys(d for r in fails for d in r["diagnosis"])) or \
+        (fails[0]["message"] if fails else None)
+    skips = [r["message"] for r in cell["cases"] if r["status"] == "skipped"]
+    return {**cell, "status": worst["status"], "diagnosis": diagnosis,
+            "reason": "; ".join(dict.fromkeys(skips)) or None, "seconds": time.perf_counter() - t0}
+
+
+def run_framework(framework: str, ops=None, *, device: str = "cpu", dtype: str = "float32",
+                  timeout: float = 600.0) -> list[dict]:
+    """All cells of ``framework`` (default: its every op) in one child process; a framework that is
+    not installed, fails on import or dies gives ``skipped``/``fail`` cells saying so."""
+    avail = available(framework)     # a UsageError naming the known frameworks for an unknown one
+    ops = list(FRAMEWORKS[framework].ops if ops is None else ops)
+    base = {"framework": framework, "dtype": dtype, "device": device, "cases": [], "seconds": 0.0}
+    if not avail.installed:
+        return [{**base, "op": op, "status": "skipped", "diagnosis": None,
+                 "reason": f"{framework} is not installed: {FRAMEWORKS[framework].install}"} for op in ops]
+    argv = [sys.executable, "-m", "cnnspec.adapters.matrix_cells", framework, *ops, "--device", device,
+            "--dtype", dtype]
+    root = str(Path(__file__).resolve().parents[2])   # this cnnspec, whatever the caller's cwd
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+        lines = out.stdout.strip().splitlines()
+        if out.returncode == 0 and lines:
+            return json.loads(lines[-1])
+        why = (out.stderr.strip().splitlines() or [f"exit code {out.returncode}"])[-1]
+    except subprocess.TimeoutExpired:
+        why = f"the worker ran past {timeout:g} s"
+    return [{**base, "op": op, "status": "fail", "diagnosis": f"worker failed: {why}", "reason": None}
+            for op in ops]
+
+
+def main(argv=None) -> int:
+    import argparse
+    p = argparse.ArgumentParser(prog="python -m cnnspec.adapters.matrix_cells",
+                                description="Run one framework's matrix cells here; print them as JSON.")
+    p.add_argument("framework")
+    p.add_argument("ops", nargs="*")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", default="float32")
+    a = p.parse_args(argv)
+    try:
+        from . import load
+        load(a.framework)
+        cells = [run_cell(a.framework, op, device=a.device, dtype=a.dtype)
+                 for op in (a.ops or FRAMEWORKS[a.framework].ops)]
+    except UsageError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    except Exception:  # noqa: BLE001 - the parent reads the last line of stderr
+        print(traceback.format_exc().strip().splitlines()[-1], file=sys.stderr)
+        return 1
+    print(json.dumps(cells))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

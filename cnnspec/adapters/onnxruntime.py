@@ -1,0 +1,162 @@
+"""``torch.nn.functional`` conv, pooling and pad as one-node ONNX graphs run by ONNX Runtime.
+
+Each call builds (once per attribute set and dtype; sessions are cached) a graph of a single ONNX
+operator with ``onnx.helper`` and runs it with ``onnxruntime.InferenceSession`` on the CPU
+execution provider (the CUDA provider with ``use_device("cuda")``). Translations, read off the
+ONNX operator specification:
+
+* ``conv*`` -> ``Conv``: ``kernel_shape``, ``strides``, ``dilations``, ``group``, ``pads`` in ONNX's
+  order ``[x1_begin, x2_begin, ..., x1_end, x2_end, ...]``; NCHW and OIHW are ONNX's own layouts;
+* ``conv_transpose*`` -> ``ConvTranspose`` (weight ``(C, M/group, *k)`` as torch's) with
+  ``output_padding``;
+* ``max_pool*`` -> ``MaxPool`` with ``ceil_mode`` and ``dilations``; ``return_indices`` is the
+  optional ``Indices`` output, which ONNX flattens over the whole NCHW tensor: the adapter
+  subtracts each plane's offset ``(n·C + c)·H·W`` to get torch's index into the spatial plane;
+* ``avg_pool*`` -> ``AveragePool`` with ``ceil_mode`` and ``count_include_pad`` (ONNX's default is
+  0, torch's True: the adapter always sets it); ``divisor_override`` is not expressible;
+* ``pad`` -> ``Pad`` (opset 21 modes ``constant``, ``reflect``, ``edge`` = torch's ``replicate``,
+  ``wrap`` = ``circular``).
+
+References
+----------
+ONNX operator specification (onnx/docs/Operators.md): Conv, MaxPool, AveragePool, Pad;
+ONNX Runtime Python API, ``InferenceSession``; ``onnx.helper.make_node/make_graph/make_model``.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import helper
+
+from . import FRAMEWORKS, NotExpressible
+from . import _frontend as F
+from . import _geometry as G
+from ..errors import UsageError
+
+NAME, TITLE = "onnxruntime", "ONNX Runtime"
+OPSET = 22
+IR_VERSION = 10
+_PROVIDER = {"provider": "CPUExecutionProvider"}
+_PAD_MODE = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+ort.set_default_logger_severity(3)   # refusals come back as exceptions; no log lines on stderr
+_onnx_pads = G.flat_pads  # [x1_begin, x2_begin, ..., x1_end, x2_end, ...]
+
+
+def version() -> str:
+    return ort.__version__
+
+
+def use_device(device: str) -> None:
+    """``"cpu"``: CPUExecutionProvider; ``"cuda"``: CUDAExecutionProvider (when installed)."""
+    provider = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}.get(device)
+    if provider is None:
+        raise UsageError(f"device: {device!r} is not cpu or cuda")
+    if provider not in ort.get_available_providers():
+        raise UsageError(f"device: {device!r}: ONNX Runtime here has only "
+                         f"{', '.join(ort.get_available_providers())}")
+    _PROVIDER["provider"] = provider
+
+
+# --- the node of a request (shared by the call and its reproduction) -------------------------------
+
+def _node(req: F.Request) -> tuple[str, dict, dict[str, np.ndarray], tuple[str, ...]]:
+    """``(op_type, attributes, feeds, outputs)`` of the one ONNX node for this request."""
+    g, x = req.geo, req.x
+    if req.family == "conv":
+        attrs = {"kernel_shape": list(g.kernel), "strides": list(g.stride), "pads": _onnx_pads(g.pads),
+                 "dilations": list(g.dilation), "group": g.groups}
+        feeds = {"x": x, "w": req.w} | ({} if req.b is None else {"b": req.b})
+        return "Conv", attrs, feeds, ("y",)
+    if req.family == "conv_transpose":
+        attrs = {"kernel_shape": list(g.kernel), "strides": list(g.stride), "pads": _onnx_pads(g.pads),
+                 "dilations": list(g.dilation), "group": g.groups, "output_padding": list(g.output_padding)}
+        feeds = {"x": x, "w": req.w} | ({} if req.b is None else {"b": req.b})
+        return "ConvTranspose", attrs, feeds, ("y",)
+    if req.family == "pad":
+        widths = [(0, 0)] * (x.ndim - req.nd) + list(req.geo)
+        feeds = {"x": x, "pads": np.array(_onnx_pads(widths), np.int64)}
+        if req.opts["mode"] == "constant":
+            feeds["value"] = np.array(req.opts["value"], x.dtype)
+        return "Pad", {"mode": _PAD_MODE[req.opts["mode"]]}, feeds, ("y",)
+    attrs = {"kernel_shape": list(g.kernel), "strides": list(g.stride), "pads": _onnx_pads(g.pads),
+             "dilations": list(g.dilation), "ceil_mode": int(g.ceil_mode)}
+    if req.family == "max_pool":
+        return "MaxPool", attrs, {"x": x}, ("y", "indices") if req.opts["return_indices"] else ("y",)
+    if req.opts["divisor_override"] is not None:
+        raise NotExpressible(NAME, "divisor_override (AveragePool has no such attribute)")
+    attrs["count_include_pad"] = int(req.opts["count_include_pad"])
+    return "AveragePool", attrs, {"x": x}, ("y",)
+
+
+def _model(op_type: str, attrs: dict, feeds: dict[str, np.ndarray], outputs: tuple[str, ...]):
+    node = helper.make_node(op_type, list(feeds), list(outputs), **attrs)
+    ins = [helper.make_tensor_value_info(k, helper.np_dtype_to_tensor_dtype(v.dtype), None)
+           for k, v in feeds.items()]
+    elem = helper.np_dtype_to_tensor_dtype(feeds["x"].dtype)
+    outs = [helper.make_tensor_value_info(o, onnx.TensorProto.INT64 if o == "indices" else elem, None)
+            for o in outputs]
+    model = helper.make_model(helper.make_graph([node], "cnnspec", ins, outs),
+                              opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = IR_VERSION
+    return model
+
+
+@functools.lru_cache(maxsize=256)
+def _session(op_type: str, attrs: tuple, inputs: tuple, outputs: tuple, provider: str):
+    feeds = {k: np.zeros(0, np.dtype(dt)) for k, dt in inputs}   # only the names and dtypes count
+    model = _model(op_type, {k: list(v) if isinstance(v, tuple) else v for k, v in attrs}, feeds, outputs)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3   # the refusal is raised as an exception; keep stderr quiet
+    try:
+        return ort.InferenceSession(model.SerializeToString(), options, providers=[provider])
+    except Exception as e:  # noqa: BLE001 - ORT raises its own pybind classes
+        if type(e).__name__ == "NotImplemented":
+            dts = ", ".join(sorted({dt for _, dt in inputs if dt != "int64"}))
+            raise NotExpressible(NAME, f"{op_type} on {dts} ({provider} has no kernel for it)") from None
+        raise
+
+
+def _run(req: F.Request):
+    op_type, attrs, feeds, outputs = _node(req)
+    key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(attrs.items()))
+    sess = _session(op_type, key, tuple((k, v.dtype.name) for k, v in feeds.items()), outputs,
+                    _PROVIDER["provider"])
+    res = sess.run(None, feeds)
+    if len(outputs) == 1:
+        return res[0]
+    y, idx = res
+    n, c = y.shape[:2]
+    plane = int(np.prod(req.x.shape[2:]))
+    offset = (np.arange(n)[:, None] * c + np.arange(c)[None, :]) * plane
+    return y, idx - offset.reshape((n, c) + (1,) * req.nd)
+
+
+F.define(globals(), FRAMEWORKS[NAME].ops, TITLE)
+
+
+# --- reproductions ----------------------------------------------------------------------------------
+
+def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
+    """A standalone ``onnx.helper`` graph run by ``onnxruntime.InferenceSession`` for this call."""
+    req = F.parse(op, args, kwargs, NAME)
+    op_type, attrs, feeds, outputs = _node(req)
+    s = [F.header(TITLE, version(), op, req.call), "import onnxruntime as ort\nfrom onnx import helper\n"]
+    for k, v in feeds.items():
+        s.append(f"{k} = {F.literal(v)}\n")
+    attr = ", ".join(f"{k}={v!r}" for k, v in attrs.items())
+    s.append(f"node = helper.make_node({op_type!r}, {list(feeds)!r}, {list(outputs)!r}, {attr})\n")
+    names = ", ".join(feeds)
+    s.append("inputs = [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)"
+             f" for n, a in zip({list(feeds)!r}, [{names}])]\n")
+    s.append("outputs = [helper.make_tensor_value_info('y', helper.np_dtype_to_tensor_dtype(x.dtype), None)]"
+             + (" + [helper.make_tensor_value_info('indices', 7, None)]  # INT64\n" if len(outputs) > 1 else "\n"))
+    s.append(f'model = helper.make_model(helper.make_graph([node], "repro", inputs, outputs), '
+             f'opset_imports=[helper.make_opsetid("", {OPSET})])\n'
+             f"model.ir_version = {IR_VERSION}\n"
+             f"sess = ort.InferenceSession(model.SerializeToString(), providers=[{_PROVIDER['provider']!r}])\n"
+             f"got = sess.run(None, {{{', '.join(f'{k!r}: {k}' for k in feeds)}}})[0]\n")
+    s.append(F.footer(expected))
+    return "".join(s)

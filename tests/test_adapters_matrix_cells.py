@@ -1,0 +1,101 @@
+"""Matrix cells (``cnnspec.adapters.matrix_cells``): statuses, diagnoses, reasons and the one worker
+process per framework, on torch (always there) and ONNX Runtime (installed by setup.sh)."""
+import dataclasses
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+import cnnspec.adapters as ad
+from cnnspec.adapters import matrix_cells as mc
+from cnnspec.errors import UsageError
+
+ORT = pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None,
+                         reason="ONNX Runtime is not installed: pip install 'cnnspec[onnxruntime]'")
+
+
+@pytest.mark.parametrize("op", [op for op in ad.FRAMEWORKS["torch"].ops if mc.cases(op)])
+def test_torch_passes_every_cell(op):
+    cell = mc.run_cell("torch", op)
+    assert cell["status"] == "pass", cell
+    assert json.loads(json.dumps(cell)) == cell and cell["seconds"] > 0 and cell["cases"]
+
+
+def test_an_op_without_exact_cases_is_skipped_with_the_reason():
+    cell = mc.run_cell("torch", "lp_pool2d")
+    assert cell["status"] == "skipped" and cell["reason"] == "no exact-tier matrix cases for lp_pool2d yet"
+
+
+def test_a_wrong_result_fails_with_its_diagnosis():
+    # max pooling that ignores NaN, as an fmax kernel does: the NaN probe fails and says why
+    right = ad.adapter("torch", "max_pool2d")
+    fmax = lambda x, *a, **k: right(np.where(np.isnan(x), -np.inf, x).astype(x.dtype), *a, **k)  # noqa: E731
+    cell = mc.run_cell("torch", "max_pool2d", fn=fmax)
+    assert cell["status"] == "fail" and cell["diagnosis"].startswith("nan-fmax: ignores NaN")
+    assert [r["case"] for r in cell["cases"] if r["status"] == "fail"] == ["nan"]
+
+
+def test_inexact_averages_are_not_bit_exact_within_bound():
+    # sums times a rounded reciprocal of the divisor (1-2 ulp): within γ_2, not bit-exact
+    from cnnspec.spec.pooling import avg_divisors, pool_geometry
+    right = ad.adapter("torch", "avg_pool2d")
+
+    def reciprocal(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        geo = pool_geometry(x.shape[2:], kernel_size, stride, padding, 1, ceil_mode)
+        d = avg_divisors(x.shape[2:], geo, count_include_pad).astype(np.float32)
+        sums = right(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override=1)
+        return sums * (np.float32(1) / d)
+    cell = mc.run_cell("torch", "avg_pool2d", fn=reciprocal)
+    assert cell["status"] == "not-bit-exact-within-bound", cell["cases"]
+    four_ulp = lambda *a, **k: reciprocal(*a, **k) * np.float32(1 + 2 ** -21)  # noqa: E731
+    assert mc.run_cell("torch", "avg_pool2d", fn=four_ulp)["status"] == "fail"
+
+
+def test_a_skipped_case_keeps_its_reason_and_the_rest_decides():
+    right = ad.adapter("torch", "avg_pool2d")
+
+    def no_ceil(x, *a, **k):
+        if k.get("ceil_mode"):
+            raise ad.NotExpressible("torch", "ceil_mode=True")
+        return right(x, *a, **k)
+    cell = mc.run_cell("torch", "avg_pool2d", fn=no_ceil)
+    assert cell["status"] == "pass" and cell["reason"] == "ceil_mode=True is not expressible in PyTorch"
+    everything = mc.run_cell("torch", "avg_pool2d", fn=lambda *a, **k: (_ for _ in ()).throw(
+        ad.NotExpressible("torch", "anything")))
+    assert everything["status"] == "skipped"
+
+
+def test_a_raising_framework_fails_the_cell():
+    cell = mc.run_cell("torch", "conv2d", fn=lambda *a, **k: 1 / 0)
+    assert cell["status"] == "fail" and cell["diagnosis"] == "raised ZeroDivisionError: division by zero"
+
+
+@ORT
+def test_onnxruntime_cells_in_one_worker():
+    cells = mc.run_framework("onnxruntime", ["conv2d", "max_pool2d", "avg_pool2d"])
+    by = {c["op"]: c for c in cells}
+    assert by["conv2d"]["status"] == "pass"
+    # ONNX Runtime ignores NaN and pads max pooling with the lowest float (onnx/onnx#4958)
+    assert by["max_pool2d"]["status"] == "fail"
+    assert "nan-fmax" in by["max_pool2d"]["diagnosis"] and "max-pad-value" in by["max_pool2d"]["diagnosis"]
+    assert by["avg_pool2d"]["status"] in ("pass", "not-bit-exact-within-bound")
+
+
+def test_an_op_the_framework_lacks_is_a_skipped_cell():
+    cell = mc.run_cell("jax", "lp_pool2d")
+    assert cell["status"] == "skipped" and "not expressible in JAX" in cell["reason"]
+
+
+def test_not_installed_framework_cells_say_how_to_install(monkeypatch):
+    fw = ad.FRAMEWORKS["tinygrad"]
+    monkeypatch.setitem(ad.FRAMEWORKS, "tinygrad", dataclasses.replace(fw, imports="cnnspec_no_such_framework"))
+    cells = mc.run_framework("tinygrad", ["conv2d"])
+    assert cells[0]["status"] == "skipped" and "pip install 'cnnspec[tinygrad]'" in cells[0]["reason"]
+
+
+def test_bad_framework_and_dtype_are_usage_errors():
+    with pytest.raises(UsageError, match="framework: 'caffe' is not one of"):
+        mc.run_framework("caffe")
+    with pytest.raises(UsageError, match="dtype: 'bfloat16' is not one of"):
+        mc.run_cell("torch", "conv2d", dtype="bfloat16")
