@@ -171,7 +171,9 @@ OPINFO = ["nn.functional.conv1d", "nn.functional.conv2d", "nn.functional.conv3d"
 
 @functools.lru_cache(maxsize=None)
 def opinfo_samples() -> tuple:
-    from torch.testing._internal.common_methods_invocations import op_db
+    from conftest import opinfo_db
+
+    op_db = opinfo_db()
     out = []
     for op in op_db:
         if op.name in OPINFO:
