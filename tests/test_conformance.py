@@ -74,9 +74,9 @@ def test_torch_functional_passes_every_claim(op, dtype):
 @pytest.mark.parametrize("attr,words", [
     ("hangs", "did not return within"),
     ("segfaults", "SIGSEGV"),
-    pytest.param("exits", "exit status 3", marks=pytest.mark.slow),
+    pytest.param("exits", "exited with code 3", marks=pytest.mark.slow),
     ("raises", "raised NotImplementedError: dilation is not supported yet"),
-    ("returns_list", "returned list, not a numpy.ndarray"),
+    ("returns_list", "returned a list, not a numpy.ndarray"),
     ("returns_nan", "=nan, but should be"),
     ("returns_float64", "out.dtype=float64, but should be float32"),
 ])

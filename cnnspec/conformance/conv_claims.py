@@ -544,7 +544,7 @@ def invalid_claim(id: str, ops, calls_of, source: str) -> None:
             return Outcome(True, f"all {len(cases)} invalid calls raised", examples=len(cases))
         what, r = accepted[0]
         got = f"an array of shape {tuple(r.value.shape)}" if r.ok else r.error
-        line = (f"{ctx.op}({what}) returned {got} (silent acceptance), but should raise "
+        line = (f"{ctx.op}({what}) {r.mutated or 'returned ' + got} (silent acceptance), but should raise "
                 f"[{len(accepted)} of {len(cases)} invalid calls accepted: "
                 f"{', '.join(a for a, _ in accepted)}]")
         return Outcome(False, line, examples=len(cases),

@@ -46,7 +46,8 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
     :data:`DEFAULT_EXAMPLES`), hypothesis seeded with ``seed``; ``timeout`` seconds per round trip
     to the target's process. ``progress(line)`` receives one status line per claim. A target that
     cannot be imported raises :class:`~cnnspec.errors.UsageError`; everything the target does
-    wrong at run time is a failing claim. ``claims`` restricts the run to these ids;
+    wrong at run time is a failing claim; what it prints goes to each claim's
+    ``evidence["target_output"]`` (truncated), never to this process's stdout. ``claims`` restricts the run to these ids;
     ``shrink_seconds`` bounds the shrinking of each failing claim. ``input_rounding``
     (``tf32``, ``bfloat16``, ``float16``) declares that the target rounds its inputs before
     multiplying (TF32 tensor cores, autocast): the bound tier adds that rounding, and results off
@@ -68,7 +69,11 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
                       DEFAULT_EXAMPLES if examples is None else examples, seed, timeout, progress,
                       shrink_seconds, input_rounding)
         for cid in ids:
+            mark = worker.capture.mark()
             res = run_claim(REGISTRY[cid], ctx=ctx)
+            printed = worker.output(mark)
+            if printed:     # what the target printed, kept out of cnnspec's own output
+                res.evidence["target_output"] = printed
             results.append(res)
             if progress is not None:
                 progress(status_line(res))
