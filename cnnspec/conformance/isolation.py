@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 import pickle
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -35,7 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import UsageError
-from . import wire
+from . import child, wire
 
 ARRAYS = ("numpy", "torch")
 DTYPES = ("float32", "float64", "float16", "bfloat16")
@@ -133,13 +130,7 @@ def load_target(target: str) -> Callable:
 
 
 def _text(s: Any, limit: int = MAX_TEXT) -> str:
-    """``s`` as one printable line of at most ``limit`` characters (a target's text is untrusted)."""
-    try:
-        s = str(s)
-    except Exception:  # noqa: BLE001 - a __str__ that raises
-        s = "<unprintable>"
-    s = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else "?" for c in s)
-    return s if len(s) <= limit else s[:limit - 1] + "…"
+    return child.text(s, limit)
 
 
 def _type_name(y: Any) -> str:
@@ -327,22 +318,7 @@ def _decode_results(meta: Any, arrays: list[np.ndarray], n: int) -> list[Result]
     return out
 
 
-def _die_with_parent(parent: int) -> None:
-    """SIGKILL this process when the parent dies (Linux prctl(2), PR_SET_PDEATHSIG = 1)."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:          # the parent died before prctl took effect
-        os._exit(1)
-
-
 def _child(r: int, w: int, target: str, array: str, dtype: str, device: str) -> None:
-    for fd in (r, w):                   # a grandchild of the target must not inherit the pipes
-        os.set_inheritable(fd, False)
-
     def say(kind: str, message: str = "") -> None:
         wire.send_blocking(w, wire.encode({"kind": kind, "message": message}))
 
@@ -378,48 +354,6 @@ def _child(r: int, w: int, target: str, array: str, dtype: str, device: str) -> 
 
 # --- the parent's handle ---------------------------------------------------------------------------
 
-class Capture:
-    """A temporary file that receives a child's stdout and stderr; read back truncated."""
-
-    def __init__(self):
-        self.file = tempfile.TemporaryFile(prefix="cnnspec-worker-")
-
-    def mark(self) -> int:
-        """The current end: pass it to :meth:`text` for what was written after this point."""
-        try:
-            return os.fstat(self.file.fileno()).st_size
-        except (OSError, ValueError):
-            return 0
-
-    def text(self, since: int = 0, limit: int = 600) -> str:
-        """What was written since ``since``: all of it, or its head and tail with the size between."""
-        try:
-            end = self.mark()
-            n = end - since
-            if n <= 0:
-                return ""
-            half = limit // 2
-            fd = self.file.fileno()
-            if n <= limit:
-                raw = os.pread(fd, n, since)
-                return _printable(raw)
-            head, tail = os.pread(fd, half, since), os.pread(fd, half, end - half)
-            return f"{_printable(head)} … [{n - 2 * half} bytes left out] … {_printable(tail)}"
-        except (OSError, ValueError):
-            return ""
-
-    def close(self) -> None:
-        try:
-            self.file.close()
-        except OSError:
-            pass
-
-
-def _printable(raw: bytes) -> str:
-    s = raw.decode("utf-8", "replace").replace("\r", "").replace("\n", "⏎")
-    return "".join(c if c.isprintable() else "?" for c in s)
-
-
 class Worker:
     """A child process running ``target``; :meth:`call_many` sends a batch, waits at most ``timeout``."""
 
@@ -438,29 +372,16 @@ class Worker:
         self.array, self.dtype, self.device = array, dtype, device
         self.timeout, self.import_timeout = timeout, import_timeout
         self.calls = 0
-        self.capture = Capture()
+        self.capture = child.Capture()
         self._proc: subprocess.Popen | None = None
         self._r = self._w = -1
         self._start()
 
     def _start(self) -> None:
         # A fresh interpreter (not multiprocessing's spawn, which re-imports the caller's __main__).
-        down_r, down_w = os.pipe()
-        up_r, up_w = os.pipe()
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            [str(Path(__file__).resolve().parents[2])] + [p or os.getcwd() for p in sys.path]))
-        try:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "cnnspec.conformance.isolation", str(down_r), str(up_w),
-                 self.target, self.array, self.dtype, self.device, str(os.getpid())],
-                pass_fds=(down_r, up_w), env=env, stdin=subprocess.DEVNULL,
-                stdout=self.capture.file, stderr=subprocess.STDOUT, start_new_session=True)
-        finally:
-            os.close(down_r)
-            os.close(up_w)
-        self._r, self._w = up_r, down_w
-        os.set_blocking(down_w, False)     # no read or write of the parent's may block
-        os.set_blocking(up_r, False)
+        self._proc, self._r, self._w = child.spawn(
+            "cnnspec.conformance.isolation", [self.target, self.array, self.dtype, self.device],
+            self.capture)
         mark = self.capture.mark()
         try:
             meta, _ = wire.decode(wire.read_frame(self._r, time.monotonic() + self.import_timeout))
@@ -470,51 +391,21 @@ class Worker:
         except wire.Expired:
             self._kill()
             raise UsageError(f"target: importing {self.target!r} did not finish within "
-                             f"{self.import_timeout:.0f} s{self._said(mark)}") from None
+                             f"{self.import_timeout:.0f} s{self.capture.said(mark)}") from None
         except (EOFError, OSError, wire.WireError, KeyError, TypeError) as e:
-            code = self._kill()
-            why = _exit_words(code) if isinstance(e, EOFError) else f"it sent a malformed message: {e}"
+            code = self._kill(grace=2.0)
+            why = child.exit_words(code) if isinstance(e, EOFError) else f"it sent a malformed message: {e}"
             raise UsageError(f"target: the process importing {self.target!r} died ({why})"
-                             f"{self._said(mark)}") from None
+                             f"{self.capture.said(mark)}") from None
         if kind != "ready":
             self._kill()
             raise UsageError(_text(msg, 2000))
 
-    def _said(self, mark: int) -> str:
-        text = self.capture.text(mark)
-        return f"; its output: {text}" if text else ""
-
     def _kill(self, grace: float = 0.0) -> int | None:
-        """Close the pipes, stop the child's whole process group; its exit status.
-
-        ``grace`` seconds are left for a child that is exiting on its own (its own status is
-        then reported, not the SIGKILL)."""
-        for fd in (self._r, self._w):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self._r = self._w = -1
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return None
-        code = None
-        if grace:
-            try:
-                code = proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)      # the target's own children too
-        except (ProcessLookupError, PermissionError):
-            pass
-        if code is None:
-            try:
-                code = proc.wait(5)
-            except subprocess.TimeoutExpired:
-                code = None
-        return code
+        """Stop the child and everything it started; its exit status (see :func:`child.stop`)."""
+        proc, fds = self._proc, (self._r, self._w)
+        self._proc, self._r, self._w = None, -1, -1
+        return child.stop(proc, fds, grace)
 
     def call_many(self, calls: list[Call]) -> list[Result]:
         """Every call's result, in order; :class:`WorkerFailure` if the child crashes or hangs."""
@@ -531,15 +422,15 @@ class Worker:
         except wire.Expired:
             self._kill()
             raise WorkerFailure(f"the target did not return within {self.timeout:g} s (hangs?); "
-                                f"stopped it{self._said(mark)}") from None
+                                f"stopped it{self.capture.said(mark)}") from None
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             code = self._kill(grace=2.0)
-            raise WorkerFailure(f"the target ended the worker process ({_exit_words(code)})"
-                                f"{self._said(mark)}") from None
+            raise WorkerFailure(f"the target ended the worker process ({child.exit_words(code)})"
+                                f"{self.capture.said(mark)}") from None
         except wire.WireError as e:
             self._kill()
             raise WorkerFailure(f"the worker process sent a malformed reply ({e}); something in "
-                                f"the target wrote onto cnnspec's result pipe{self._said(mark)}") from None
+                                f"the target wrote onto cnnspec's result pipe{self.capture.said(mark)}") from None
 
     def output(self, since: int = 0, limit: int = 600) -> str:
         """What the target printed (stdout and stderr) since ``since`` (a :meth:`Capture.mark`)."""
@@ -563,18 +454,6 @@ class Worker:
             pass
 
 
-def _exit_words(code: int | None) -> str:
-    if code is None:
-        return "no exit status"
-    if code < 0:
-        try:
-            return f"killed by signal {-code}, {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exited with code {code}" + (": the target called os._exit or sys.exit instead of "
-                                         "returning" if code == 0 else "")
-
-
 def _header(n: int) -> bytes:
     """The frame header of :mod:`.wire` (for tests that imitate a worker writing half a reply)."""
     return wire.header(n)
@@ -583,6 +462,5 @@ def _header(n: int) -> bytes:
 if __name__ == "__main__":  # the child: python -m cnnspec.conformance.isolation R W TARGET ARRAY DTYPE DEVICE PARENT
     from cnnspec.conformance import isolation as _iso  # unpickle Call by its importable name
 
-    _r, _w, _target, _array, _dtype, _device, _parent = sys.argv[1:8]
-    _iso._die_with_parent(int(_parent))
-    _iso._child(int(_r), int(_w), _target, _array, _dtype, _device)
+    _r, _w, _args = child.start_child(sys.argv[1:])
+    _iso._child(_r, _w, *_args)

@@ -702,6 +702,17 @@ def validate_model(factory_or_module: Any, spec_name: str, device: str = "cpu", 
     return run_checks(prepare(factory_or_module, spec_name, device, seed), checks)
 
 
+def prepare_checked(obj: Any, target: str, spec: str, device: str, seed: int,
+                    timeout: float | None) -> Context:
+    """:func:`prepare`, and a :class:`UsageError` when the forward pass on the spec's input fails."""
+    ctx = prepare(obj, spec, device, seed, label=target, timeout=timeout)
+    if ctx.trace.error is not None:
+        at = f" at {ctx.trace.culprit}" if ctx.trace.culprit else ""
+        raise UsageError(f"--model: forward on the spec's input 1x{_fmt(ctx.arch.input_shape)} "
+                         f"({spec}) fails{at}: {ctx.trace.error}")
+    return ctx
+
+
 def validate_model_command(args: argparse.Namespace) -> int:
     """``cnnspec validate --model TARGET --spec NAME``: 0 all hold, 1 a claim fails, 2 bad input."""
     spec = getattr(args, "spec", None)
@@ -713,13 +724,8 @@ def validate_model_command(args: argparse.Namespace) -> int:
     seed = getattr(args, "seed", None)
     seed = 0 if seed is None else seed
     timeout = getattr(args, "timeout", None)
-    obj = load_target(args.model)
-    ctx = prepare(obj, spec, device, seed, label=args.model, timeout=timeout)
-    if ctx.trace.error is not None:
-        at = f" at {ctx.trace.culprit}" if ctx.trace.culprit else ""
-        raise UsageError(f"--model: forward on the spec's input 1x{_fmt(ctx.arch.input_shape)} "
-                         f"({spec}) fails{at}: {ctx.trace.error}")
-    results = run_checks(ctx, timeout=timeout)
+    from .model_worker import run_isolated    # the factory runs in a child process, never here
+    results = run_isolated(args.model, spec, device, seed, timeout)
     verdict = "fail" if any(r.status in ("fail", "error") for r in results) else "pass"
     print(f"cnnspec validate --model {args.model} --spec {spec}: {verdict}")
     width = max(len(r.id) for r in results)
