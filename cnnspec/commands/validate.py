@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import options
 from ..errors import UsageError
 
 
@@ -23,11 +24,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--array", choices=["numpy", "torch"], default="numpy")
     p.add_argument("--device", default="cpu", help="cpu or cuda (with --array torch)")
     p.add_argument("--dtype", choices=["float32", "float64", "float16", "bfloat16"], default="float32")
-    p.add_argument("--examples", type=int, default=None, help="cases per property (default 40)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per round trip to the target")
-    p.add_argument("--shrink-seconds", type=float, default=20.0,
-                   help="time to shrink each failing claim's counterexample (default 20)")
+    p.add_argument("--examples", type=options.count(options.EXAMPLES), default=None,
+                   help="cases per property, 1 to 10,000 (default 40)")
+    p.add_argument("--seed", type=options.seed, default=0, help="0 to 2^32-1 (default 0)")
+    p.add_argument("--timeout", type=options.seconds(), default=60.0,
+                   help="seconds per round trip to the target (or per model check), in (0, 86400]")
+    p.add_argument("--shrink-seconds", type=options.seconds(options.SHRINK, open_low=False), default=20.0,
+                   help="time to shrink each failing claim's counterexample, 0 to 3600 (default 20)")
     p.add_argument("--input-rounding", choices=["tf32", "bfloat16", "float16"],
                    help="the target rounds its inputs to this precision before multiplying (TF32 "
                         "tensor cores, autocast): the bound tier allows for it")
@@ -38,6 +41,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    if args.model and args.target:
+        raise UsageError(f"target: {args.target!r} beside --model {args.model!r}; validate either an "
+                         f"op (TARGET --op OP) or a model (--model TARGET --spec NAME), not both")
+    if args.spec and not args.model:
+        raise UsageError(f"--spec: {args.spec!r} applies to a model; give --model TARGET with it")
+    if args.report is not None:
+        options.output_folder(args.report, "--report")
     if args.model:
         from ..conformance.model import validate_model_command
         return validate_model_command(args)

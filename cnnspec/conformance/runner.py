@@ -17,6 +17,7 @@ from typing import Callable
 from ..claims import REGISTRY, ClaimResult, load_all, run_claim
 from ..errors import UsageError
 from ..oracle import INPUT_ROUNDINGS
+from ..options import EXAMPLES, SHRINK, check_count, check_seconds
 from ..report import build_report, environment
 from .isolation import Worker
 from .properties import OP_CLAIMS, Context
@@ -56,12 +57,12 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
     ids = claims_for(op)
     if claims is not None:
         ids = [i for i in ids if i in claims]
-    if examples is not None and examples < 1:
-        raise UsageError(f"examples: {examples} must be >= 1")
+    if examples is not None:
+        check_count(examples, "examples", EXAMPLES)
     if input_rounding is not None and input_rounding not in INPUT_ROUNDINGS:
         raise UsageError(f"input-rounding: {input_rounding!r} is not one of {', '.join(INPUT_ROUNDINGS)}")
-    if timeout <= 0:
-        raise UsageError(f"timeout: {timeout} must be > 0")
+    timeout = check_seconds(timeout, "timeout")
+    shrink_seconds = check_seconds(shrink_seconds, "shrink_seconds", SHRINK, open_low=False)
     t0 = time.perf_counter()
     results: list[ClaimResult] = []
     with Worker(target, array=array, dtype=dtype, device=device, timeout=timeout) as worker:
