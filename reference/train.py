@@ -263,10 +263,10 @@ def train(model: str, *, data: str | None = None, epochs: int | None = None, rec
     if recipe not in RECIPES:
         raise UsageError(f"recipe {recipe!r}: not one of {', '.join(RECIPES)}")
     cfg = dict(RECIPES[recipe])
-    if _family(cfg.get("model") or model) != _family(model):
-        raise UsageError(f"--recipe {recipe}: a recipe of {cfg['model']} (input {cfg['pad_to'] or 28} px, "
+    if _family(cfg.get("model") or "resnet") != _family(model):   # model None: the degradation nets
+        raise UsageError(f"--recipe {recipe}: a recipe of {cfg['model'] or 'the degradation nets'} (input {cfg['pad_to'] or 28} px, "
                          f"{cfg['optimizer']}), not of {model}; use one of "
-                         f"{', '.join(r for r, c in RECIPES.items() if _family(c.get('model') or model) == _family(model))}")
+                         f"{', '.join(r for r, c in RECIPES.items() if _family(c.get('model') or 'resnet') == _family(model))}")
     cfg["model"] = model
     if epochs is not None:
         if not isinstance(epochs, int) or epochs < 1:
