@@ -9,7 +9,7 @@ class UsageError(Exception):
     """Bad arguments or input: the message names the argument, the value, the rule and the fix.
 
     Library code names the argument as the caller wrote it (``argument="spec_name"``); the command
-    layer renames it to the option its user typed (:func:`options`), so no library message names a
+    layer renames it to the option its user typed (:func:`argument_names`), so no library message names a
     command-line flag it does not own.
     """
 
@@ -42,11 +42,11 @@ def _rebuild(detail: str, argument: str | None) -> UsageError:
 
 
 @contextlib.contextmanager
-def options(**names: str) -> Iterator[None]:
+def argument_names(**names: str) -> Iterator[None]:
     """Rename library argument names to command-line options in the errors raised inside the block.
 
     >>> try:
-    ...     with options(spec_name="--spec"):
+    ...     with argument_names(spec_name="--spec"):
     ...         raise UsageError("'lenet9' is not a known architecture", argument="spec_name")
     ... except UsageError as e:
     ...     print(e)

@@ -21,6 +21,7 @@ array([0, 1, 2], dtype=uint8)
 from __future__ import annotations
 
 import gzip
+import hashlib
 import math
 import os
 import re
@@ -53,19 +54,55 @@ def _fail(path: str | os.PathLike, what: str) -> UsageError:
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:
-    """The file's content, gunzipped when it starts with the gzip magic (whatever its name)."""
+    """The file's content, gunzipped when it starts with the gzip magic (whatever its name).
+
+    Inflation stops at the size the IDX header inside declares (plus one byte, to see that there
+    is more): a small .gz that inflates to gigabytes is refused after reading its header, not after
+    inflating it all.
+    """
     try:
         raw = Path(path).read_bytes()
     except OSError as e:
         raise UsageError(f"{path}: cannot read ({e.strerror or e}); check the path and permissions")
     if raw[:2] != _GZIP_MAGIC:
         return raw
+    z, rest, out = zlib.decompressobj(wbits=31), raw, bytearray()   # wbits 31: gzip (zlib docs)
     try:
-        return gzip.decompress(raw)
+        want = 20                                # the longest IDX header: 4 + 4·4 bytes
+        while len(out) <= want and rest:
+            chunk = z.decompress(rest, min(want + 1 - len(out), 1 << 24))
+            rest = z.unconsumed_tail
+            out += chunk
+            if want == 20 and len(out) >= 4:
+                size = _declared_size(bytes(out[:20]))
+                if size is None:                 # not IDX: parse_idx names the bad magic number
+                    return bytes(out)
+                if len(out) >= min(20, 4 + 4 * out[3]):
+                    want = size
+            if not chunk and not rest:
+                break
+        if len(out) > want:
+            raise _fail(path, f"corrupt IDX file: the gzip stream inflates past the {want} bytes its "
+                              f"IDX header announces")
+        if not z.eof:
+            raise EOFError
     except EOFError:
         raise _fail(path, "truncated gzip stream (the compressed file ends early)") from None
     except (OSError, zlib.error) as e:
         raise _fail(path, f"corrupt gzip data ({e})") from None
+    return bytes(out)
+
+
+def _declared_size(head: bytes) -> int | None:
+    """The total size an IDX header announces: as much of it as ``head`` holds (the magic
+    number alone gives a lower bound of 4 + 4·ndim bytes); None when it is not IDX."""
+    if len(head) < 4 or head[0] or head[1] or head[2] not in IDX_TYPES or not 1 <= head[3] <= 4:
+        return None
+    n = 4 + 4 * head[3]
+    if len(head) < n:
+        return n
+    dims = [int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(head[3])]
+    return n + math.prod(dims) * IDX_TYPES[head[2]].itemsize
 
 
 def parse_idx(data: bytes, path: str | os.PathLike = "<bytes>") -> np.ndarray:
@@ -194,6 +231,8 @@ def load(path: str | os.PathLike | None = None) -> Dataset:
         if len(x) != len(y):
             raise UsageError(f"{fx} has {len(x)} images but {fy} has {len(y)} labels; the two files of "
                              f"a split must have the same count (mixed-up or partial files?)")
+        if len(x) == 0:
+            raise _fail(fx, "the file holds 0 images; a split needs at least one")
     if arrays["train_images"].shape[1:] != arrays["test_images"].shape[1:]:
         raise UsageError(f"{files['train_images']} images are "
                          f"{'x'.join(map(str, arrays['train_images'].shape[1:]))} but "
@@ -204,12 +243,53 @@ def load(path: str | os.PathLike | None = None) -> Dataset:
         # EMNIST stores each image transposed relative to MNIST (Cohen et al. 2017, §II-A).
         arrays = {k: (np.ascontiguousarray(v.transpose(0, 2, 1)) if v.ndim == 3 else v)
                   for k, v in arrays.items()}
-    num_classes = int(max(ty.max(), arrays["test_labels"].max())) + 1
+    num_classes = check_labels(ty, arrays["test_labels"], files)
+    if int(tx.min()) == int(tx.max()):
+        raise _fail(files["train_images"], f"every pixel of every training image is {int(tx.min())}: "
+                                           f"nothing to learn, and no spread to normalise by")
     name = prefix.rstrip("-_.") or (path.resolve().name if path.is_dir() else path.name)
     t = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
     return Dataset(name or "idx", str(path), t["train_images"], t["train_labels"].long(),
                    t["test_images"], t["test_labels"].long(), num_classes,
                    {k: str(v) for k, v in files.items()})
+
+
+def check_labels(train: np.ndarray, test: np.ndarray, files: dict[str, Path]) -> int:
+    """The number of classes K: the training labels are the class ids 0..K-1, each of them used
+    (0 may be unused: EMNIST letters count 1..26, Cohen et al. 2017 Table II); the test labels are
+    below K. A label far beyond the others (200 among 0..9) would grow the classifier's head
+    silently; it is a one-line error naming the file and where the label is."""
+    k = int(train.max()) + 1
+    used = np.bincount(train, minlength=k)
+    missing = [c for c in range(1, k) if not used[c]]
+    if missing:
+        i = int(np.argmax(train == k - 1))
+        raise _fail(files["train_labels"], f"label {k - 1} at index {i}, but the classes "
+                                           f"{_ranges(missing)} never occur: labels must be class ids "
+                                           f"0..K-1 with every class used")
+    if int(test.max()) >= k:
+        i = int(np.argmax(test >= k))
+        raise _fail(files["test_labels"], f"label {int(test[i])} at index {i}, but the training labels "
+                                          f"have {k} classes (0..{k - 1})")
+    return k
+
+
+def _ranges(ids: list[int]) -> str:
+    """``10..199`` or ``3, 5`` (a compact list of class ids)."""
+    if ids == list(range(ids[0], ids[-1] + 1)) and len(ids) > 2:
+        return f"{ids[0]}..{ids[-1]}"
+    return ", ".join(map(str, ids[:8])) + (" ..." if len(ids) > 8 else "")
+
+
+def digest(ds: "Dataset") -> str:
+    """SHA-256 of the images and labels (in order, with their shapes): the data's identity for
+    resuming, whatever folder it is read from."""
+    h = hashlib.sha256()
+    for t in (ds.train_images, ds.train_labels, ds.test_images, ds.test_labels):
+        a = np.ascontiguousarray(t.numpy())
+        h.update(repr((a.shape, a.dtype.str)).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
 
 
 # --- tensors for training ---------------------------------------------------------------------
@@ -239,7 +319,10 @@ def to_device(ds: Dataset, device: str | torch.device = "cpu", pad_to: int | Non
     to 32x32" (LeCun et al. 1998, §II-A); so 28x28 images get two black pixels on each side.
     """
     xs = ds.train_images.to(torch.float64) / 255
-    mean, std = float(xs.mean()), float(xs.std())
+    mean, std = float(xs.mean()), float(xs.std()) if xs.numel() > 1 else 0.0
+    if not std > 0:
+        raise UsageError(f"{ds.root}: the {len(xs)} training images have one pixel value "
+                         f"({mean * 255:g}) throughout: no spread to normalise by; use other data")
     background = -mean / std
 
     def prep(img: torch.Tensor) -> torch.Tensor:

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 
 from cnnspec import devices
 from cnnspec.errors import UsageError
-from cnnspec.report.schema import write_atomic
+from cnnspec.report.schema import remove_stale_temporaries, write_atomic
 from .shifts import random_shifts, translate
 
 from . import data as datasets
@@ -92,6 +92,11 @@ MODELS = ("lenet5", "lenet5-1998", "resnet20", "plain20", "resnet56", "plain56")
 DEFAULT_RECIPE = {"lenet5": "lenet5", "lenet5-1998": "lenet5-1998", "resnet20": "resnet20",
                   "plain20": "plain20", "resnet56": "resnet56", "plain56": "plain56"}
 QUICK_RECIPE = "lenet5-quick"  # what `cnnspec verify` trains by default
+
+
+def _family(model: str) -> str:
+    """Recipes are shared within a family: LeNet-5s read 32x32 inputs, the CIFAR-style nets 28x28."""
+    return "lenet" if model.startswith("lenet") else "resnet"
 
 
 def build_model(name: str, num_classes: int) -> nn.Module:
@@ -205,6 +210,39 @@ def load_checkpoint(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+_META_TYPES = {"model": str, "recipe": str, "seed": int, "epochs": int, "cfg": str, "epoch": int,
+               "history": str, "elapsed_s": float, "train_s": float, "seen": int}
+
+
+def checkpoint_meta(path: Path, ck: Any) -> dict:
+    """The ``meta`` of a loaded checkpoint, every field of the right type (a checkpoint that loads
+    safely may still be malformed: written by hand, by another program, or truncated in content)."""
+    def bad(what: str) -> UsageError:
+        return UsageError(f"{path}: not a checkpoint of cnnspec train ({what}); delete it or use "
+                          f"another --out")
+    if not isinstance(ck, dict) or not {"model", "optimizer", "meta"} <= set(ck):
+        held = sorted(map(str, ck))[:5] if isinstance(ck, dict) else f"a {type(ck).__name__}"
+        raise bad(f"it holds {held}, not model, optimizer and meta")
+    meta = ck["meta"]
+    if not isinstance(meta, dict) or not isinstance(ck["model"], dict) or not isinstance(ck["optimizer"], dict):
+        raise bad("model, optimizer and meta must be dictionaries")
+    for k, t in _META_TYPES.items():
+        v = meta.get(k)
+        if not (isinstance(v, t) or (t is float and isinstance(v, int))) or isinstance(v, bool):
+            raise bad(f"meta[{k!r}] is {type(v).__name__ if k in meta else 'missing'}, not {t.__name__}")
+    try:
+        history = json.loads(meta["history"])
+        json.loads(meta["cfg"])
+    except ValueError:
+        raise bad("meta history or cfg is not JSON") from None
+    if not isinstance(history, list) or not all(isinstance(h, dict) and isinstance(h.get("test_acc"), (int, float))
+                                                 for h in history):
+        raise bad("meta history is not a list of evaluations")
+    if not 0 <= meta["epoch"] <= meta["epochs"]:
+        raise bad(f"meta epoch {meta['epoch']} is outside 0..{meta['epochs']}")
+    return meta
+
+
 def train(model: str, *, data: str | None = None, epochs: int | None = None, recipe: str | None = None,
           device: str = "auto", seed: int = 0, out: str | None = None, progress: bool = True,
           target_acc: float | None = None, compile: bool = False, stop_after_epoch: int | None = None,
@@ -231,6 +269,10 @@ def train(model: str, *, data: str | None = None, epochs: int | None = None, rec
     if recipe not in RECIPES:
         raise UsageError(f"recipe {recipe!r}: not one of {', '.join(RECIPES)}")
     cfg = dict(RECIPES[recipe])
+    if _family(cfg.get("model") or "resnet") != _family(model):   # model None: the degradation nets
+        raise UsageError(f"--recipe {recipe}: a recipe of {cfg['model'] or 'the degradation nets'} (input {cfg['pad_to'] or 28} px, "
+                         f"{cfg['optimizer']}), not of {model}; use one of "
+                         f"{', '.join(r for r, c in RECIPES.items() if _family(c.get('model') or 'resnet') == _family(model))}")
     cfg["model"] = model
     if epochs is not None:
         if not isinstance(epochs, int) or epochs < 1:
@@ -272,6 +314,10 @@ def train(model: str, *, data: str | None = None, epochs: int | None = None, rec
     outdir = Path(out) if out else None
     ckpt_path = outdir / "checkpoint.pt" if outdir else None
     start_epoch, history, elapsed0, train_time0, seen0 = 0, [], 0.0, 0.0, 0
+    data_id = datasets.digest(ds)
+    if outdir is not None and outdir.is_dir():   # a killed run's half-written checkpoint or model
+        remove_stale_temporaries(outdir)
+        (outdir / ".model.pt.tmp").unlink(missing_ok=True)
     if ckpt_path and ckpt_path.exists():
         try:
             ck = load_checkpoint(ckpt_path)
@@ -279,20 +325,29 @@ def train(model: str, *, data: str | None = None, epochs: int | None = None, rec
             first = (str(e).strip().splitlines() or [""])[0][:160]
             raise UsageError(f"{ckpt_path}: cannot load the checkpoint ({type(e).__name__}: {first}); "
                              f"delete it or use another --out") from None
-        mine = {"model": model, "recipe": recipe, "seed": seed, "epochs": cfg["epochs"], "data": ds.root}
-        theirs = {k: ck["meta"].get(k) for k in mine}
+        meta = checkpoint_meta(ckpt_path, ck)
+        mine = {"model": model, "recipe": recipe, "seed": seed, "epochs": cfg["epochs"],
+                "data_sha256": data_id}
+        theirs = {k: meta.get(k) for k in mine}
         if theirs != mine:
-            raise UsageError(f"{ckpt_path}: written by a different run ({theirs}), this run is {mine}; "
-                             f"use another --out or delete the checkpoint")
-        changed = sorted(k for k in cfg if json.loads(ck["meta"].get("cfg", "{}")).get(k, "?") != cfg[k])
+            diff = {k: theirs[k] for k in mine if theirs[k] != mine[k]}
+            raise UsageError(f"{ckpt_path}: written by a different run ({', '.join(diff)} differ: "
+                             f"{diff}; this run: { {k: mine[k] for k in diff} }); the data is "
+                             f"compared by content; use another --out or delete the checkpoint")
+        changed = sorted(k for k in cfg if json.loads(meta.get("cfg", "{}")).get(k, "?") != cfg[k])
         if changed:  # same recipe name, other hyperparameters (an edited RECIPES entry, an old file)
             raise UsageError(f"{ckpt_path}: written with other settings of recipe {recipe} "
                              f"({', '.join(changed[:6])}{' ...' if len(changed) > 6 else ''} differ); "
                              f"use another --out or delete the checkpoint")
-        net.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        start_epoch, history = ck["meta"]["epoch"], json.loads(ck["meta"]["history"])
-        elapsed0, train_time0, seen0 = ck["meta"]["elapsed_s"], ck["meta"]["train_s"], ck["meta"]["seen"]
+        try:
+            net.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+        except Exception as e:  # noqa: BLE001 - shapes or keys of another model
+            first = (str(e).strip().splitlines() or [""])[0][:200]
+            raise UsageError(f"{ckpt_path}: its weights or optimizer state do not fit {model} "
+                             f"({type(e).__name__}: {first}); delete it or use another --out") from None
+        start_epoch, history = meta["epoch"], json.loads(meta["history"])
+        elapsed0, train_time0, seen0 = meta["elapsed_s"], meta["train_s"], meta["seen"]
 
     # --- the training loop ---------------------------------------------------------------------
     bar = Progress(progress, cfg["epochs"], steps_per_epoch)
@@ -346,7 +401,7 @@ def train(model: str, *, data: str | None = None, epochs: int | None = None, rec
         train_time += time.perf_counter() - tick
         if ckpt_path and not stop:
             meta = {"model": model, "recipe": recipe, "seed": seed, "epochs": cfg["epochs"],
-                    "cfg": json.dumps(cfg),
+                    "cfg": json.dumps(cfg), "data_sha256": data_id,
                     "data": ds.root, "epoch": epoch + 1, "history": json.dumps(history),
                     "elapsed_s": time.perf_counter() - t0, "train_s": train_time, "seen": seen}
             save_checkpoint(ckpt_path, {"model": net.state_dict(), "optimizer": opt.state_dict(),

@@ -75,9 +75,9 @@ def test_torch_functional_passes_every_claim(op, dtype):
 @pytest.mark.parametrize("attr,words", [
     ("hangs", "did not return within"),
     ("segfaults", "SIGSEGV"),
-    pytest.param("exits", "exit status 3", marks=pytest.mark.slow),
+    pytest.param("exits", "exited with code 3", marks=pytest.mark.slow),
     ("raises", "raised NotImplementedError: dilation is not supported yet"),
-    ("returns_list", "returned list, not a numpy.ndarray"),
+    ("returns_list", "returned a list, not a numpy.ndarray"),
     ("returns_nan", "=nan, but should be"),
     ("returns_float64", "out.dtype=float64, but should be float32"),
 ])
@@ -159,7 +159,7 @@ def test_correct_but_not_exact_target_passes_the_bound_tier_reported_not_bit_exa
 @pytest.mark.parametrize("target,array,words", [
     ("torch.nn.functional:conv2d", "numpy", "every call raised TypeError: conv2d() received an invalid "
                                             "combination of arguments"),
-    ("cnnspec.conformance.shims.numpy_ops:conv2d", "torch", "every call returned ndarray, not a torch.Tensor"),
+    ("cnnspec.conformance.shims.numpy_ops:conv2d", "torch", "every call returned a numpy.ndarray, not a torch.Tensor"),
 ])
 def test_a_usage_mismatch_is_one_line_exit_2_with_the_fix(target, array, words):
     """Every plain call raising the same TypeError (or returning the other library's arrays) is a

@@ -148,3 +148,68 @@ def test_real_fashion_mnist():
     assert ds.name == "fashion-mnist" and ds.mirror_ok
     assert ds.train_images.shape == (60000, 28, 28) and ds.test_images.shape == (10000, 28, 28)
     assert torch.bincount(ds.train_labels).tolist() == [6000] * 10  # balanced classes (Xiao et al. 2017)
+
+
+# --- defects that used to give a traceback or pass silently ----------------------------------------
+
+def _set_with(tmp_path: Path, **arrays) -> Path:
+    folder = make_set(tmp_path / "set")
+    for role, a in arrays.items():
+        data.write_idx(folder / (NAMES[role] + ".gz"), a)
+    return folder
+
+
+def test_constant_images_are_one_line_not_a_division_by_zero(tmp_path):
+    folder = _set_with(tmp_path, train_images=np.full((60, 28, 28), 7, np.uint8))
+    assert "every pixel of every training image is 7" in one_line_error(data.load, folder)
+
+
+def test_a_split_without_images_is_one_line(tmp_path):
+    folder = _set_with(tmp_path, test_images=np.zeros((0, 28, 28), np.uint8),
+                       test_labels=np.zeros(0, np.uint8))
+    assert "holds 0 images" in one_line_error(data.load, folder)
+
+
+def test_a_label_beyond_the_classes_is_one_line(tmp_path):
+    y = (np.arange(60) % 10).astype(np.uint8)
+    y[5] = 200
+    msg = one_line_error(data.load, _set_with(tmp_path, train_labels=y))
+    assert "label 200 at index 5" in msg and "10..199 never occur" in msg
+    yt = (np.arange(20) % 10).astype(np.uint8)
+    yt[3] = 12
+    msg = one_line_error(data.load, _set_with(tmp_path / "t", test_labels=yt))
+    assert "label 12 at index 3" in msg and "have 10 classes" in msg
+
+
+def test_labels_from_1_are_accepted_as_in_emnist_letters(tmp_path):
+    y = (np.arange(60) % 26 + 1).astype(np.uint8)
+    ds = data.load(_set_with(tmp_path, train_labels=y, test_labels=(np.arange(20) % 26 + 1).astype(np.uint8)))
+    assert ds.num_classes == 27
+
+
+def test_a_gzip_bomb_stops_at_the_size_its_header_declares(tmp_path):
+    """A header for 10 images, then 200 MB of zeros compressed to about 200 kB: refused after
+    inflating one byte past the declared 7,856 bytes, not after inflating 200 MB."""
+    import tracemalloc
+    import zlib as _zlib
+
+    head = bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (10, 28, 28))
+    z = _zlib.compressobj(9, _zlib.DEFLATED, 31)
+    block = bytes(1 << 20)
+    bomb = tmp_path / "train-images-idx3-ubyte.gz"
+    bomb.write_bytes(z.compress(head) + b"".join(z.compress(block) for _ in range(200)) + z.flush())
+    tracemalloc.start()
+    try:
+        msg = one_line_error(data.read_idx, bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "inflates past the 7856 bytes its IDX header announces" in msg
+    assert peak < 20 << 20, peak                 # the compressed file and a little, not 200 MB
+
+
+def test_the_data_digest_follows_the_content_not_the_path(tmp_path):
+    a = data.load(make_set(tmp_path / "a", seed=1))
+    b = data.load(make_set(tmp_path / "b", seed=1))
+    c = data.load(make_set(tmp_path / "c", seed=2))
+    assert data.digest(a) == data.digest(b) != data.digest(c)

@@ -3,7 +3,7 @@ import pickle
 
 import pytest
 
-from cnnspec.errors import UsageError, options
+from cnnspec.errors import UsageError, argument_names
 
 
 def test_the_argument_leads_the_message_and_survives_pickling():
@@ -13,13 +13,13 @@ def test_the_argument_leads_the_message_and_survives_pickling():
     assert str(back) == str(e) and back.argument == "spec_name"
 
 
-def test_options_renames_only_the_arguments_it_is_given():
+def test_argument_names_renames_only_the_arguments_it_is_given():
     with pytest.raises(UsageError, match=r"^--spec: bad$"):
-        with options(spec_name="--spec"):
+        with argument_names(spec_name="--spec"):
             raise UsageError("bad", argument="spec_name")
     with pytest.raises(UsageError, match=r"^device: bad$"):
-        with options(spec_name="--spec"):
+        with argument_names(spec_name="--spec"):
             raise UsageError("bad", argument="device")
     with pytest.raises(UsageError, match=r"^plain message$"):
-        with options(spec_name="--spec"):
+        with argument_names(spec_name="--spec"):
             raise UsageError("plain message")

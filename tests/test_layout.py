@@ -24,7 +24,7 @@ LEVELS = [
     {"claims", "targets", "devices", "shapes"},
     {"oracle", "spec"},
     {"strategies"},
-    {"report"},
+    {"report", "options"},
     {"conformance", "adapters"},
     {"reference"},
     {"networks"},

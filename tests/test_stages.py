@@ -136,7 +136,7 @@ def test_stage_names_are_checked():
     (["--stages", "spec,nope"], "--stages: 'nope' is not a stage"),
     (["--claims", "conv.flip,no.such.claim"], "--claims: 'no.such.claim' matches no claim"),
     (["--quick", "--full"], "not allowed with argument"),
-    (["--seed", "x"], "invalid int value"),
+    (["--seed", "x"], "--seed: 'x' is not a whole number"),
     (["--data", "/no/such/dir", "--stages", "spec"], "--data: '/no/such/dir' is not a folder"),
     (["--target", "x.py:f"], "--target: 'x.py:f' is not TARGET=OP"),
     (["--target", "x.py:f=conv3d"], "OP one of conv1d"),

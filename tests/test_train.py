@@ -5,6 +5,7 @@ installed, a generated set whose classes are learnable), so every run also goes 
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -158,9 +159,9 @@ def cli_in_process(capsys, *args) -> tuple[int, str]:
 
 @pytest.mark.parametrize("args, words", [
     (["lenet7"], "invalid choice: 'lenet7'"),
-    (["lenet5", "--epochs", "0"], "--epochs: 0 must be at least 1"),
+    (["lenet5", "--epochs", "0"], "--epochs: 0 is outside [1, 10,000]"),
     (["lenet5", "--data", "/nonexistent/mnist"], "no such folder"),
-    (["lenet5", "--seed", "-3"], "must be in [0, 2^32)"),
+    (["lenet5", "--seed", "-3"], "-3 is outside [0, 4,294,967,295]"),
     (["lenet5", "--recipe", "fastest"], "--recipe 'fastest': not one of"),
     (["lenet5", "--target-acc", "91"], "--target-acc 91.0: must be a fraction in (0, 1]"),
 ])
@@ -246,3 +247,86 @@ def test_degradation_bad_checkpoint_is_one_line_exit_2(tiny, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("reference.train: error:") and "cannot load the checkpoint" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+# --- checkpoints that load safely but are not ours; data identity; stale temporaries ---------------
+
+@pytest.fixture(scope="module")
+def one_epoch(tiny, tmp_path_factory):
+    """A real checkpoint after one epoch of the quick recipe (the start of every malformed one)."""
+    out = tmp_path_factory.mktemp("one-epoch")
+    trainer.train("lenet5", data=str(tiny), recipe="lenet5-quick", epochs=2, device="cpu",
+                  progress=False, out=str(out), stop_after_epoch=1)
+    return torch.load(out / "checkpoint.pt", weights_only=True)
+
+
+def _broken(ck: dict, case: str):
+    ck = {k: (dict(v) if isinstance(v, dict) else v) for k, v in ck.items()}
+    if case == "no meta":
+        del ck["meta"]
+    elif case == "a list":
+        return [1, 2, 3]
+    elif case == "epoch a string":
+        ck["meta"]["epoch"] = "1"
+    elif case == "no history":
+        del ck["meta"]["history"]
+    elif case == "history not JSON":
+        ck["meta"]["history"] = "{not json"
+    elif case == "weights of another shape":
+        k = next(iter(ck["model"]))
+        ck["model"][k] = torch.zeros(3, 3)
+    elif case == "optimizer of another kind":
+        ck["optimizer"] = {"state": {}, "param_groups": []}
+    return ck
+
+
+@pytest.mark.parametrize("case,words", [
+    ("no meta", "not model, optimizer and meta"), ("a list", "it holds a list"),
+    ("epoch a string", "meta['epoch'] is str, not int"), ("no history", "meta['history'] is missing"),
+    ("history not JSON", "not JSON"), ("weights of another shape", "do not fit lenet5"),
+    ("optimizer of another kind", "do not fit lenet5"),
+])
+def test_a_malformed_checkpoint_is_one_line(one_epoch, tiny, tmp_path, case, words):
+    torch.save(_broken(one_epoch, case), tmp_path / "checkpoint.pt")
+    with pytest.raises(UsageError) as e:
+        trainer.train("lenet5", data=str(tiny), recipe="lenet5-quick", epochs=2, device="cpu",
+                      progress=False, out=str(tmp_path))
+    assert words in str(e.value) and "\n" not in str(e.value), str(e.value)
+
+
+def test_a_recipe_of_another_model_is_one_line(tiny):
+    with pytest.raises(UsageError, match="a recipe of resnet20 .*not of lenet5; use one of lenet5"):
+        trainer.train("lenet5", data=str(tiny), recipe="resnet20-cpu", device="cpu", progress=False)
+
+
+def test_resume_identifies_the_data_by_content_not_path(tiny, tmp_path):
+    data_dir = tmp_path / "data"
+    shutil.copytree(tiny, data_dir)
+    kw = dict(recipe="lenet5-quick", epochs=2, device="cpu", progress=False, out=str(tmp_path / "out"))
+    trainer.train("lenet5", data=str(data_dir), stop_after_epoch=1, **kw)
+    moved = tmp_path / "moved"
+    shutil.copytree(data_dir, moved)                      # same content elsewhere: resumes
+    ds = data.load(data_dir)
+    x = ds.train_images.numpy().copy()
+    x[0] = 255 - x[0]                                    # other content at the same path: refused
+    data.write_idx(data_dir / "train-images-idx3-ubyte.gz", x)
+    with pytest.raises(UsageError, match="data_sha256"):
+        trainer.train("lenet5", data=str(data_dir), **kw)
+    m = trainer.train("lenet5", data=str(moved), **kw)
+    assert [h["epoch"] for h in m["history"]][-1] == 2.0
+
+
+def test_a_stale_checkpoint_temporary_is_removed(tiny, tmp_path):
+    stale = tmp_path / ".checkpoint.pt.999999999.abc.tmp"    # a writer that no longer exists
+    tmp_path.mkdir(exist_ok=True)
+    stale.write_bytes(b"half a checkpoint")
+    trainer.train("lenet5", data=str(tiny), recipe="lenet5-quick", epochs=1, device="cpu",
+                  progress=False, out=str(tmp_path), stop_after_epoch=1)
+    assert not stale.exists() and (tmp_path / "checkpoint.pt").exists()
+
+
+def test_train_out_is_checked_before_any_training(capsys, tiny, tmp_path):
+    (tmp_path / "file").write_text("x")
+    for out, words in ((str(tmp_path / "file" / "sub"), "is a file, not a folder"), ("/proc/cnnspec", "under '/proc'")):
+        code, err = cli_in_process(capsys, "lenet5", "--data", str(tiny), "--out", out)
+        assert code == 2 and words in err and len(err.strip().splitlines()) == 1, err

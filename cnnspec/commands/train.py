@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
+from .. import options
 from ..errors import UsageError
 
 MODELS = ("lenet5", "lenet5-1998", "resnet20", "plain20", "resnet56", "plain56")
@@ -25,10 +25,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("model", choices=MODELS, metavar="MODEL", help="one of: " + ", ".join(MODELS))
     p.add_argument("--data", metavar="DIR", help="an MNIST-format folder (IDX files, gz or raw); "
                    "default /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist)")
-    p.add_argument("--epochs", type=_positive, metavar="N", help="override the recipe's epochs")
+    p.add_argument("--epochs", type=options.count(options.EPOCHS), metavar="N",
+                   help="override the recipe's epochs (1 to 10,000)")
     p.add_argument("--recipe", help="a recipe of reference.train.RECIPES (default: the model's own)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--seed", type=_seed, default=0, metavar="S")
+    p.add_argument("--seed", type=options.seed, default=0, metavar="S", help="0 to 2^32-1")
     p.add_argument("--out", metavar="DIR", help="default reports/train/MODEL-seedS")
     p.add_argument("--target-acc", type=float, metavar="F",
                    help="stop when the test accuracy reaches F (e.g. 0.90)")
@@ -38,32 +39,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _whole(lo: int, hi: int | None, rule: str):
-    """An argparse type: a whole number in [lo, hi), else a one-line error stating the rule."""
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if v < lo or (hi is not None and v >= hi):
-            raise argparse.ArgumentTypeError(f"{v} {rule}")
-        return v
-    return parse
-
-
-_positive = _whole(1, None, "must be at least 1")
-_seed = _whole(0, 2 ** 32, "must be in [0, 2^32)")
-
-
 def run(args: argparse.Namespace) -> int:
     from ..reference import train as trainer  # the command layer may import reference/
 
     from ..claims import ClaimResult
     from ..report.schema import build_report, dumps, environment, write_atomic
 
-    out = Path(args.out or f"reports/train/{args.model}-seed{args.seed}")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder; choose a folder")
+    out = options.output_folder(args.out if args.out is not None else
+                                f"reports/train/{args.model}-seed{args.seed}", "--out")
     if args.recipe is not None and args.recipe not in trainer.RECIPES:
         raise UsageError(f"--recipe {args.recipe!r}: not one of {', '.join(trainer.RECIPES)}")
     if args.target_acc is not None and not 0 < args.target_acc <= 1:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 
+from .. import options
 from ..conformance import OPS
-from ..errors import UsageError, options
+from ..errors import UsageError
 from ..report.terminal import summary_lines
 
 
@@ -24,11 +25,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--array", choices=["numpy", "torch"], default="numpy")
     p.add_argument("--device", default="cpu", help="cpu or cuda (with --array torch)")
     p.add_argument("--dtype", choices=["float32", "float64", "float16", "bfloat16"], default="float32")
-    p.add_argument("--examples", type=int, default=None, help="cases per property (default 40)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per round trip to the target")
-    p.add_argument("--shrink-seconds", type=float, default=20.0,
-                   help="time to shrink each failing claim's counterexample (default 20)")
+    p.add_argument("--examples", type=options.count(options.EXAMPLES), default=None,
+                   help="cases per property, 1 to 10,000 (default 40)")
+    p.add_argument("--seed", type=options.seed, default=0, help="0 to 2^32-1 (default 0)")
+    p.add_argument("--timeout", type=options.seconds(), default=60.0,
+                   help="seconds per round trip to the target (or per model check), in (0, 86400]")
+    p.add_argument("--shrink-seconds", type=options.seconds(options.SHRINK, open_low=False), default=20.0,
+                   help="time to shrink each failing claim's counterexample, 0 to 3600 (default 20)")
     p.add_argument("--input-rounding", choices=["tf32", "bfloat16", "float16"],
                    help="the target rounds its inputs to this precision before multiplying (TF32 "
                         "tensor cores, autocast): the bound tier allows for it")
@@ -44,6 +47,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    if args.model and args.target:
+        raise UsageError(f"target: {args.target!r} beside --model {args.model!r}; validate either an "
+                         f"op (TARGET --op OP) or a model (--model TARGET --spec NAME), not both")
+    if args.spec and not args.model:
+        raise UsageError(f"--spec: {args.spec!r} applies to a model; give --model TARGET with it")
+    if args.report is not None:
+        options.output_folder(args.report, "--report")
     if args.model:
         return run_model(args)
     if not args.target:
@@ -51,11 +61,9 @@ def run(args) -> int:
     if not args.op:
         raise UsageError(f"--op: give --op {'|'.join(OPS)}")
     from ..conformance.runner import claims_for, validate_op
-    from ..report.output import check_output_dir, write_report_dir
+    from ..report.output import write_report_dir
 
     chosen = _chosen_claims(args.claims, claims_for(args.op), args.op)
-    if args.report:
-        check_output_dir(args.report, "--report")   # before the work, not after it
     say = None if args.quiet else (lambda line: print(line, flush=True))
     results, report = validate_op(args.target, args.op, array=args.array, device=args.device,
                                   dtype=args.dtype, examples=args.examples, seed=args.seed,
@@ -72,31 +80,31 @@ def run(args) -> int:
 
 
 def run_model(args: argparse.Namespace) -> int:
-    """``cnnspec validate --model TARGET --spec NAME``: 0 all hold, 1 a claim fails, 2 bad input."""
-    from ..networks.model import prepare, run_checks
+    """``cnnspec validate --model TARGET --spec NAME``: 0 all hold, 1 a claim fails, 2 bad input.
+
+    The factory is imported, built and checked in a child process (:mod:`cnnspec.networks.model_worker`):
+    a factory that exits, crashes or hangs cannot end or hang cnnspec, and its output is captured.
+    """
+    from ..devices import resolve_device
+    from ..networks.model_worker import run_isolated
     from ..report.output import write_report_dir
     from ..report.schema import build_report, environment
     from ..spec import architectures as A
-    from ..targets import load_model_factory
 
-    from ..report.output import check_output_dir
-
-    if args.report:
-        check_output_dir(args.report, "--report")
     spec = args.spec
     if not spec:
         raise UsageError(f"--spec: give --spec NAME with --model; known: {', '.join(A.SPECS)}")
+    if spec not in A.SPECS:
+        raise UsageError(f"--spec: {spec!r} is not a known architecture; known: {', '.join(A.SPECS)}")
+    device = resolve_device(args.device or "cpu", argument="--device")
     seed = 0 if args.seed is None else args.seed
-    with options(model="--model", spec_name="--spec", device="--device", checks="--claims"):
-        obj = load_model_factory(args.model, argument="--model")
-        # A forward that fails at the spec's input is the model's defect against the spec: the
-        # checks that need it fail naming the layer, the others (parameters, geometry) still run.
-        ctx = prepare(obj, spec, args.device or "cpu", seed, label=args.model, timeout=args.timeout)
-        results = run_checks(ctx, timeout=args.timeout)
+    # A forward that fails at the spec's input is the model's defect against the spec: the checks
+    # that need it fail naming the layer, the others (parameters, geometry) still run.
+    results = run_isolated(args.model, spec, device, seed, args.timeout)
     report = build_report("validate-model", results, target=args.model, op=None,
-                          env=environment(ctx.device, seed), spec=spec)
+                          env=environment(device, seed), spec=spec)
     print(f"cnnspec validate --model {args.model} --spec {spec}: {report['verdict']}")
-    width = max(len(r.id) for r in results)
+    width = max((len(r.id) for r in results), default=10)
     for r in results:
         print(f"  {r.status.upper():7} {r.id.ljust(width)}  {r.message}")
     if args.report:

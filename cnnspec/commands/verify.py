@@ -17,8 +17,9 @@ from typing import TextIO
 
 from ..claims import select
 from ..devices import resolve_device
+from .. import options
 from ..errors import UsageError
-from ..report.output import check_output_dir, link_latest, write_report_dir
+from ..report.output import link_latest, write_report_dir
 from ..stages import STAGE_NAMES, TARGET_CLAIM, run_verify
 from ..report.terminal import summary_lines
 
@@ -46,7 +47,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="what the --target ops take and return (default numpy)")
     p.add_argument("--targets-only", action="store_true",
                    help="in the conformance stage, validate the --target ops only (not torch's)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    p.add_argument("--seed", type=options.seed, default=0,
+                   help="seed of every random choice, 0 to 2^32-1 (default 0)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="auto: CPU, and CUDA too when present (default)")
     p.add_argument("--data", metavar="DIR", help="Fashion-MNIST/MNIST IDX folder for training "
@@ -58,6 +60,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    for flag, text in (("--stages", args.stages), ("--claims", args.claims)):
+        if text is not None and not [s for s in text.split(",") if s.strip()]:
+            raise UsageError(f"{flag}: {text!r} names nothing; give a comma-separated list (or leave "
+                             f"out {flag} for all)")
     stages = parse_stages(args.stages)
     claims = parse_claims(args.claims)
     if args.device != "auto":
@@ -70,8 +76,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--targets-only: give at least one --target TARGET=OP")
     if targets and "conformance" not in stages:
         raise UsageError("--target: the conformance stage validates targets; add conformance to --stages")
-    out = Path(args.out) if args.out else _new_run_folder()
-    check_output_dir(out, "--out")   # before the work: a run never ends unable to write its report
+    out = options.output_folder(args.out, "--out") if args.out is not None else _new_run_folder()
+    if args.data is not None and "training" in stages:
+        from ..reference import data as datasets    # a bad data set is the user's: exit 2, now
+        datasets.load(args.data)
     progress = None if args.quiet else Progress(stages)
     report = run_verify(stages, mode=args.mode, seed=args.seed, device=args.device, data=args.data,
                         out=out, progress=progress, claims=claims, targets=targets,

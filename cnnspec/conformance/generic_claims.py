@@ -113,7 +113,7 @@ def invalid_claim(id: str, ops, calls_of, source: str) -> None:
         if not accepted:
             return Outcome(True, f"all {len(cases)} invalid calls raised", examples=len(cases))
         what, r = accepted[0]
-        got = f"an array of shape {tuple(r.value.shape)}" if r.ok else r.error
+        got = f"an array of shape {tuple(r.value.shape)}" if r.ok else (r.mutated or r.error)
         rest = f" (and {len(accepted) - 1} more: {', '.join(a for a, _ in accepted[1:])})" if accepted[1:] else ""
         line = (f"accepts {what}, which torch.nn.functional.{ctx.op} rejects: it returned {got} "
                 f"instead of raising{rest}")

@@ -4,28 +4,41 @@ A target is ``package.module:attr`` or ``path/to/file.py:attr`` (:mod:`cnnspec.t
 only in the child, so a target that segfaults, hangs or calls ``os._exit`` takes down the child,
 never the run: the parent sees a :class:`WorkerFailure` with a clear message, restarts the child
 and goes on. The child converts the parent's float64 NumPy data to the target's array library,
-dtype and device, calls the target, and sends back float64 NumPy arrays with what it saw (type,
-dtype, shape); an exception or a returned non-array is a result, not a crash.
+dtype and device, gives every call its own copies, calls the target, checks that the target left
+those copies as it found them, and sends back float64 values with what it saw (type, dtype,
+shape); an exception, a returned non-array or a modified input is a result, not a crash.
+
+What crosses back is data only (:mod:`.wire`): JSON and raw float64 bytes, never a pickle, so
+nothing a target returns can run code in cnnspec's process; only a plain ``numpy.ndarray`` or
+``torch.Tensor`` of a real dtype counts as an array. The child's stdout and stderr go to a
+capture file (shown, truncated, in failure messages and claim evidence), its protocol pipes are
+closed on ``exec`` (a grandchild cannot hold them), it leads its own process group (killed as a
+whole) and, on Linux, receives SIGKILL when cnnspec dies (``prctl(PR_SET_PDEATHSIG)``, see
+prctl(2)).
 """
 from __future__ import annotations
 
-import os
-import signal
+import pickle
 import subprocess
 import sys
+import time
 import traceback
-from multiprocessing.connection import Connection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from ..errors import UsageError
 from ..targets import load_op, parse
+from . import child, wire
 
 ARRAYS = ("numpy", "torch")
 DTYPES = ("float32", "float64", "float16", "bfloat16")
+INPUT_NAMES = ("x", "weight", "bias")   # the torch.nn.functional names of the positional arrays
+MAX_VALUE_BYTES = 256 << 20             # a returned array larger than this is a failing result
+MAX_TEXT = 400                          # characters of a target's error text that are kept
+ACCEPTED = "only plain numpy.ndarray / torch.Tensor are accepted"
 
 
 @dataclass
@@ -39,7 +52,12 @@ class Call:
 
 @dataclass
 class Result:
-    """What one call gave: ``value`` (float64) when ``ok``; else ``error`` says what went wrong."""
+    """What one call gave: ``value`` (float64) when ``ok``; else ``error`` says what went wrong.
+
+    ``error`` reads after "raised" when ``raised`` (``ValueError: ...``), else after "returned"
+    (``None, not a numpy.ndarray``). ``mutated`` is set (and ``ok`` false) when the target
+    changed one of its inputs: ``modified its input x at [0,0,1,2]: 3 became 0``.
+    """
 
     ok: bool
     value: np.ndarray | None = None
@@ -47,10 +65,34 @@ class Result:
     raised: bool = False
     dtype: str = ""
     grads: tuple | None = None
+    mutated: str = ""
 
 
 class WorkerFailure(Exception):
     """The child died or hung: the target crashed, hung or exited."""
+
+
+def _text(s: Any, limit: int = MAX_TEXT) -> str:
+    return child.text(s, limit)
+
+
+def _type_name(y: Any) -> str:
+    if y is None:
+        return "None"
+    try:
+        name, module = type(y).__name__, str(type(y).__module__).split(".")[0]
+        # the array libraries' own types by their public names: numpy.ndarray, torch.Tensor
+        return _text(f"{module}.{name}" if module in ("numpy", "torch") else name, 80)
+    except Exception:  # noqa: BLE001
+        return "an object"
+
+
+def _where(a) -> str:
+    return "[" + ",".join(str(int(i)) for i in a) + "]"
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() and abs(v) < 2 ** 53 else repr(float(v))
 
 
 class _Adapter:
@@ -67,25 +109,65 @@ class _Adapter:
             self.np_dtype = np.dtype(dtype)
 
     def to_target(self, a, requires_grad: bool = False):
+        """A fresh copy of ``a`` in the target's array type: no two calls share an input."""
         if not isinstance(a, np.ndarray):
             return a
         if self.array == "torch":
-            t = self.torch.from_numpy(a).to(device=self.device, dtype=self.tdtype)
+            t = self.torch.tensor(a, device=self.device, dtype=self.tdtype)
             return t.requires_grad_(True) if requires_grad else t
-        return a.astype(self.np_dtype)
+        return a.astype(self.np_dtype, copy=True)
+
+    def snapshot(self, t) -> np.ndarray:
+        """The float64 values of a target array (taken before and after the call)."""
+        if self.array == "torch":
+            return t.detach().to("cpu", self.torch.float64).numpy().copy()
+        return np.array(t, dtype=np.float64, copy=True)
 
     def from_target(self, y) -> tuple[np.ndarray | None, str, str]:
-        """``(float64 array, dtype name, error)``."""
+        """``(float64 array, dtype name, error)``: only a plain array of a real dtype is a value."""
         if self.array == "torch":
-            if not isinstance(y, self.torch.Tensor):
-                return None, "", f"returned {type(y).__name__}, not a torch.Tensor"
+            T = self.torch.Tensor
+            if type(y) is not T:
+                if isinstance(y, T):
+                    return None, "", f"a torch.Tensor subclass {_type_name(y)} ({ACCEPTED})"
+                return None, "", f"{_a(_type_name(y))}, not a torch.Tensor"
             name = str(y.dtype).replace("torch.", "")
+            if y.is_complex() or y.dtype == self.torch.bool or y.layout != self.torch.strided:
+                return None, name, f"a tensor of dtype {name} and layout {y.layout}, not a real dense array"
+            if y.numel() * 8 > MAX_VALUE_BYTES:
+                return None, name, f"a tensor of {y.numel()} entries, more than cnnspec reads back"
             return y.detach().to("cpu", self.torch.float64).numpy(), name, ""
-        if not isinstance(y, np.ndarray):
-            return None, "", f"returned {type(y).__name__}, not a numpy.ndarray"
+        if type(y) is not np.ndarray:
+            if isinstance(y, np.ndarray):
+                return None, "", f"an ndarray subclass {_type_name(y)} ({ACCEPTED})"
+            return None, "", f"{_a(_type_name(y))}, not a numpy.ndarray"
         if y.dtype.kind not in "fiu":
-            return None, str(y.dtype), f"returned an array of dtype {y.dtype}, not a float array"
+            return None, _text(y.dtype, 40), f"an array of dtype {_text(y.dtype, 40)}, not a float array"
+        if y.size * 8 > MAX_VALUE_BYTES:
+            return None, str(y.dtype), f"an array of {y.size} entries, more than cnnspec reads back"
         return y.astype(np.float64), str(y.dtype), ""
+
+
+def _a(name: str) -> str:
+    return name if name == "None" else f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _mutation(ad: _Adapter, before: list, targets: list) -> str:
+    """``modified its input x at [0,0,1,2]: 3 became 0`` for the first changed input, or ``""``."""
+    for i, b in before:
+        name = INPUT_NAMES[i] if i < len(INPUT_NAMES) else f"args[{i}]"
+        try:
+            now = ad.snapshot(targets[i])
+        except Exception as e:  # noqa: BLE001 - the target replaced the array with something else
+            return f"modified its input {name}: it can no longer be read ({type(e).__name__})"
+        if now.shape != b.shape:
+            return f"modified its input {name}: its shape {tuple(b.shape)} became {tuple(now.shape)}"
+        bad = ~((now == b) | (np.isnan(now) & np.isnan(b)))
+        if bad.any():
+            j = tuple(np.argwhere(bad)[0])
+            return (f"modified its input {name} at {_where(j)}: {_num(b[j])} became {_num(now[j])} "
+                    f"({int(bad.sum())} of {b.size} entries changed)")
+    return ""
 
 
 def _run_call(fn: Callable, ad: _Adapter, call: Call) -> Result:
@@ -93,45 +175,126 @@ def _run_call(fn: Callable, ad: _Adapter, call: Call) -> Result:
         want_grad = call.grad is not None
         args = [ad.to_target(a, want_grad and i < 3 and isinstance(a, np.ndarray))
                 for i, a in enumerate(call.args)]
+        before = [(i, ad.snapshot(t)) for i, (a, t) in enumerate(zip(call.args, args))
+                  if isinstance(a, np.ndarray)]
         y = fn(*args, **call.kwargs)
         value, dtype, err = ad.from_target(y)
+        grads = None
+        if not err and want_grad:
+            if not getattr(y, "requires_grad", False):
+                err = ("an output that does not require grad: the target is not differentiable "
+                       "through torch autograd")
+            else:
+                y.backward(ad.to_target(call.grad))
+                grads = tuple(_grad(ad, a) for a in args[:3])
+        mutated = _mutation(ad, before, args)
+        if mutated:
+            return Result(False, error=mutated, dtype=dtype, mutated=mutated)
         if err:
             return Result(False, error=err, dtype=dtype)
-        grads = None
-        if want_grad:
-            if not getattr(y, "requires_grad", False):
-                return Result(False, error="output does not require grad: the target is not "
-                                           "differentiable through torch autograd", dtype=dtype)
-            y.backward(ad.to_target(call.grad))
-            grads = tuple(None if not hasattr(a, "grad") or a.grad is None
-                          else a.grad.detach().to("cpu", ad.torch.float64).numpy() for a in args[:3])
         return Result(True, value, dtype=dtype, grads=grads)
-    except Exception as e:  # noqa: BLE001 - the target's exception is a result
-        frame = traceback.extract_tb(e.__traceback__)[-1]
-        where = f" (at {Path(frame.filename).name}:{frame.lineno})"
-        return Result(False, error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-                                   f"{where}", raised=True)
+    except SystemExit as e:
+        return Result(False, error=f"SystemExit: the target called sys.exit({_text(e.code, 40)})",
+                      raised=True)
+    except BaseException as e:  # noqa: BLE001 - whatever the target raises is a result
+        try:
+            frame = traceback.extract_tb(e.__traceback__)[-1]
+            where = f" (at {Path(frame.filename).name}:{frame.lineno})"
+        except Exception:  # noqa: BLE001
+            where = ""
+        text = _text(e)
+        first = text.splitlines()[0] if text else ""
+        return Result(False, error=f"{_type_name(e)}: {first}{where}", raised=True)
 
 
-def _child(conn, target: str, array: str, dtype: str, device: str) -> None:
+def _grad(ad: _Adapter, a) -> np.ndarray | None:
+    g = getattr(a, "grad", None)
+    if g is None:
+        return None
+    if type(g) is not ad.torch.Tensor or g.is_complex():
+        raise TypeError(f"the gradient is {_a(_type_name(g))}, not a real torch.Tensor")
+    return g.detach().to("cpu", ad.torch.float64).numpy()
+
+
+def _encode_results(results: list[Result]) -> bytes:
+    metas, arrays = [], []
+
+    def put(a: np.ndarray | None) -> int | None:
+        if a is None:
+            return None
+        arrays.append(np.asarray(a, dtype=np.float64))
+        return len(arrays) - 1
+
+    for r in results:
+        metas.append({"ok": r.ok, "error": r.error, "raised": r.raised, "dtype": r.dtype,
+                      "mutated": r.mutated, "value": put(r.value),
+                      "grads": None if r.grads is None else [put(g) for g in r.grads]})
+    return wire.encode({"kind": "results", "results": metas}, arrays)
+
+
+def _decode_results(meta: Any, arrays: list[np.ndarray], n: int) -> list[Result]:
+    """The parent's side: every field checked for type; a :class:`wire.WireError` otherwise."""
+    if not isinstance(meta, dict) or meta.get("kind") != "results" or \
+            not isinstance(meta.get("results"), list) or len(meta["results"]) != n:
+        raise wire.WireError(f"the reply is not a list of {n} results")
+
+    def arr(k: Any) -> np.ndarray | None:
+        if k is None:
+            return None
+        if type(k) is not int or not 0 <= k < len(arrays) or arrays[k].dtype != np.float64:
+            raise wire.WireError(f"a result names array {str(k)[:20]}, which is not there")
+        return arrays[k]
+
+    out = []
+    types = {"ok": bool, "error": str, "raised": bool, "dtype": str, "mutated": str}
+    for m in meta["results"]:
+        if not isinstance(m, dict) or set(m) != set(types) | {"value", "grads"} or \
+                any(type(m[k]) is not t for k, t in types.items()):
+            raise wire.WireError("a result does not have the fields of a Result")
+        grads = m["grads"]
+        if grads is not None and (not isinstance(grads, list) or len(grads) > 3):
+            raise wire.WireError("a result's grads are not a list of at most 3 arrays")
+        r = Result(m["ok"], arr(m["value"]), _text(m["error"], 2 * MAX_TEXT), m["raised"],
+                   _text(m["dtype"], 40), None if grads is None else tuple(arr(g) for g in grads),
+                   _text(m["mutated"], 2 * MAX_TEXT))
+        if r.ok and r.value is None:
+            raise wire.WireError("a result is ok but has no value")
+        out.append(r)
+    return out
+
+
+def _child(r: int, w: int, target: str, array: str, dtype: str, device: str) -> None:
+    def say(kind: str, message: str = "") -> None:
+        wire.send_blocking(w, wire.encode({"kind": kind, "message": message}))
+
     try:
         fn = load_op(target)
         ad = _Adapter(array, dtype, device)
     except UsageError as e:
-        conn.send(("usage", str(e)))
+        say("usage", str(e))
         return
-    except Exception as e:  # noqa: BLE001
-        conn.send(("usage", f"target: setting up {array} on {device} failed: {type(e).__name__}: {e}"))
+    except SystemExit as e:
+        say("usage", f"target: importing {target!r} called sys.exit({_text(e.code, 40)}); a target "
+                     f"module must not end the process that imports it")
         return
-    conn.send(("ready", ""))
+    except BaseException as e:  # noqa: BLE001
+        say("usage", f"target: setting up {array} on {device} failed: {_type_name(e)}: {_text(e)}")
+        return
+    say("ready")
     while True:
-        try:
-            calls = conn.recv()
-        except EOFError:
+        payload = wire.recv_blocking(r)
+        if payload is None:
             return
+        calls = pickle.loads(payload)            # from the parent, which this process trusts
         if calls is None:
             return
-        conn.send([_run_call(fn, ad, c) for c in calls])
+        results = [_run_call(fn, ad, c) for c in calls]
+        try:
+            data = _encode_results(results)
+        except Exception as e:  # noqa: BLE001 - e.g. a value too large: one failing result each
+            data = _encode_results([Result(False, error=f"a reply that cannot be sent ({_text(e)})")
+                                    for _ in calls])
+        wire.send_blocking(w, data)
 
 
 # --- the parent's handle ---------------------------------------------------------------------------
@@ -154,70 +317,74 @@ class Worker:
         self.array, self.dtype, self.device = array, dtype, device
         self.timeout, self.import_timeout = timeout, import_timeout
         self.calls = 0
-        self._proc = None
-        self._conn = None
+        self.capture = child.Capture()
+        self._proc: subprocess.Popen | None = None
+        self._r = self._w = -1
         self._start()
 
     def _start(self) -> None:
         # A fresh interpreter (not multiprocessing's spawn, which re-imports the caller's __main__).
-        down_r, down_w = os.pipe()
-        up_r, up_w = os.pipe()
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            [str(Path(__file__).resolve().parents[2])] + [p or os.getcwd() for p in sys.path]))
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "cnnspec.conformance.isolation", str(down_r), str(up_w),
-             self.target, self.array, self.dtype, self.device],
-            pass_fds=(down_r, up_w), env=env, stdin=subprocess.DEVNULL)
-        os.close(down_r)
-        os.close(up_w)
-        self._conn = _Duplex(Connection(up_r, writable=False), Connection(down_w, readable=False))
-        if not self._conn.poll(self.import_timeout):
+        self._proc, self._r, self._w = child.spawn(
+            "cnnspec.conformance.isolation", [self.target, self.array, self.dtype, self.device],
+            self.capture)
+        mark = self.capture.mark()
+        try:
+            meta, _ = wire.decode(wire.read_frame(self._r, time.monotonic() + self.import_timeout))
+            kind, msg = meta["kind"], meta["message"]
+            if not isinstance(kind, str) or not isinstance(msg, str):
+                raise wire.WireError("the first message is not {kind, message}")
+        except wire.Expired:
             self._kill()
             raise UsageError(f"target: importing {self.target!r} did not finish within "
-                             f"{self.import_timeout:.0f} s")
-        try:
-            kind, msg = self._conn.recv()
-        except EOFError:
-            code = self._kill()
-            raise UsageError(f"target: the process importing {self.target!r} died ({_exit_words(code)})") from None
-        if kind == "usage":
+                             f"{self.import_timeout:.0f} s{self.capture.said(mark)}") from None
+        except (EOFError, OSError, wire.WireError, KeyError, TypeError) as e:
+            code = self._kill(grace=2.0)
+            why = child.exit_words(code) if isinstance(e, EOFError) else f"it sent a malformed message: {e}"
+            raise UsageError(f"target: the process importing {self.target!r} died ({why})"
+                             f"{self.capture.said(mark)}") from None
+        if kind != "ready":
             self._kill()
-            raise UsageError(msg)
+            raise UsageError(_text(msg, 2000))
 
-    def _kill(self) -> int | None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.kill()
-            try:
-                code = self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                code = None
-            self._proc = None
-            return code
-        return None
+    def _kill(self, grace: float = 0.0) -> int | None:
+        """Stop the child and everything it started; its exit status (see :func:`child.stop`)."""
+        proc, fds = self._proc, (self._r, self._w)
+        self._proc, self._r, self._w = None, -1, -1
+        return child.stop(proc, fds, grace)
 
     def call_many(self, calls: list[Call]) -> list[Result]:
         """Every call's result, in order; :class:`WorkerFailure` if the child crashes or hangs."""
         if self._proc is None:
             self._start()
         self.calls += len(calls)
+        deadline = time.monotonic() + self.timeout
+        mark = self.capture.mark()
         try:
-            self._conn.send(calls)
-            if not self._conn.poll(self.timeout):
-                self._kill()
-                raise WorkerFailure(f"the target did not return within {self.timeout:g} s (hangs?); "
-                                    f"stopped it")
-            return self._conn.recv()
-        except (EOFError, BrokenPipeError, ConnectionResetError):
-            code = self._kill()
-            raise WorkerFailure(f"the target crashed the worker process ({_exit_words(code)})") from None
+            data = pickle.dumps(list(calls), protocol=pickle.HIGHEST_PROTOCOL)
+            wire.write_frame(self._w, wire.header(len(data)) + data, deadline)
+            meta, arrays = wire.decode(wire.read_frame(self._r, deadline))
+            return _decode_results(meta, arrays, len(calls))
+        except wire.Expired:
+            self._kill()
+            raise WorkerFailure(f"the target did not return within {self.timeout:g} s (hangs?); "
+                                f"stopped it{self.capture.said(mark)}") from None
+        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
+            code = self._kill(grace=2.0)
+            raise WorkerFailure(f"the target ended the worker process ({child.exit_words(code)})"
+                                f"{self.capture.said(mark)}") from None
+        except wire.WireError as e:
+            self._kill()
+            raise WorkerFailure(f"the worker process sent a malformed reply ({e}); something in "
+                                f"the target wrote onto cnnspec's result pipe{self.capture.said(mark)}") from None
+
+    def output(self, since: int = 0, limit: int = 600) -> str:
+        """What the target printed (stdout and stderr) since ``since`` (a :meth:`Capture.mark`)."""
+        return self.capture.text(since, limit)
 
     def close(self) -> None:
         """Stop the child (it holds no state worth a clean shutdown)."""
         self._kill()
+        self.capture.close()
 
     def __enter__(self) -> "Worker":
         return self
@@ -225,44 +392,20 @@ class Worker:
     def __exit__(self, *exc) -> None:
         self.close()
 
-
-def _exit_words(code: int | None) -> str:
-    if code is None:
-        return "no exit status"
-    if code < 0:
+    def __del__(self) -> None:
         try:
-            return f"killed by signal {-code}, {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit status {code}"
+            self._kill()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
 
 
-class _Duplex:
-    """One object over the two one-way pipes."""
-
-    def __init__(self, up: Connection, down: Connection):
-        self.up, self.down = up, down
-
-    def send(self, obj) -> None:
-        self.down.send(obj)
-
-    def recv(self):
-        return self.up.recv()
-
-    def poll(self, timeout: float) -> bool:
-        return self.up.poll(timeout)
-
-    def close(self) -> None:
-        for c in (self.up, self.down):
-            try:
-                c.close()
-            except OSError:
-                pass
+def _header(n: int) -> bytes:
+    """The frame header of :mod:`.wire` (for tests that imitate a worker writing half a reply)."""
+    return wire.header(n)
 
 
-if __name__ == "__main__":  # the child: python -m cnnspec.conformance.isolation R W TARGET ARRAY DTYPE DEVICE
-    from cnnspec.conformance import isolation as _iso  # pickle classes by their importable names
+if __name__ == "__main__":  # the child: python -m cnnspec.conformance.isolation R W TARGET ARRAY DTYPE DEVICE PARENT
+    from cnnspec.conformance import isolation as _iso  # unpickle Call by its importable name
 
-    _r, _w, _target, _array, _dtype, _device = sys.argv[1:7]
-    _iso._child(_iso._Duplex(Connection(int(_r), writable=False), Connection(int(_w), readable=False)),
-           _target, _array, _dtype, _device)
+    _r, _w, _args = child.start_child(sys.argv[1:])
+    _iso._child(_r, _w, *_args)

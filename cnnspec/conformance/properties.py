@@ -155,9 +155,13 @@ def first_mismatch(got: np.ndarray, want: np.ndarray) -> tuple | None:
 
 def result_problem(res: Result, what: str, shape: tuple | None, ctx: OpContext,
                    call: str) -> Failure | None:
-    """A failure when the call raised, returned a non-array, or the wrong shape or dtype."""
+    """A failure when the call raised, returned a non-array or the wrong shape or dtype, or
+    modified one of its inputs (:attr:`Result.mutated`)."""
+    if res.mutated:
+        return Failure(f"{call} {res.mutated}, but should leave its inputs unchanged (each call "
+                       f"gets its own copies; a target reads its inputs, never writes them)")
     if not res.ok:
-        verb = "raised" if res.raised else "returned no usable array:"
+        verb = "raised" if res.raised else "returned"
         want = f"{what} of shape {tuple(shape)}" if shape is not None else what
         return Failure(f"{call} {verb} {res.error}, but should return {want}")
     if shape is not None and tuple(res.value.shape) != tuple(shape):

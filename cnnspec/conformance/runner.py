@@ -20,6 +20,7 @@ import numpy as np
 from ..claims import REGISTRY, ClaimResult, load_all, run_claim
 from ..errors import UsageError
 from ..oracle import INPUT_ROUNDINGS
+from ..options import EXAMPLES, SHRINK, check_count, check_seconds
 from ..report import build_report, environment
 from . import OPS
 from .isolation import Call, Result, Worker, WorkerFailure
@@ -49,7 +50,8 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
     :data:`DEFAULT_EXAMPLES`), hypothesis seeded with ``seed``; ``timeout`` seconds per round trip
     to the target's process. ``progress(line)`` receives one status line per claim. A target that
     cannot be imported raises :class:`~cnnspec.errors.UsageError`; everything the target does
-    wrong at run time is a failing claim. ``claims`` restricts the run to these ids;
+    wrong at run time is a failing claim; what it prints goes to each claim's
+    ``evidence["target_output"]`` (truncated), never to this process's stdout. ``claims`` restricts the run to these ids;
     ``shrink_seconds`` bounds the shrinking of each failing claim. ``input_rounding``
     (``tf32``, ``bfloat16``, ``float16``) declares that the target rounds its inputs before
     multiplying (TF32 tensor cores, autocast): the bound tier adds that rounding, and results off
@@ -63,12 +65,12 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
     ids = claims_for(op)
     if claims is not None:
         ids = [i for i in ids if i in claims]
-    if examples is not None and examples < 1:
-        raise UsageError(f"examples: {examples} must be >= 1")
+    if examples is not None:
+        check_count(examples, "examples", EXAMPLES)
     if input_rounding is not None and input_rounding not in INPUT_ROUNDINGS:
         raise UsageError(f"input-rounding: {input_rounding!r} is not one of {', '.join(INPUT_ROUNDINGS)}")
-    if timeout <= 0:
-        raise UsageError(f"timeout: {timeout} must be > 0")
+    timeout = check_seconds(timeout, "timeout")
+    shrink_seconds = check_seconds(shrink_seconds, "shrink_seconds", SHRINK, open_low=False)
     t0 = time.perf_counter()
     results: list[ClaimResult] = []
     with Worker(target, array=array, dtype=dtype, device=device, timeout=timeout) as worker:
@@ -78,7 +80,11 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
                       shrink_seconds, input_rounding)
         for cid in ids:
             ctx.claim = cid
+            mark = worker.capture.mark()
             res = run_claim(REGISTRY[cid], ctx=ctx)
+            printed = worker.output(mark)
+            if printed:     # what the target printed, kept out of cnnspec's own output
+                res.evidence["target_output"] = printed
             results.append(res)
             if progress is not None:
                 progress(status_line(res))
@@ -138,10 +144,10 @@ def check_usage(worker: Worker, op: str, array: str) -> None:
     if any(r.ok for r in res):
         return
     other = "torch" if array == "numpy" else "numpy"
-    wrong_library = "returned Tensor, not a numpy.ndarray" if array == "numpy" else \
-        "returned ndarray, not a torch.Tensor"
-    if all(not r.raised and r.error.startswith(wrong_library) for r in res):
-        raise UsageError(f"every call {res[0].error} (did you mean --array {other}?)", argument="target")
+    got, wanted = ("Tensor", "not a numpy.ndarray") if array == "numpy" else ("ndarray", "not a torch.Tensor")
+    if all(not r.raised and got in r.error and r.error.endswith(wanted) for r in res):
+        raise UsageError(f"every call returned {res[0].error} (did you mean --array {other}?)",
+                         argument="target")
     if all(r.raised and r.error.startswith(("TypeError", "ValueError")) for r in res) and \
             len({_words(r.error) for r in res}) == 1:
         hint = ""

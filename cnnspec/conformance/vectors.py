@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__, oracle
+from ..errors import UsageError
 from ..report.schema import write_atomic
 from ..strategies import conv_cases, pool_cases
 from . import OPS
@@ -104,6 +105,11 @@ def vector(op: str, c: dict, i: int) -> tuple[dict, dict[str, np.ndarray]]:
 def export(out: str | Path, *, count: int = 25, seed: int = 0,
            ops: tuple[str, ...] = OPS) -> dict[str, int]:
     """Write every op's vectors under ``out``; returns the number of cases per op."""
+    from ..options import COUNT, check_count
+
+    if not str(out).strip():
+        raise UsageError(f"out: {str(out)!r} names no folder; give a folder path")
+    count = check_count(count, "count", COUNT)
     out = Path(out)
     written = {}
     for op in ops:

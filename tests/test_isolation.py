@@ -1,0 +1,191 @@
+"""The worker protocol against hostile targets (tests/hostile/ops.py): nothing a target returns,
+prints, spawns or writes onto a pipe reaches cnnspec's process, and every attack is a failing
+claim with a report, never exit 0, a hang or a traceback.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cnnspec.conformance import wire
+from cnnspec.conformance.isolation import Call, Worker, WorkerFailure
+from cnnspec.conformance.runner import validate_op
+
+ROOT = Path(__file__).resolve().parents[1]
+OPS = str(ROOT / "tests/hostile/ops.py")
+X = np.arange(1.0, 17.0).reshape(1, 1, 4, 4)
+W = np.ones((1, 1, 2, 2))
+VALUES = ["conformance.conv.values"]
+
+
+def cli(*args, env=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "cnnspec", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def one(attr: str, array: str = "numpy", dtype: str = "float32", calls=None, timeout: float = 20):
+    with Worker(f"{OPS}:{attr}", array=array, dtype=dtype, timeout=timeout) as w:
+        return w.call_many(calls or [Call((X, W))])
+
+
+def test_a_pickle_escape_is_a_failing_claim_with_a_report(tmp_path):
+    """An ndarray subclass whose __reduce__ is os._exit(0) used to end cnnspec with exit 0 and no
+    report: now the parent never unpickles what the worker sends."""
+    r = cli("validate", f"{OPS}:escape_exit", "--op", "conv2d", "--examples", "2", "--shrink-seconds",
+            "0.2", "--quiet", "--report", str(tmp_path / "rep"))
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    rep = json.loads((tmp_path / "rep" / "report.json").read_text())
+    values = next(c for c in rep["claims"] if c["id"] == "conformance.conv.values")
+    assert values["status"] == "fail" and "returned an ndarray subclass Evil" in values["message"]
+    assert "only plain numpy.ndarray / torch.Tensor are accepted" in values["message"]
+
+
+def test_the_os_system_escape_runs_nothing_in_cnnspec(tmp_path, monkeypatch):
+    mark = tmp_path / "escaped"
+    monkeypatch.setenv("CNNSPEC_HOSTILE_MARK", str(mark))     # the worker inherits it
+    results, report = validate_op(f"{OPS}:escape_system", "conv2d", examples=2, shrink_seconds=0.2,
+                                  claims=VALUES)
+    assert report["verdict"] == "fail" and "ndarray subclass Shell" in results[0].message
+    assert not mark.exists()                       # the shell command never ran anywhere
+
+
+def test_verify_target_with_the_escape_fails_and_writes_its_report(tmp_path):
+    out = tmp_path / "v"
+    r = cli("verify", "--stages", "conformance", "--targets-only", "--target",
+            f"{OPS}:escape_exit=conv2d", "--quiet", "--out", str(out), timeout=300)
+    assert r.returncode == 1, (r.stdout, r.stderr[-2000:])
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["verdict"] == "fail"
+    assert any("ndarray subclass Evil" in c["message"] for c in rep["claims"])
+
+
+@pytest.mark.parametrize("attr,words", [
+    ("harmless_subclass", "returned an ndarray subclass Plain (only plain numpy.ndarray"),
+    ("object_array", "returned an array of dtype object, not a float array"),
+    ("returns_none", "returned None, not a numpy.ndarray"),
+    ("calls_sys_exit", "raised SystemExit: the target called sys.exit(0)"),
+])
+def test_foreign_returns_name_what_came_back(attr, words):
+    results, _ = validate_op(f"{OPS}:{attr}", "conv2d", examples=2, shrink_seconds=0.5, claims=VALUES)
+    assert results[0].status == "fail" and words in results[0].message, results[0].message
+    assert "ModuleNotFoundError" not in results[0].message
+    assert "returned returned" not in results[0].message
+
+
+def test_os_exit_reports_the_exit_code_not_a_kill():
+    with pytest.raises(WorkerFailure) as e:
+        one("calls_os_exit")
+    assert "exited with code 0" in str(e.value) and "signal" not in str(e.value)
+
+
+@pytest.mark.parametrize("attr,array,dtype", [("overwrites_input", "numpy", "float32"),
+                                              ("overwrites_input_torch", "torch", "float64")])
+def test_a_target_that_overwrites_its_inputs_fails_and_later_calls_get_fresh_copies(attr, array, dtype):
+    x = np.full((1, 1, 3, 3), 3.0)
+    res = one(attr, array, dtype, calls=[Call((x, W)), Call((x, W))])    # one array, two calls
+    for r in res:    # the second call saw 3s too: it got its own copy, not the first call's leftovers
+        assert not r.ok and r.mutated.startswith("modified its input x at [0,0,0,0]: 3 became 0"), r
+    assert (x == 3).all()                                 # the parent's data is untouched
+    results, _ = validate_op(f"{OPS}:{attr}", "conv2d", array=array, dtype=dtype, examples=3,
+                             shrink_seconds=0.5, claims=VALUES)
+    assert results[0].status == "fail" and "modified its input x at" in results[0].message
+    assert "should leave its inputs unchanged" in results[0].message
+
+
+def test_a_correct_target_is_not_accused_of_mutation():
+    res = one("harmless_subclass", calls=[Call((X, W), {"stride": 1})])
+    assert not res[0].mutated
+    with Worker("cnnspec.conformance.shims.numpy_ops:conv2d") as w:
+        r = w.call_many([Call((X, W))])[0]
+    assert r.ok and not r.mutated and r.value.shape == (1, 1, 3, 3)
+
+
+def test_target_output_is_captured_not_printed(tmp_path):
+    r = cli("validate", f"{OPS}:floods_stdout", "--op", "conv2d", "--examples", "2", "--quiet",
+            "--report", str(tmp_path / "rep"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "flood flood" not in r.stdout + r.stderr and len(r.stdout) < 2000
+    rep = json.loads((tmp_path / "rep" / "report.json").read_text())
+    shown = rep["claims"][0]["evidence"]["target_output"]
+    assert shown.startswith("flood flood") and "bytes left out" in shown and len(shown) < 1000
+
+
+def test_a_grandchild_holding_stdout_does_not_hold_cnnspec():
+    """The target starts `sleep 60` with every inheritable descriptor; cnnspec still ends at once."""
+    t0 = time.monotonic()
+    r = cli("validate", f"{OPS}:leaves_grandchild", "--op", "conv2d", "--examples", "2", "--quiet",
+            timeout=55)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert time.monotonic() - t0 < 50
+
+
+def test_a_half_written_reply_costs_the_timeout_not_a_hang():
+    t0 = time.monotonic()
+    with pytest.raises(WorkerFailure, match="did not return within 2 s"):
+        one("header_then_sleep", timeout=2)
+    assert time.monotonic() - t0 < 10
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_kill_9_of_cnnspec_takes_the_worker_with_it(tmp_path):
+    mark = tmp_path / "pid"
+    p = subprocess.Popen([sys.executable, "-m", "cnnspec", "validate", f"{OPS}:records_pid_and_hangs",
+                          "--op", "conv2d", "--timeout", "300"], cwd=ROOT,
+                         env={**os.environ, "CNNSPEC_HOSTILE_MARK": str(mark)},
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            if mark.exists() and mark.read_text():
+                break
+            time.sleep(0.1)
+        worker = int(mark.read_text())
+        assert _alive(worker)
+        p.send_signal(signal.SIGKILL)
+        p.wait(10)
+        for _ in range(100):
+            if not _alive(worker):
+                break
+            time.sleep(0.1)
+        assert not _alive(worker), "the worker outlived cnnspec"
+    finally:
+        p.kill()
+
+
+# --- the frame format itself -----------------------------------------------------------------------
+
+def test_frames_round_trip_plain_arrays():
+    a, b = np.arange(6.0).reshape(2, 3), np.array([], np.float64)
+    meta, arrays = wire.decode(wire.encode({"k": [1, None]}, [a, b])[12:])
+    assert meta == {"k": [1, None]} and arrays[0].flags.writeable
+    assert np.array_equal(arrays[0], a) and arrays[1].shape == (0,)
+
+
+@pytest.mark.parametrize("doc", [
+    {"meta": 1, "arrays": [{"dtype": "|O", "shape": [1], "offset": 0}]},      # object arrays
+    {"meta": 1, "arrays": [{"dtype": "<f8", "shape": [10 ** 12], "offset": 0}]},
+    {"meta": 1, "arrays": [{"dtype": "<f8", "shape": [-1], "offset": 0}]},
+    {"meta": 1, "arrays": [{"dtype": "<f8", "shape": [1], "offset": 0, "x": 1}]},
+    {"meta": 1},
+    [[[]]],
+])
+def test_malformed_frames_are_wire_errors(doc):
+    text = json.dumps(doc).encode()
+    with pytest.raises(wire.WireError):
+        wire.decode(len(text).to_bytes(4, "big") + text)
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(wire.WireError):
+        wire.decode(len(deep).to_bytes(4, "big") + deep)
