@@ -15,7 +15,7 @@ from .errors import UsageError
 from .spec.convolution import SpecError
 
 # Subcommands in the order `--help` lists them; a module that is not there is left out.
-COMMANDS = ["derive", "prove", "arch", "validate", "train", "verify", "report", "vectors"]
+COMMANDS = ["derive", "prove", "arch", "validate", "matrix", "train", "verify", "report", "vectors"]
 
 
 class _Parser(argparse.ArgumentParser):

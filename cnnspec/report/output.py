@@ -48,7 +48,13 @@ def write_report_dir(report: dict[str, Any], out: str | os.PathLike,
     files cannot be written. ``_after_file(name)`` is called after each file lands in the
     temporary folder; the tests use it to stop a write between two files.
     """
-    texts = render_all(report)
+    return write_folder(render_all(report), out, _after_file)
+
+
+def write_folder(texts: dict[str, str], out: str | os.PathLike,
+                 _after_file: Callable[[str], None] | None = None) -> dict[str, Path]:
+    """Put the files ``texts`` (name: text) into ``out`` as one swap, as :func:`write_report_dir`
+    does for a report (``cnnspec matrix`` writes its own three files through it)."""
     out = _target_dir(out)
     check_output_dir(out)
     tmp: Path | None = None
@@ -56,7 +62,7 @@ def write_report_dir(report: dict[str, Any], out: str | os.PathLike,
         out.parent.mkdir(parents=True, exist_ok=True)
         recover(out)
         tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.{os.getpid()}.", suffix=".tmp"))
-        for name in FILES:
+        for name in texts:
             _write_file(tmp / name, texts[name])
             if _after_file:
                 _after_file(name)
@@ -77,7 +83,7 @@ def write_report_dir(report: dict[str, Any], out: str | os.PathLike,
         if tmp is not None and tmp.exists():
             _give_back_extras(tmp, out)
             shutil.rmtree(tmp, ignore_errors=True)
-    return {name: out / name for name in FILES}
+    return {name: out / name for name in texts}
 
 
 def _target_dir(out: str | os.PathLike) -> Path:
