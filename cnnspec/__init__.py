@@ -1,5 +1,7 @@
 """cnnspec: the mathematics of convolutional networks, stated exactly and checked against real code."""
-__version__ = "0.1.0"
+from ._version import __version__
+
+__all__ = ["__version__", "assert_conforms"]
 
 
 def assert_conforms(fn, op, **options):

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Bottom to top; a module may import modules of its own level or below. "reference" is the
 # repository's reference/ folder, installed as cnnspec.reference.
 LEVELS = [
-    {"errors"},
+    {"errors", "_version"},
     {"claims", "targets", "devices", "shapes"},
     {"oracle", "spec"},
     {"strategies"},
@@ -151,3 +151,9 @@ def test_no_internal_citations(pattern):
     bad = [f"{p.relative_to(ROOT)}:{i}" for p in PROJECT_FILES if p.resolve() != me
            for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if rx.search(line)]
     assert not bad, bad
+
+
+def test_the_version_is_the_projects():
+    import cnnspec
+
+    assert cnnspec.__version__ == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__, oracle
+from .. import oracle
+from .._version import __version__
 from ..errors import UsageError
 from ..report.schema import write_atomic
 from ..strategies import conv_cases, pool_cases

@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Union
 
-from .. import __version__
+from .._version import __version__
 from ..claims import ClaimResult, count_statuses
 
 KINDS = ("validate-op", "validate-model", "prove", "train", "verify", "matrix")

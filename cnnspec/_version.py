@@ -1,0 +1,2 @@
+"""The version of cnnspec (one place; ``pyproject.toml`` carries the same)."""
+__version__ = "0.1.0"
