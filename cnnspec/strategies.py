@@ -308,7 +308,8 @@ def _pool_nd_params(draw, nd, kind, max_batch, max_channels, min_side, max_side,
     ceil = False if over_half else draw(st.booleans())
     n = []
     for ki, si, pi, di in zip(k, s, p, d):
-        lo = max(min_side, di * (ki - 1) + 1 - 2 * pi, 1)
+        # torch's avg_pool3d also wants every side >= the kernel ("input image smaller than kernel size")
+        lo = max(min_side, di * (ki - 1) + 1 - 2 * pi, ki if kind == "avg" and nd == 3 else 1)
         ni = draw(st.integers(lo, max(lo, max_side)))
         if pool_output_size(ni, ki, si, pi, di, ceil) < 1:
             ni = di * (ki - 1) + 1
@@ -316,7 +317,10 @@ def _pool_nd_params(draw, nd, kind, max_batch, max_channels, min_side, max_side,
     kw: dict = {}
     if kind == "lp":
         kw["norm_type"] = draw(st.sampled_from([1, 2, 3, 2.0]))
-    kw["kernel_size"] = draw(_form(k, None)) if len(set(k)) == 1 else k
+    if kind == "lp" and nd == 1:
+        kw["kernel_size"] = k[0]          # lp_pool1d multiplies by kernel_size: an int only
+    else:
+        kw["kernel_size"] = draw(_form(k, None)) if len(set(k)) == 1 else k
     if not stride_none or draw(st.booleans()):
         kw["stride"] = None if stride_none else draw(_form(s, None))
     names = () if kind == "lp" else (("padding", p, 0),) + ((("dilation", d, 1),) if kind == "max" else ())

@@ -87,6 +87,9 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
 
 def probe_calls(op: str) -> list[Call]:
     """Three valid, plain calls of ``op`` (different shapes and arguments), for the usage probe."""
+    from .pool_family_claims import probe_calls as pool_family_probe
+    if (family := pool_family_probe(op)) is not None:
+        return family
     nd = 1 if op == "conv1d" else 2
     calls = []
     for size, k, kw in ((5, 2, {}), (6, 3, {"padding": 1}), (7, 1, {"stride": 2})):
