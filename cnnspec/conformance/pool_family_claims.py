@@ -414,7 +414,11 @@ op_claim("conformance.adaptive.divides",
 
 # --- batch, invalid ------------------------------------------------------------------------------------
 
-batch_claim("conformance.pool_nd.batch", OPS, _cases, lambda c, x: _call(c, x=x), out_shape, SRC + "; " + ASRC)
+# Not Lp pooling: its root goes through pow, whose vectorised and scalar paths may differ by an ulp
+# (measured: torch 2.13 CPU lp_pool2d, p=3, f(x[0:1]) one ulp off f(x)[0:1]); each call's value is
+# held to the rigorous bound by lp_values instead.
+batch_claim("conformance.pool_nd.batch", tuple(op for op in OPS if op not in LP), _cases,
+            lambda c, x: _call(c, x=x), out_shape, SRC + "; " + ASRC)
 
 
 def invalid_calls(op: str) -> list[tuple[str, Call]]:
