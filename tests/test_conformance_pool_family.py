@@ -124,3 +124,9 @@ def test_strategies_name_the_bad_bound():
         adaptive_params(max_extra=-1)
     with pytest.raises(InvalidArgument, match="special=True"):
         pool_nd_cases(kind="avg", special=True)
+
+
+def test_torch_lp_pool_given_numpy_arrays_is_a_usage_error_with_the_fix():
+    from cnnspec.errors import UsageError
+    with pytest.raises(UsageError, match=r"'numpy.ndarray' object has no attribute 'pow' \(did you mean --array torch\?\)"):
+        validate_op("torch.nn.functional:lp_pool1d", "lp_pool1d", **FAST)
