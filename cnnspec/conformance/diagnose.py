@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from .. import oracle
-from ..spec.pooling import pool_geometry, window_counts
+from ..spec.pooling import pool_geometry
 from .isolation import Result
 
 Variant = Callable[[dict], "np.ndarray | None"]
@@ -245,6 +245,8 @@ def diagnoser(expected: Callable[[dict], np.ndarray], exact: bool = True):
 # --- the pooling family in 1-D to 3-D (cases of cnnspec.strategies.pool_nd_cases / adaptive_cases) ----
 # Ties resolved to the last maximum change only the indices (return_indices), which the worker does
 # not bring back: no value convention to name there.
+
+from ..spec.pooling import window_counts  # noqa: E402 - with the family's variants it serves
 
 def _nd_pool(case, **over) -> np.ndarray:
     """The oracle's pooling of the case, with some arguments changed (torch's limits lifted)."""
