@@ -123,12 +123,6 @@ def check_usage(worker: Worker, op: str, array: str) -> None:
         "returned ndarray, not a torch.Tensor"
     if all(not r.raised and r.error.startswith(wrong_library) for r in res):
         raise UsageError(f"every call {res[0].error} (did you mean --array {other}?)", argument="target")
-    # a target that calls its own library's methods on our arrays ('numpy.ndarray' object has no
-    # attribute 'pow': torch's lp_pool1d given NumPy arrays) fits the other --array
-    foreign = "'numpy.ndarray' object has no attribute" if array == "numpy" else "'Tensor' object has no attribute"
-    if all(r.raised and r.error.startswith("AttributeError") and foreign in r.error for r in res):
-        raise UsageError(f"every call raised {res[0].error.split(' (at ')[0][:300]} (did you mean --array "
-                         f"{other}?)", argument="target")
     if all(r.raised and r.error.startswith(("TypeError", "ValueError")) for r in res) and \
             len({_words(r.error) for r in res}) == 1:
         hint = ""
@@ -137,6 +131,12 @@ def check_usage(worker: Worker, op: str, array: str) -> None:
             hint = f" (did you mean --array {other}?)"
         raise UsageError(f"every call raised {res[0].error.split(' (at ')[0][:300]}{hint}",
                          argument="target")
+    # a target that calls its own library's methods on our arrays ('numpy.ndarray' object has no
+    # attribute 'pow': torch's lp_pool1d given NumPy arrays) fits the other --array
+    foreign = "'numpy.ndarray' object has no attribute" if array == "numpy" else "'Tensor' object has no attribute"
+    if all(r.raised and r.error.startswith("AttributeError") and foreign in r.error for r in res):
+        raise UsageError(f"every call raised {res[0].error.split(' (at ')[0][:300]} (did you mean --array "
+                         f"{other}?)", argument="target")
 
 
 def _environment(device: str, seed: int, **extra) -> dict:
