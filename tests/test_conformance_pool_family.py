@@ -10,13 +10,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from cnnspec import oracle
 from cnnspec.claims import REGISTRY, load_all
 from cnnspec.conformance import OPS
 from cnnspec.conformance.pool_family_claims import OPS as FAMILY
 from cnnspec.conformance.runner import claims_for, validate_op
-from cnnspec.strategies import adaptive_params, pool_nd_cases, pool_nd_params
+from cnnspec.spec.pooling import pool_geometry
+from cnnspec.strategies import adaptive_cases, adaptive_params, pool_nd_cases, pool_nd_params
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "buggy"))
@@ -130,3 +134,25 @@ def test_torch_lp_pool_given_numpy_arrays_is_a_usage_error_with_the_fix():
     from cnnspec.errors import UsageError
     with pytest.raises(UsageError, match=r"'numpy.ndarray' object has no attribute 'pow' \(did you mean --array torch\?\)"):
         validate_op("torch.nn.functional:lp_pool1d", "lp_pool1d", **FAST)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_the_family_strategies_draw_what_they_promise(data):
+    nd = data.draw(st.integers(1, 3))
+    k = data.draw(st.sampled_from(["max", "avg", "lp"]))
+    c = data.draw(pool_nd_cases(ndim=nd, kind=k, max_side=6))
+    geo = pool_geometry(c["size"], c["kernel"], c["stride"], c["padding"], c["dilation"], c["ceil_mode"])
+    assert min(geo.output_size) >= 1 and c["x"].shape == (c["N"], c["C"], *c["size"])
+    if k == "lp":
+        assert not any(c["padding"]) and c["norm_type"] in (1, 2, 3)
+        assert isinstance(c["kwargs"]["kernel_size"], int) or nd > 1     # lp_pool1d takes an int
+    if k == "avg" and nd == 3:
+        assert all(n >= q for n, q in zip(c["size"], c["kernel"]))        # torch's avg_pool3d rule
+    over = data.draw(pool_nd_cases(ndim=nd, kind="avg", over_half=True, max_kernel=4, max_side=6))
+    assert all(q // 2 < p < q for p, q in zip(over["padding"], over["kernel"]))
+    _, div = oracle.avg_pool_parts(over["x"], over["kernel"], over["stride"], over["padding"], False, False,
+                                   torch_limits=False)
+    assert div.min() >= 1                     # every window holds a real entry
+    a = data.draw(adaptive_cases(ndim=nd))
+    assert all(1 <= m <= n + 2 for m, n in zip(a["output"], a["size"]))
