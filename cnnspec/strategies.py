@@ -254,3 +254,133 @@ def _pool_cases(draw, params, special: bool, bound: int) -> dict:
         mask = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1))).integers(0, 6, x.shape)
         x = np.where(mask == 1, np.nan, np.where(mask == 2, np.inf, np.where(mask == 3, -np.inf, x)))
     return {**geo, "x": x}
+
+
+# --- the pooling family in 1-D to 3-D: max, avg (divisor_override), Lp, adaptive ----------------------
+
+POOL_KINDS = ("max", "avg", "lp")
+
+
+def pool_nd_params(*, ndim: int = 1, kind: str = "max", max_batch: int = 2, max_channels: int = 2,
+                   min_side: int = 1, max_side: int = 9, max_kernel: int = 3, max_stride: int = 3,
+                   max_dilation: int = 2, over_half: bool = False,
+                   divisor_override: bool = False) -> st.SearchStrategy[dict]:
+    """A pooling geometry in ``ndim`` (1–3) dimensions, keys as :func:`pool_params`.
+
+    ``kind``: ``"max"`` (dilation), ``"avg"`` (``count_include_pad``; ``divisor_override`` draws one
+    in 1–9 and passes it, ndim 2 and 3 only, as torch), ``"lp"`` (``norm_type`` 1, 2 or 3; no
+    padding or dilation, as ``torch.nn.functional.lp_pool1d/2d``). ``over_half`` draws padding over
+    half the kernel (``k//2 < p < k``; no ceil_mode or dilation, so every window holds a real
+    entry): mathematically defined, outside torch's limits. Defaults: batch ≤ 2, channels ≤ 2,
+    sides 1–9, kernel ≤ 3, stride ≤ 3, dilation ≤ 2.
+    """
+    _check(ndim=ndim, max_batch=max_batch, max_channels=max_channels, min_side=min_side,
+           max_side=max_side, max_kernel=max_kernel, max_stride=max_stride, max_dilation=max_dilation)
+    if ndim > 3:
+        raise InvalidArgument(f"ndim={ndim} must be 1, 2 or 3")
+    if kind not in POOL_KINDS:
+        raise InvalidArgument(f"kind={kind!r} must be one of {POOL_KINDS}")
+    if over_half and (kind == "lp" or max_kernel < 3):
+        raise InvalidArgument(f"over_half={over_half!r} needs kind 'max' or 'avg' and max_kernel >= 3 "
+                              f"(got kind={kind!r}, max_kernel={max_kernel})")
+    if divisor_override and (kind != "avg" or ndim == 1):
+        raise InvalidArgument(f"divisor_override={divisor_override!r} needs kind 'avg' and ndim 2 or 3 "
+                              f"(got kind={kind!r}, ndim={ndim})")
+    return _pool_nd_params(ndim, kind, max_batch, max_channels, min_side, max_side, max_kernel,
+                           max_stride, max_dilation, over_half, divisor_override)
+
+
+@st.composite
+def _pool_nd_params(draw, nd, kind, max_batch, max_channels, min_side, max_side, max_kernel,
+                    max_stride, max_dilation, over_half, divisor_override) -> dict:
+    lo_k = 3 if over_half else 1
+    k = tuple(draw(_small(lo_k, max(lo_k, max_kernel))) for _ in range(nd))
+    stride_none = draw(st.booleans())
+    s = k if stride_none else tuple(draw(_small(1, max_stride)) for _ in range(nd))
+    d = tuple(draw(_small(1, max_dilation)) if kind == "max" and ki > 1 and not over_half else 1
+              for ki in k)
+    if kind == "lp":
+        p = (0,) * nd
+    elif over_half:
+        p = tuple(draw(st.integers(ki // 2 + 1, ki - 1)) for ki in k)
+    else:
+        p = tuple(draw(st.one_of(st.just(ki // 2), st.integers(0, ki // 2))) for ki in k)
+    ceil = False if over_half else draw(st.booleans())
+    n = []
+    for ki, si, pi, di in zip(k, s, p, d):
+        # torch's avg_pool3d also wants every side >= the kernel ("input image smaller than kernel size")
+        lo = max(min_side, di * (ki - 1) + 1 - 2 * pi, ki if kind == "avg" and nd == 3 else 1)
+        ni = draw(st.integers(lo, max(lo, max_side)))
+        if pool_output_size(ni, ki, si, pi, di, ceil) < 1:
+            ni = di * (ki - 1) + 1
+        n.append(ni)
+    kw: dict = {}
+    if kind == "lp":
+        kw["norm_type"] = draw(st.sampled_from([1, 2, 3, 2.0]))
+    if kind == "lp" and nd == 1:
+        kw["kernel_size"] = k[0]          # lp_pool1d multiplies by kernel_size: an int only
+    else:
+        kw["kernel_size"] = draw(_form(k, None)) if len(set(k)) == 1 else k
+    if not stride_none or draw(st.booleans()):
+        kw["stride"] = None if stride_none else draw(_form(s, None))
+    names = () if kind == "lp" else (("padding", p, 0),) + ((("dilation", d, 1),) if kind == "max" else ())
+    for name, vals, default in names:
+        v = draw(_form(vals, default))
+        if v is not None:
+            kw[name] = v
+    if ceil or draw(st.booleans()):
+        kw["ceil_mode"] = ceil
+    cip, override = True, None
+    if kind == "avg":
+        cip = draw(st.booleans())
+        if not cip or draw(st.booleans()):
+            kw["count_include_pad"] = cip
+        if divisor_override:
+            override = kw["divisor_override"] = draw(_small(1, 9))
+    return {"N": draw(_small(1, max_batch)), "C": draw(_small(1, max_channels)), "size": tuple(n),
+            "kernel": k, "stride": s, "padding": p, "dilation": d, "ceil_mode": ceil,
+            "count_include_pad": cip, "divisor_override": override,
+            "norm_type": kw.get("norm_type"), "kind": kind, "kwargs": kw}
+
+
+def pool_nd_cases(*, special: bool = False, bound: int = 9, **params) -> st.SearchStrategy[dict]:
+    """A geometry (:func:`pool_nd_params`, which takes ``params``) with integer data in
+    ``[-bound, bound]`` (Lp pooling: ``[-4, 4]``, so every power sum is exact in float32);
+    ``special`` sprinkles NaN, +inf and −inf (for max pooling)."""
+    _check(bound=bound)
+    if special and params.get("kind", "max") != "max":
+        raise InvalidArgument(f"special={special!r} needs kind 'max' (got kind={params.get('kind')!r})")
+    geo = pool_nd_params(**params)
+    return _pool_cases(geo, special, min(bound, 4) if params.get("kind") == "lp" else bound)
+
+
+def adaptive_params(*, ndim: int = 1, max_batch: int = 2, max_channels: int = 2, min_side: int = 1,
+                    max_side: int = 9, max_extra: int = 2) -> st.SearchStrategy[dict]:
+    """An adaptive pooling geometry: ``{"N", "C", "size", "output" (ints), "kwargs"}`` with output
+    sizes 1 to ``n + max_extra`` (larger than the input is allowed: windows of 1 or 2 repeat),
+    passed as an int, a tuple, or with ``None`` entries (keep that axis's size), as torch allows."""
+    _check(ndim=ndim, max_batch=max_batch, max_channels=max_channels, min_side=min_side,
+           max_side=max_side)
+    if ndim > 3:
+        raise InvalidArgument(f"ndim={ndim} must be 1, 2 or 3")
+    if not isinstance(max_extra, int) or max_extra < 0:
+        raise InvalidArgument(f"max_extra={max_extra!r} must be a non-negative integer")
+    return _adaptive_params(ndim, max_batch, max_channels, min_side, max_side, max_extra)
+
+
+@st.composite
+def _adaptive_params(draw, nd, max_batch, max_channels, min_side, max_side, max_extra) -> dict:
+    n = tuple(draw(_small(min_side, max(min_side, max_side))) for _ in range(nd))
+    m = tuple(draw(st.one_of(st.just(1), st.integers(1, ni + max_extra))) for ni in n)
+    out = draw(_form(m, None)) if len(set(m)) == 1 else m
+    if not isinstance(out, int) and nd > 1 and draw(st.booleans()):
+        a = draw(st.integers(0, nd - 1))                  # None keeps the input size on that axis
+        out, m = out[:a] + (None,) + out[a + 1:], m[:a] + (n[a],) + m[a + 1:]
+    return {"N": draw(_small(1, max_batch)), "C": draw(_small(1, max_channels)), "size": n,
+            "output": m, "kwargs": {"output_size": out}}
+
+
+def adaptive_cases(*, special: bool = False, bound: int = 9, **params) -> st.SearchStrategy[dict]:
+    """An adaptive geometry (:func:`adaptive_params`) with integer data in ``[-bound, bound]``."""
+    _check(bound=bound)
+    return _pool_cases(adaptive_params(**params), special, bound)

@@ -138,7 +138,7 @@ def _markdown(doc) -> str:
             rows.append(f"| {f['name']} {f['version'] or '(not installed)'} | {d} | " + " | ".join(
                 "—" if c is None else LABELS.get(c["status"], (c["status"],))[0] for c in cells) + " |")
     fails = [c for c in doc["cells"] if c["status"] == "fail"]
-    lines = [f"# cnnspec matrix", "", f"{_counts(doc['cells'])} in {doc['seconds']} s", "", *rows]
+    lines = ["# cnnspec matrix", "", f"{_counts(doc['cells'])} in {doc['seconds']} s", "", *rows]
     if fails:
         lines += ["", "## Failing cells", ""] + [f"- **{c['framework']} {c['op']} {c['dtype']}**: "
                                                   f"{(c.get('diagnosis') or '').replace('|', '/')}" for c in fails]

@@ -6,3 +6,7 @@ stages and the vectors take it from here.
 """
 
 OPS: tuple[str, ...] = ("conv1d", "conv2d", "max_pool2d", "avg_pool2d")
+# the pooling family (claims in pool_family_claims)
+OPS += ("max_pool1d", "max_pool3d", "avg_pool1d", "avg_pool3d", "lp_pool1d", "lp_pool2d",
+        "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+        "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d")

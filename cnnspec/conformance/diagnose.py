@@ -240,3 +240,144 @@ def diagnose(op: str, pairs: list[tuple[dict, Result]], expected: Callable[[dict
 def diagnoser(expected: Callable[[dict], np.ndarray], exact: bool = True):
     """A :class:`~.properties.Property` ``diagnose`` hook over the first call of each case."""
     return lambda pairs, ctx: diagnose(ctx.op, [(c, r[0]) for c, r in pairs], expected, exact)
+
+
+# --- the pooling family in 1-D to 3-D (cases of cnnspec.strategies.pool_nd_cases / adaptive_cases) ----
+# Ties resolved to the last maximum change only the indices (return_indices), which the worker does
+# not bring back: no value convention to name there.
+
+from ..spec.pooling import window_counts  # noqa: E402 - with the family's variants it serves
+
+def _nd_pool(case, **over) -> np.ndarray:
+    """The oracle's pooling of the case, with some arguments changed (torch's limits lifted)."""
+    a = {"kernel_size": case["kernel"], "stride": case["stride"], "padding": case["padding"],
+         "ceil_mode": case["ceil_mode"], **over}
+    if case["kind"] == "max":
+        return oracle.max_pool(case["x"], dilation=a.pop("dilation", case["dilation"]), **a, torch_limits=False)
+    return oracle.avg_pool(case["x"], count_include_pad=a.pop("count_include_pad", case["count_include_pad"]),
+                           divisor_override=a.pop("divisor_override", case.get("divisor_override")), **a,
+                           torch_limits=False)
+
+
+def _nd_no_dilation(case):
+    """Dilation ignored, the (dilated) output size kept: the undilated pooling cropped to it."""
+    if all(d == 1 for d in case["dilation"]):
+        return None
+    want = pool_geometry(case["size"], case["kernel"], case["stride"], case["padding"], case["dilation"],
+                         case["ceil_mode"], torch_limits=False).output_size
+    y = _nd_pool(case, dilation=1)
+    return y[(..., *(slice(0, m) for m in want))]
+
+
+def _depth_stride_one(case):
+    if len(case["size"]) != 3 or case["stride"][0] == 1:
+        return None
+    return _nd_pool(case, stride=(1, *case["stride"][1:]))
+
+
+def _ceil_full_divisor(case):
+    """count_include_pad divides by Πk even where a ceil-mode window overhangs the padded input."""
+    if not (case["count_include_pad"] and case["ceil_mode"]) or case.get("divisor_override") is not None:
+        return None
+    return _nd_pool(case, divisor_override=int(np.prod(case["kernel"])))
+
+
+def _include_pad_on(honoured: Callable[[int, int], bool]) -> Variant:
+    """count_include_pad=False honoured on the axes ``a`` (of ``nd``) where ``honoured(a, nd)``
+    only: the others still count the padding."""
+    def variant(case):
+        if case["count_include_pad"] or case.get("divisor_override") is not None:
+            return None
+        geo = pool_geometry(case["size"], case["kernel"], case["stride"], case["padding"], case["dilation"],
+                            case["ceil_mode"])
+        real, padded = window_counts(case["size"], geo, False), window_counts(case["size"], geo, True)
+        nd = len(case["size"])
+        counts = [r if honoured(a, nd) else p for a, (r, p) in enumerate(zip(real, padded))]
+        sums = oracle.avg_pool_parts(case["x"], case["kernel"], case["stride"], case["padding"],
+                                     case["ceil_mode"])[0]
+        div = counts[0]
+        for c in counts[1:]:
+            div = np.multiply.outer(div, c)
+        return np.asarray(sums, np.float64) / div
+    return variant
+
+
+def _override_ignored(case):
+    if case.get("divisor_override") is None:
+        return None
+    return _nd_pool(case, divisor_override=None)
+
+
+def _separable(x: np.ndarray, starts: list, ends: list, reduce) -> np.ndarray:
+    """``reduce`` over box windows ``[starts[a][i], ends[a][i])``, one axis at a time (exact for max;
+    for the mean of a box, means of means are the box's mean)."""
+    for a, (s, e) in enumerate(zip(starts, ends)):
+        ax = 2 + a
+        x = np.stack([reduce(np.take(x, range(lo, hi), axis=ax), ax) for lo, hi in zip(s, e)], axis=ax)
+    return x
+
+
+def _adaptive_floor_end(case):
+    """Adaptive windows ``[⌊i·n/m⌋, ⌊(i+1)·n/m⌋)`` (at least one entry) instead of torch's ceil end."""
+    n, m = case["size"], case["output"]
+    if all(a % b == 0 for a, b in zip(n, m)):
+        return None
+    starts = [[i * a // b for i in range(b)] for a, b in zip(n, m)]
+    ends = [[max((i + 1) * a // b, i * a // b + 1) for i in range(b)] for a, b in zip(n, m)]
+    red = (lambda w, ax: w.max(axis=ax)) if case["kind"] == "max" else (lambda w, ax: w.mean(axis=ax))
+    return _separable(np.asarray(case["x"], np.float64), starts, ends, red)
+
+
+def _adaptive_equal(case):
+    """Adaptive windows of one size: kernel = stride = ⌊n/m⌋ (at least 1), cropped to m."""
+    n, m = case["size"], case["output"]
+    if all(a % b == 0 for a, b in zip(n, m)):
+        return None
+    k = tuple(max(a // b, 1) for a, b in zip(n, m))
+    pool = oracle.max_pool if case["kind"] == "max" else oracle.avg_pool
+    y = pool(case["x"], k, k)
+    return y[(..., *(slice(0, b) for b in m))]
+
+
+def _lp_abs(case):
+    if case["norm_type"] in (2, 2.0) or not (case["x"] < 0).any():
+        return None
+    return oracle.lp_pool(np.abs(case["x"]), case["norm_type"], case["kernel"], case["stride"], 0, 1,
+                          case["ceil_mode"])
+
+
+def _lp_no_edge_scale(case):
+    if not case["ceil_mode"]:
+        return None
+    s, _ = oracle.lp_pool_parts(case["x"], case["norm_type"], case["kernel"], case["stride"], 0, 1,
+                                case["ceil_mode"])
+    with np.errstate(invalid="ignore"):
+        return np.power(np.asarray(s, np.float64), 1.0 / float(case["norm_type"]))
+
+
+MAX_ND_POOL: list[tuple[str, Variant]] = [
+    ("ignores dilation (the dilated output size kept)", _nd_no_dilation),
+    ("strides the depth axis by 1 whatever the stride", _depth_stride_one),
+]
+AVG_ND_POOL: list[tuple[str, Variant]] = [
+    ("divides by the full kernel Πk at the ceil-mode edge (count_include_pad counting the overhang)",
+     _ceil_full_divisor),
+    ("applies count_include_pad=False to the first axis only (the others count the padding)",
+     _include_pad_on(lambda a, nd: a == 0)),
+    ("applies count_include_pad=False to the last axis only (the others count the padding)",
+     _include_pad_on(lambda a, nd: a == nd - 1)),
+    ("ignores divisor_override", _override_ignored),
+]
+ADAPTIVE: list[tuple[str, Variant]] = [
+    ("takes adaptive windows [⌊i·n/m⌋, ⌊(i+1)·n/m⌋) (floor end) instead of [⌊i·n/m⌋, ⌈(i+1)·n/m⌉)",
+     _adaptive_floor_end),
+    ("takes adaptive windows of equal size (kernel = stride = ⌊n/m⌋) instead of torch's", _adaptive_equal),
+]
+LP_POOL: list[tuple[str, Variant]] = [
+    ("takes |x|^p (ONNX LpPool) instead of torch's x^p", _lp_abs),
+    ("omits torch's K/count scale at the ceil-mode edge (the plain power sum)", _lp_no_edge_scale),
+]
+VARIANTS.update({"max_pool1d": MAX_ND_POOL, "max_pool3d": MAX_ND_POOL, "avg_pool1d": AVG_ND_POOL,
+                 "avg_pool3d": AVG_ND_POOL, "lp_pool1d": LP_POOL, "lp_pool2d": LP_POOL,
+                 **{f"adaptive_{k}_pool{d}d": ADAPTIVE for k in ("avg", "max") for d in (1, 2, 3)}})
+VARIANTS["avg_pool2d"] = AVG_POOL + AVG_ND_POOL

@@ -115,6 +115,9 @@ def framework_target(target: str, op: str) -> tuple[str, str | None]:
 
 def probe_calls(op: str) -> list[Call]:
     """Three valid, plain calls of ``op`` (different shapes and arguments), for the usage probe."""
+    from .pool_family_claims import probe_calls as pool_family_probe
+    if (family := pool_family_probe(op)) is not None:
+        return family
     nd = 1 if op == "conv1d" else 2
     calls = []
     for size, k, kw in ((5, 2, {}), (6, 3, {"padding": 1}), (7, 1, {"stride": 2})):
@@ -156,6 +159,12 @@ def check_usage(worker: Worker, op: str, array: str) -> None:
             hint = f" (did you mean --array {other}?)"
         raise UsageError(f"every call raised {res[0].error.split(' (at ')[0][:300]}{hint}",
                          argument="target")
+    # a target that calls its own library's methods on our arrays ('numpy.ndarray' object has no
+    # attribute 'pow': torch's lp_pool1d given NumPy arrays) fits the other --array
+    foreign = "'numpy.ndarray' object has no attribute" if array == "numpy" else "'Tensor' object has no attribute"
+    if all(r.raised and r.error.startswith("AttributeError") and foreign in r.error for r in res):
+        raise UsageError(f"every call raised {res[0].error.split(' (at ')[0][:300]} (did you mean --array "
+                         f"{other}?)", argument="target")
 
 
 def _environment(device: str, seed: int, **extra) -> dict:

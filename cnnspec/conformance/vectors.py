@@ -103,8 +103,12 @@ def vector(op: str, c: dict, i: int) -> tuple[dict, dict[str, np.ndarray]]:
     return rec, arrays
 
 
+# The ops with golden vectors: conformance's first four (the later ops of OPS have no vector format yet)
+VECTOR_OPS: tuple[str, ...] = tuple(op for op in OPS if op in ("conv1d", "conv2d", "max_pool2d", "avg_pool2d"))
+
+
 def export(out: str | Path, *, count: int = 25, seed: int = 0,
-           ops: tuple[str, ...] = OPS) -> dict[str, int]:
+           ops: tuple[str, ...] = VECTOR_OPS) -> dict[str, int]:
     """Write every op's vectors under ``out``; returns the number of cases per op."""
     from ..options import COUNT, check_count
 

@@ -154,7 +154,7 @@ def max_pool(x: np.ndarray, kernel_size, stride=None, padding=0, dilation=1, cei
     ``padding`` may be ``(lo, hi)`` pairs; ``torch_limits=False`` allows pads over half the kernel.
     """
     x = np.asarray(x)
-    nd = x.ndim - 2
+    x.ndim - 2
     geo = pool_geometry(x.shape[2:], kernel_size, stride, padding, dilation, ceil_mode,
                         torch_limits=torch_limits)
     low = np.iinfo(x.dtype).min if x.dtype.kind in "iu" else -np.inf

@@ -143,7 +143,7 @@ def receptive_field_graph(n: int = 11, k: int = 3, depth: int = 3) -> Artifact:
                         "layers": layers, "width": 560}],
             "caption": ("Receptive field per layer, from the top unit down: "
                         + " → ".join(str(s) for s in reversed(sizes))
-                        + f" (r = 1 + L·(k − 1); Goodfellow et al. Fig. 9.4). Computed by composing the "
+                        + " (r = 1 + L·(k − 1); Goodfellow et al. Fig. 9.4). Computed by composing the "
                           "patterns of the layers' matrices.")}
 
 
@@ -195,11 +195,76 @@ def pooling_panels(seed: int = 0, n: int = 10, k: int = 3) -> Artifact:
                        "(Goodfellow et al. Fig. 9.8)."}
 
 
+def _cells(mask: np.ndarray) -> list[list[int]]:
+    return [list(map(int, i)) for i in np.argwhere(np.atleast_2d(mask))]
+
+
+def pool_permutation_panels(seed: int = 0) -> Artifact:
+    """The spec's window-permutation figure (:func:`cnnspec.spec.pooling.figure_window_permutation`):
+    an input, the same input shuffled inside each 2×2 window, and their (equal) 2×2 max poolings."""
+    from ..spec.pooling import figure_window_permutation
+    f = figure_window_permutation(seed)
+    moved = f["input"] != f["permuted"]
+    equal = bool(np.array_equal(f["pooled"], f["pooled_permuted"]))
+    items = [{"title": "input x (2×2 windows)", "values": f["input"].tolist(),
+              "annotations": [[f"{v}" for v in row] for row in f["input"].tolist()]},
+             {"title": "x permuted within each window", "values": f["permuted"].tolist(),
+              "highlight": _cells(moved), "note": f"{int(moved.sum())} of {moved.size} entries moved"},
+             {"title": "max pool 2×2 of x", "values": f["pooled"].tolist()},
+             {"title": "max pool 2×2 of the permuted x", "values": f["pooled_permuted"].tolist(),
+              "note": "equal to the left, entry by entry" if equal else "differs from the left"}]
+    return {"id": "pool.window-permutation", "section": "pooling", "type": "panels", "per_row": 2,
+            "cell": 24, "scale": "seq", "items": items, "equal": equal,
+            "title": "Max pooling is invariant to any permutation within each window",
+            "caption": ("The lecture's \"summarizing the input\": a window's maximum does not depend on "
+                        "the order of its entries (claim pool.max.window_permutation; framed: entries that moved).")}
+
+
+def pool_global_shift_panels() -> Artifact:
+    """The spec's global-shift figure (:func:`cnnspec.spec.pooling.figure_global_shift`): an input,
+    its circular shift, and both global max and mean (equal)."""
+    from ..spec.pooling import figure_global_shift
+    f = figure_global_shift()
+    shift = tuple(int(v) for v in f["shift"])
+    gmax, gmean = f["global_max"].tolist(), f["global_mean"].tolist()
+    items = [{"title": "input x", "values": f["input"].tolist()},
+             {"title": f"x rolled circularly by {shift}", "values": f["shifted"].tolist()},
+             {"title": "global max of x, of the rolled x", "values": [gmax],
+              "note": "equal" if gmax[0] == gmax[1] else "differ"},
+             {"title": "global mean of x, of the rolled x", "values": [gmean],
+              "annotations": [[f"{v:g}" for v in gmean]], "note": "equal" if gmean[0] == gmean[1] else "differ"}]
+    return {"id": "pool.global-shift", "section": "pooling", "type": "panels", "per_row": 2, "cell": 24,
+            "scale": "seq", "items": items, "equal": gmax[0] == gmax[1] and gmean[0] == gmean[1],
+            "title": "Global pooling is invariant to every circular shift, exactly",
+            "caption": ("Pooling induces invariance (the lecture): exactly so when one window covers the "
+                        "whole (circular) input (claim pool.global.circular_shift).")}
+
+
+def pool_one_pixel_panels() -> Artifact:
+    """The spec's smallest counterexample (:func:`cnnspec.spec.pooling.figure_one_pixel_counterexample`)
+    to "max pooling is invariant to a one-pixel shift"."""
+    from ..spec.pooling import figure_one_pixel_counterexample
+    f = figure_one_pixel_counterexample()
+    changed = np.asarray(f["changed"])
+    items = [{"title": "input x (circular)", "values": [f["input"].tolist()]},
+             {"title": "max pool width 2, stride 2", "values": [f["pooled"].tolist()]},
+             {"title": "x shifted by one pixel", "values": [f["shifted"].tolist()]},
+             {"title": "max pool of the shifted x", "values": [f["pooled_shifted"].tolist()],
+              "highlight": _cells(changed[None, :]), "note": f"{int(changed.sum())} of {changed.size} outputs changed"}]
+    return {"id": "pool.one-pixel-counterexample", "section": "pooling", "type": "panels", "per_row": 2,
+            "cell": 28, "scale": "seq", "items": items, "changed": int(changed.sum()),
+            "title": "A smallest counterexample: max pooling is not invariant to a one-pixel shift",
+            "caption": ("The figure's suggestion holds only approximately: with stride 2 a one-pixel shift "
+                        "moves the 1 into the other window (claim pool.max.one_pixel_shift; framed: the "
+                        "changed output).")}
+
+
 def spec_artifacts(seed: int = 0) -> list[Artifact]:
     """Every lecture figure that needs only the spec, in the page's order."""
     return [derivation_1d(), derivation_2d(), toeplitz_matrix_1d(), toeplitz_heatmap_2d(),
             sparsity_table(), sparse_graphs(), receptive_field_graph(), equivariance_panels(seed),
-            pooling_panels(seed)]
+            pooling_panels(seed), pool_permutation_panels(seed), pool_global_shift_panels(),
+            pool_one_pixel_panels()]
 
 
 # --- architectures (the spec's layer tables, published figures beside) -----------------------------

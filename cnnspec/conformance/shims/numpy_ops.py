@@ -452,8 +452,10 @@ def _adaptive_nd(nd, x, output_size, kind, return_indices=False):
     x, unb = _batch(x, nd)
     m = (output_size,) * nd if isinstance(output_size, (int, np.integer)) or output_size is None \
         else tuple(output_size) * (nd if len(tuple(output_size)) == 1 else 1)
+    if len(m) != nd:
+        raise ValueError(f"output_size={output_size!r}: expected {nd} sizes >= 1")
     m = tuple(n if v is None else int(v) for n, v in zip(x.shape[2:], m))
-    if len(m) != nd or min(m) < 1:
+    if min(m) < 1:
         raise ValueError(f"output_size={output_size!r}: expected {nd} sizes >= 1")
     y = x.astype(np.float64) if kind == "avg" else x
     # a box window is separable: reduce one axis at a time, last axis first; for indices keep the
@@ -480,7 +482,7 @@ def _adaptive_nd(nd, x, output_size, kind, return_indices=False):
             coords = [np.stack([pk[1][b] for pk in picks], axis=ax) if coords[b] is not None else None
                       for b in range(nd)]
             coords[a] = np.stack([pk[0] for pk in picks], axis=ax)
-    y = y.astype(x.dtype) if kind == "max" else y
+    y = y.astype(x.dtype)                     # the input's dtype, as torch (the mean in float64, rounded once)
     if kind == "avg" or not return_indices:
         return y[0] if unb else y
     idx = sum(c * _math.prod(x.shape[2 + b + 1:]) for b, c in enumerate(coords)).astype(np.int64)
