@@ -217,3 +217,12 @@ def test_accepting_arguments_torch_rejects_is_a_warning_and_fails_only_under_str
     strict = cli("validate", target, "--op", "conv2d", "--claims", "conformance.conv.invalid", "--quiet", "--strict")
     assert ok.returncode == 0 and "WARNING conformance.conv.invalid" in ok.stdout, ok.stdout + ok.stderr
     assert strict.returncode == 1 and "FAIL: 1 warning" in strict.stdout, strict.stdout + strict.stderr
+
+
+def test_claims_that_cannot_apply_to_a_numpy_target_are_not_listed():
+    """Backward needs torch's autograd: for a NumPy target it is left out, not shown as skipped."""
+    assert "conformance.conv.backward" in claims_for("conv2d", "torch")
+    assert "conformance.conv.backward" not in claims_for("conv2d", "numpy")
+    results, _ = validate_op("cnnspec.conformance.shims.numpy_ops:avg_pool2d", "avg_pool2d", **FAST)
+    assert results and not [r.id for r in results if "backward" in r.id]
+    assert not [r.message for r in results if "no autograd" in r.message]

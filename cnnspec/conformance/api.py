@@ -54,7 +54,7 @@ def conformance_results(fn: Callable, op: str, *, array: str = "numpy", dtype: s
     from .properties import OpContext
     from .runner import claims_for
 
-    ids = claims_for(op)
+    ids = claims_for(op, array)
     if claims is not None:
         wanted = list(claims)
         unknown = [c for c in wanted if c not in ids]

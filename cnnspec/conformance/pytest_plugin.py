@@ -92,7 +92,7 @@ def pytest_generate_tests(metafunc) -> None:
         return
     op = setting(metafunc.config, "op")
     from .runner import claims_for
-    ids = claims_for(op) if op else []
+    ids = claims_for(op, setting(metafunc.config, "array")) if op else []
     metafunc.parametrize("cnnspec_claim", ids, ids=ids)
 
 

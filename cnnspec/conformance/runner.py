@@ -29,12 +29,18 @@ from .properties import OP_CLAIMS, OpContext
 DEFAULT_EXAMPLES = 40
 
 
-def claims_for(op: str) -> list[str]:
-    """The ids of the conformance claims that apply to ``op``, in registry order."""
+AUTOGRAD_CLAIMS = ("conformance.conv.backward", "conformance.avg_pool.backward")  # need torch tensors
+
+
+def claims_for(op: str, array: str | None = None) -> list[str]:
+    """The ids of the conformance claims that apply to ``op``, in registry order; with ``array``,
+    those that can apply to a target of that array library (backward needs torch's autograd: a
+    claim that cannot apply to a subject is not listed)."""
     load_all()
     if op not in OPS:
         raise UsageError(f"op: {op!r} is not one of {', '.join(OPS)}")
-    return list(OP_CLAIMS.get(op, []))
+    ids = list(OP_CLAIMS.get(op, []))
+    return [i for i in ids if i not in AUTOGRAD_CLAIMS] if array == "numpy" else ids
 
 
 def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cpu",
@@ -62,7 +68,7 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
     if framework is not None and array != "numpy":
         raise UsageError(f"{array!r}: cnnspec's {framework} adapter takes and returns NumPy arrays; "
                          f"leave --array at numpy", argument="array")
-    ids = claims_for(op)
+    ids = claims_for(op, array)
     if claims is not None:
         ids = [i for i in ids if i in claims]
     if examples is not None:
