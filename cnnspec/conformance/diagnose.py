@@ -240,3 +240,69 @@ def diagnose(op: str, pairs: list[tuple[dict, Result]], expected: Callable[[dict
 def diagnoser(expected: Callable[[dict], np.ndarray], exact: bool = True):
     """A :class:`~.properties.Property` ``diagnose`` hook over the first call of each case."""
     return lambda pairs, ctx: diagnose(ctx.op, [(c, r[0]) for c, r in pairs], expected, exact)
+
+
+# --- the convolution family: 3-D and transposed convolution ------------------------------------------
+
+def _strides_dh_swapped(case):
+    """A 3-D convolution that reads the stride's depth and height entries swapped."""
+    s = case["stride"]
+    if len(s) != 3 or s[0] == s[1]:
+        return None
+    return _conv(case, stride=(s[1], s[0], s[2]))
+
+
+def _ct(case, w=None, **over) -> np.ndarray:
+    a = {"stride": case["stride"], "padding": case["padding"], "output_padding": case["output_padding"],
+         "groups": case["groups"], "dilation": case["dilation"], **over}
+    return oracle.conv_transpose(case["x"], case["weight"] if w is None else w, case["bias"], **a)
+
+
+def _ct_no_output_padding(case):
+    return None if not any(case["output_padding"]) else _ct(case, output_padding=0)
+
+
+def _ct_weight_as_direct(case):
+    """The (C_in, C_out/g, *k) weight's memory read as a direct convolution's (C_out, C_in/g, *k):
+    within each group the two channel axes are exchanged."""
+    w, g = case["weight"], case["groups"]
+    ci, cgo, *k = w.shape
+    if min(ci // g, cgo) == 1:          # one of the axes has length 1: the misreading is harmless
+        return None
+    return _ct(case, w=w.reshape(g, cgo, ci // g, *k).swapaxes(1, 2).reshape(ci, cgo, *k))
+
+
+def _ct_no_flip(case):
+    nd = len(case["size"])
+    return _ct(case, w=np.flip(case["weight"], axis=tuple(range(2, 2 + nd))))
+
+
+def _ct_no_dilation(case):
+    """Dilation 1, the output brought to its size with zeros at the end of each axis."""
+    d, k = case["dilation"], case["kernel"]
+    if all(v == 1 for v in d):
+        return None
+    y = _ct(case, dilation=1)
+    return np.pad(y, [(0, 0), (0, 0)] + [(0, (di - 1) * (ki - 1)) for di, ki in zip(d, k)])
+
+
+def _ct_crop_one_side(case):
+    """The padding's 2p cropped from the end of each axis, none from the start."""
+    p = case["padding"]
+    if not any(p):
+        return None
+    return _ct(case, padding=[(0, 2 * q) for q in p])
+
+
+TRANSPOSED: list[tuple[str, Variant]] = [
+    ("drops output_padding (the extra high-side entries are never added)", _ct_no_output_padding),
+    ("reads the weight's channel axes as a direct convolution's (C_out, C_in/groups), not "
+     "(C_in, C_out/groups)", _ct_weight_as_direct),
+    ("is lowered to a direct convolution without flipping the kernel", _ct_no_flip),
+    ("ignores dilation (zeros appended to keep the output size)", _ct_no_dilation),
+    ("crops the padding from the end only (2p after, none before)", _ct_crop_one_side),
+]
+
+VARIANTS.update({"conv3d": CONV + [("reads the depth and height strides swapped", _strides_dh_swapped)],
+                 "conv_transpose1d": TRANSPOSED, "conv_transpose2d": TRANSPOSED,
+                 "conv_transpose3d": TRANSPOSED})
