@@ -351,3 +351,48 @@ def conv_transpose_cases(*, ndim: int = 2, dtype: str = "float32", bias: bool | 
         raise InvalidArgument(f"dtype={dtype!r} is not one of {sorted(PRECISION)}")
     # the transposed geometry names its weight shape; the data and certificate are conv_cases's
     return _conv_cases(conv_transpose_params(ndim=ndim, **bounds), dtype, bias)
+
+
+PAD_MODES: tuple[str, ...] = ("constant", "reflect", "replicate", "circular")
+
+
+def pad_cases(*, modes: tuple[str, ...] = PAD_MODES, max_batch: int = 2, max_channels: int = 3,
+              max_ndim: int = 3, max_side: int = 5, max_pad: int = 3,
+              bound: int = 9) -> st.SearchStrategy[dict]:
+    """A ``torch.nn.functional.pad`` call on integer data: ``{"x", "pad", "mode", "value", "pairs",
+    "kwargs"}``; ``pad`` is torch's flat tuple from the last axis, ``pairs`` the ``(lo, hi)`` of the
+    padded trailing axes, first to last.
+
+    torch's rules (PyTorch docs, ``torch.nn.functional.pad``): ``reflect`` pads are smaller than the
+    axis, ``circular`` pads at most the axis, only ``constant`` takes a fill value or a negative
+    (cropping) pad; the non-constant modes pad every spatial axis of an ``(N, C, *spatial)`` input,
+    ``constant`` the last one to all of them. Defaults: batch ≤ 2, channels ≤ 3, 1–3 spatial axes of
+    sides 1–5, pads ≤ 3, data in ``[-bound, bound]``.
+    """
+    _check(max_batch=max_batch, max_channels=max_channels, max_ndim=max_ndim, max_side=max_side,
+           max_pad=max_pad, bound=bound)
+    if max_ndim > 3:
+        raise InvalidArgument(f"max_ndim={max_ndim} must be at most 3 (torch pads up to 3 axes)")
+    if not modes or any(m not in PAD_MODES for m in modes):
+        raise InvalidArgument(f"modes={modes!r} must be a non-empty subset of {PAD_MODES}")
+    return _pad_cases(tuple(modes), max_batch, max_channels, max_ndim, max_side, max_pad, bound)
+
+
+@st.composite
+def _pad_cases(draw, modes, max_batch, max_channels, max_ndim, max_side, max_pad, bound) -> dict:
+    mode = draw(st.sampled_from(modes))
+    nd = draw(_small(1, max_ndim))
+    size = [draw(_small(1, max_side)) for _ in range(nd)]
+    m = draw(st.integers(1, nd)) if mode == "constant" else nd
+    pairs = []
+    for n in size[nd - m:]:
+        top = {"reflect": min(max_pad, n - 1), "circular": min(max_pad, n)}.get(mode, max_pad)
+        low = -1 if mode == "constant" and n >= 3 else 0     # a crop keeps at least one entry
+        pairs.append((draw(st.integers(low, top)), draw(st.integers(low, top))))
+    flat = tuple(v for lo, hi in pairs[::-1] for v in (lo, hi))
+    value = draw(st.none() | st.integers(-3, 3)) if mode == "constant" else None
+    x = draw(int_arrays((draw(_small(1, max_batch)), draw(_small(1, max_channels)), *size), bound=bound))
+    kw: dict = {} if mode == "constant" and draw(st.booleans()) else {"mode": mode}
+    if value is not None:
+        kw["value"] = float(value)
+    return {"x": x, "pad": flat, "mode": mode, "value": value, "pairs": tuple(pairs), "kwargs": kw}

@@ -1,4 +1,4 @@
-"""Conformance of the convolution family (conv3d, conv_transpose1d/2d/3d): torch and the project's
+"""Conformance of the convolution family (conv3d, conv_transpose1d/2d/3d, pad): torch and the project's
 NumPy shim pass every claim; the mutants of tests/buggy/conv_family_bugs.py written in the calling
 convention are each caught with a small shrunk counterexample, and named where a convention
 explains them; the strategies keep their promises (shapes, certificate, output_padding rule)."""
@@ -19,7 +19,7 @@ from cnnspec.strategies import conv3d_cases, conv_transpose_cases, conv_transpos
 
 ROOT = Path(__file__).resolve().parents[1]
 BUGS = str(ROOT / "tests/buggy/conv_family_bugs.py")
-NEW = ("conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+NEW = ("conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "pad")
 QUICK = dict(examples=6, shrink_seconds=2)
 
 # (mutant, op, a claim that must fail, the diagnosis it must name or "")
@@ -33,6 +33,9 @@ MUTANTS = [
     ("ct_padding_one_side", "conv_transpose2d", "conformance.conv_transpose.operator",
      "crops the padding from the end only"),
     ("conv3d_strides_dh_swapped", "conv3d", "conformance.conv3d.values", "depth and height strides swapped"),
+    ("pad_reflect_repeats_edge", "pad", "conformance.pad.values", "edge repeated"),
+    ("pad_tuple_from_first_axis", "pad", "conformance.pad.values", "from the first padded axis"),
+    ("pad_circular_wrong_side", "pad", "conformance.pad.operator", "width swapped"),
 ]
 
 
@@ -41,8 +44,9 @@ def test_the_new_ops_are_conformance_ops_with_sourced_claims():
     for op in NEW:
         assert op in OPS
         ids = claims_for(op)
-        assert {i.rsplit(".", 1)[1] for i in ids} >= {"shape", "values", "bound", "linearity",
-                                                      "operator", "invalid"}, op
+        kinds = {"values", "operator", "invalid"} if op == "pad" else \
+            {"shape", "values", "bound", "linearity", "operator", "invalid"}
+        assert {i.rsplit(".", 1)[1] for i in ids} >= kinds, op
         assert all(REGISTRY[i].source and REGISTRY[i].group == "conformance" for i in ids)
 
 
@@ -113,3 +117,18 @@ def test_strategy_bounds_are_checked(kw, word):
     if "ndim" not in kw:
         with pytest.raises(InvalidArgument, match=word):
             conv3d_cases(**kw)
+
+
+def test_pad_strategy_follows_torchs_rules_and_checks_its_bounds():
+    from cnnspec.strategies import pad_cases
+    for c in draw_cases(pad_cases(), 60, 0):
+        lead = c["x"].ndim - len(c["pairs"])
+        for (lo, hi), n in zip(c["pairs"], c["x"].shape[lead:]):
+            if c["mode"] == "reflect":
+                assert max(lo, hi) < n
+            if c["mode"] != "constant":
+                assert min(lo, hi) >= 0 and lead == 2 and c["value"] is None
+        assert oracle.functional_pad(c["x"], c["pad"], c["mode"], c["value"]).ndim == c["x"].ndim
+    for kw, word in (({"max_ndim": 4}, "max_ndim=4"), ({"modes": ("wrap",)}, "modes="), ({"bound": 0}, "bound=0")):
+        with pytest.raises(InvalidArgument, match=word):
+            pad_cases(**kw)

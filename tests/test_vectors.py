@@ -37,6 +37,8 @@ def test_export_writes_exact_vectors_that_torch_reproduces(tmp_path):
             got = fn(t, w, None if b is None else torch.tensor(_arr(b)), **call).numpy()
             assert rec["certificate"]["holds"]
             assert np.array_equal(got, want), path
+        elif rec["op"] == "pad":
+            assert np.array_equal(F.pad(t, **call).numpy(), want), path
         elif rec["op"] == "max_pool2d":
             assert np.array_equal(F.max_pool2d(t, **call).numpy(), want), path
         else:

@@ -6,4 +6,4 @@ stages and the vectors take it from here.
 """
 
 OPS: tuple[str, ...] = ("conv1d", "conv2d", "max_pool2d", "avg_pool2d")
-OPS += ("conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")   # conv_family_claims
+OPS += ("conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "pad")   # conv_family_claims

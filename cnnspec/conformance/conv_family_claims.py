@@ -1,4 +1,4 @@
-"""Conformance claims for the convolution family: ``conv3d`` and ``conv_transpose1d/2d/3d``.
+"""Conformance claims for the convolution family: ``conv3d``, ``conv_transpose1d/2d/3d`` and ``pad``.
 
 Targets follow ``docs/calling-convention.md``: the signature and semantics of the same-named
 ``torch.nn.functional`` function. The claims are those of :mod:`.conv_claims` (whose checks they
@@ -29,12 +29,14 @@ from ..claims import Outcome
 from ..spec.convolution import ConvSpec
 from ..spec.toeplitz import ConvMatrix
 from ..spec.transposed import TransposedSpec, transpose_of_matching
-from ..strategies import conv3d_cases, conv_transpose_cases, float_arrays, int_arrays
+from ..spec.padding import pad_matrix
+from ..strategies import PAD_MODES, conv3d_cases, conv_transpose_cases, float_arrays, int_arrays, pad_cases
 from . import conv_claims as cc
 from .diagnose import diagnoser
-from .generic_claims import HALF, batch_claim, bound_verdict, invalid_claim
-from .isolation import Call
-from .properties import OpContext, Property, Verdict, compare, op_claim, result_problem
+from .generic_claims import HALF, batch_claim, bound_verdict, compare_matrix, invalid_claim, reconstruct
+from .isolation import Call, WorkerFailure
+from .properties import (OpContext, Property, Verdict, call_words, compare, counterexample, fmt, op_claim,
+                         result_problem)
 
 CONV3D = ("conv3d",)
 TRANSPOSED = ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
@@ -279,3 +281,95 @@ def invalid_transposed(op: str) -> list[tuple[str, Call]]:
 
 invalid_claim("conformance.conv3d.invalid", CONV3D, cc.invalid_calls, SRC3)
 invalid_claim("conformance.conv_transpose.invalid", TRANSPOSED, invalid_transposed, SRCT)
+
+
+# --- pad: torch.nn.functional.pad ------------------------------------------------------------------
+
+PAD = ("pad",)
+SRCP = ("PyTorch docs, torch.nn.functional.pad (the pad tuple starts at the last axis; modes "
+        "constant, reflect, replicate, circular; torch.nn.Conv2d(padding_mode=…) is F.pad then a "
+        "convolution)")
+
+
+def _pad_call(c: dict, x=None) -> Call:
+    return Call((c["x"] if x is None else x, c["pad"]), c["kwargs"])
+
+
+def pad_expected(c: dict) -> np.ndarray:
+    """The exact padded array (:func:`cnnspec.oracle.functional_pad`): entries are copied, never
+    computed, so every correct implementation gives these values bit for bit."""
+    return oracle.functional_pad(c["x"], c["pad"], c["mode"], c["value"])
+
+
+def _pad_words(ctx: OpContext, c: dict) -> str:
+    return call_words(ctx.op, c, {"pad": c["pad"], **c["kwargs"]}, x=c["x"])
+
+
+def _check_pad(c, res, ctx) -> Verdict:
+    want, line = pad_expected(c), _pad_words(ctx, c)
+    return Verdict(result_problem(res[0], "out", want.shape, ctx, line) or
+                   compare(res[0].value, want, "out", line))
+
+
+op_claim("conformance.pad.values",
+         "Each padded axis grows by lo + hi (a negative constant pad crops); inside, the input; "
+         "outside, the fill value (constant), the mirror image without the edge (reflect), the "
+         "edge (replicate) or the other end (circular): bit for bit.",
+         SRCP, "exact", PAD,
+         Property(lambda ctx: pad_cases(), lambda c, ctx: [_pad_call(c)], _check_pad,
+                  diagnose=diagnoser(pad_expected)))
+batch_claim("conformance.pad.batch", PAD, lambda ctx: pad_cases(), lambda c, x: _pad_call(c, x=x),
+            lambda c: pad_expected(c).shape, SRCP)
+
+_PAD_PROBE = ((3, 4), (1, 2, 2, 1))   # H×W, and the pad tuple: W gets (1, 2), H gets (2, 1)
+
+
+def _pad_operator(ctx: OpContext) -> Outcome:
+    size, flat = _PAD_PROBE
+    pairs = [(flat[2], flat[3]), (flat[0], flat[1])]
+    for mode in PAD_MODES:
+        case = {"x": np.zeros((1, 1, *size)), "pad": flat, "mode": mode, "value": None,
+                "pairs": tuple(pairs), "kwargs": {"mode": mode}}
+        want = np.kron(*[pad_matrix(n, lo, hi, mode) for n, (lo, hi) in zip(size, pairs)]).astype(np.float64)
+        try:
+            got, problem = reconstruct(ctx, case, lambda c, e: _pad_call(c, x=e))
+        except WorkerFailure as e:
+            return Outcome(False, f"{e} while probing with unit impulses")
+        problem = problem or compare_matrix(got, want, f"R_{mode}", fmt)
+        if problem is not None:
+            diagnosis = cc.diagnose_matrix(ctx.op, case, got) if got is not None else ""
+            problem.line += f" [{_pad_words(ctx, case)}]"
+            return Outcome(False, problem.line + (f"; diagnosis: {diagnosis}" if diagnosis else ""),
+                           examples=case["x"].size,
+                           counterexample=counterexample(case, problem, ctx, diagnosis))
+    return Outcome(True, f"the reconstructed matrices of the four modes equal the spec's R = R_H ⊗ R_W "
+                         f"[pad{flat} x(1,1,{size[0]},{size[1]})]", examples=len(PAD_MODES) * math.prod(size))
+
+
+op_claim("conformance.pad.operator",
+         "Probed with unit impulses, the target's padding is the 0/1 matrix R = R_H ⊗ R_W of the spec, "
+         "R[i, src(i)] = 1 per padded position (src: the mirror index without the edge for reflect, the "
+         "clamped index for replicate, the index mod n for circular, none for constant), in every mode.",
+         SRCP + "; cnnspec.spec.padding", "exact", PAD)(_pad_operator)
+
+
+def invalid_pad(op: str) -> list[tuple[str, Call]]:
+    """Calls torch's ``pad`` rejects."""
+    x = np.ones((1, 2, 3, 4))
+    return [
+        ("reflect pad (4, 0) on an axis of size 4 (must be smaller than the size)",
+         Call((x, (4, 0, 0, 0)), {"mode": "reflect"})),
+        ("circular pad (5, 0) on an axis of size 4 (wraps more than once)",
+         Call((x, (5, 0, 0, 0)), {"mode": "circular"})),
+        ("mode='wrap' (not constant, reflect, replicate or circular)", Call((x, (1, 1)), {"mode": "wrap"})),
+        ("a pad tuple of odd length (1, 1, 1)", Call((x, (1, 1, 1)), {})),
+        ("value=2.0 with mode='reflect' (only constant takes a fill value)",
+         Call((x, (1, 1, 1, 1)), {"mode": "reflect", "value": 2.0})),
+    ]
+
+
+invalid_claim("conformance.pad.invalid", PAD, invalid_pad, SRCP,
+              "Pads the mode cannot give a meaning to (reflect pads not smaller than the axis, "
+              "circular pads over the axis), an unknown mode, an odd-length pad tuple and a fill "
+              "value outside mode 'constant' are rejected with an exception; accepting one is a "
+              "warning, not a wrong value.")

@@ -306,3 +306,42 @@ TRANSPOSED: list[tuple[str, Variant]] = [
 VARIANTS.update({"conv3d": CONV + [("reads the depth and height strides swapped", _strides_dh_swapped)],
                  "conv_transpose1d": TRANSPOSED, "conv_transpose2d": TRANSPOSED,
                  "conv_transpose3d": TRANSPOSED})
+
+
+# --- pad ---------------------------------------------------------------------------------------------
+
+def _pad_widths(case) -> list[tuple[int, int]]:
+    return [(0, 0)] * (case["x"].ndim - len(case["pairs"])) + list(case["pairs"])
+
+
+def _reflect_with_edge(case):
+    """'reflect' as NumPy's 'symmetric': the edge entry repeated in the mirror image."""
+    if case["mode"] != "reflect" or not any(map(any, case["pairs"])):
+        return None
+    return np.pad(case["x"], _pad_widths(case), mode="symmetric")
+
+
+def _pad_tuple_from_first_axis(case):
+    """The flat pad tuple read from the first padded axis, not the last."""
+    pairs = list(case["pairs"])
+    if pairs == pairs[::-1]:
+        return None
+    return oracle.functional_pad(case["x"], tuple(v for p in pairs for v in p), case["mode"], case["value"])
+
+
+def _circular_widths_swapped(case):
+    """'circular' that wraps each side with the other side's width, then rolls to look right."""
+    if case["mode"] != "circular" or all(lo == hi for lo, hi in case["pairs"]):
+        return None
+    flat = tuple(case["pad"])
+    y = oracle.functional_pad(case["x"], tuple(flat[i ^ 1] for i in range(len(flat))), "circular")
+    for i in range(len(flat) // 2):
+        y = np.roll(y, flat[2 * i] - flat[2 * i + 1], axis=y.ndim - 1 - i)
+    return y
+
+
+VARIANTS["pad"] = [
+    ("reflects with the edge repeated (NumPy's 'symmetric'), not without it", _reflect_with_edge),
+    ("reads the pad tuple from the first padded axis instead of the last", _pad_tuple_from_first_axis),
+    ("wraps circular padding with each side's width swapped", _circular_widths_swapped),
+]

@@ -87,6 +87,10 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
 
 def probe_calls(op: str) -> list[Call]:
     """Three valid, plain calls of ``op`` (different shapes and arguments), for the usage probe."""
+    if op == "pad":   # pad(input, pad, mode='constant', value=None), the tuple from the last axis
+        x = np.arange(30, dtype=np.float64).reshape(1, 1, 5, 6) % 5
+        return [Call((x, p), kw) for p, kw in (((1, 1), {}), ((1, 0, 0, 2), {"mode": "replicate"}),
+                                                ((2, 2, 1, 1), {"mode": "reflect"}))]
     nd = 1 if op.endswith("1d") else 3 if op.endswith("3d") else 2
     calls = []
     for size, k, kw in ((5, 2, {}), (6, 3, {"padding": 1}), (7, 1, {"stride": 2})):

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import __version__, oracle
 from ..report.schema import write_atomic
-from ..strategies import conv3d_cases, conv_cases, conv_transpose_cases, pool_cases
+from ..strategies import conv3d_cases, conv_cases, conv_transpose_cases, pad_cases, pool_cases
 from . import OPS
 from .properties import draw_cases
 
@@ -53,6 +53,8 @@ def _jsonable(a) -> list | None:
 
 
 def _call_of(op: str, c: dict) -> dict:
+    if op == "pad":
+        return {"pad": list(c["pad"]), "mode": c["mode"], "value": c["value"]}
     if op.startswith("conv"):
         call = {"stride": list(c["stride"]), "padding": list(c["padding"]),
                 "dilation": list(c["dilation"]), "groups": c["groups"]}
@@ -72,6 +74,8 @@ def cases(op: str, count: int, seed: int) -> list[dict]:
     """``count`` cases of ``op`` from the public strategies, reproducible from ``seed``."""
     if op in ("conv1d", "conv2d"):
         strat = conv_cases(ndim=1 if op == "conv1d" else 2, max_side=7, dtype="float32")
+    elif op == "pad":
+        strat = pad_cases()
     elif op == "conv3d":
         strat = conv3d_cases(dtype="float32")
     elif op.startswith("conv_transpose"):
@@ -97,6 +101,8 @@ def vector(op: str, c: dict, i: int) -> tuple[dict, dict[str, np.ndarray]]:
                             c["groups"])
             k = c["weight"][0].size
         cert = oracle.certificate(c["x"], c["weight"], c["bias"], k)
+    elif op == "pad":
+        y = oracle.functional_pad(c["x"], **call)
     elif op == "max_pool2d":
         y = oracle.max_pool2d(c["x"], **call)
     else:
