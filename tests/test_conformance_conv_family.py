@@ -74,6 +74,8 @@ def test_mutant_is_caught_with_a_shrunk_counterexample(name, op, claim, diagnosi
     assert np.asarray(ce["args"]["x"]).size <= 60, r.message       # shrunk to a handful of entries
     if diagnosis:
         assert diagnosis in (ce["diagnosis"] or ""), r.message
+    if op == "pad":   # the snippet passes the pad tuple, torch's second positional argument
+        assert "f(x, (" in ce["python"]
 
 
 def test_the_mutation_score_covers_every_convention_mutant():
