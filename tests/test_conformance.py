@@ -68,7 +68,9 @@ def test_torch_functional_passes_every_claim(op, dtype):
     results, report = validate_op(f"torch.nn.functional:{op}", op, array="torch", dtype=dtype,
                                   examples=4)
     assert report["verdict"] == "pass", [r.message for r in results if r.status != "pass"]
-    assert all(r.status == "pass" for r in results)   # backward included: torch is differentiable
+    # backward included: torch is differentiable; torch takes no (lo, hi) pairs: that claim is skipped
+    assert all(r.status == "pass" or (r.id, r.status) == ("conformance.conv_padding.pairs", "skipped")
+               for r in results)
     assert report["kind"] == "validate-op" and report["environment"]["dtype"] == dtype
 
 

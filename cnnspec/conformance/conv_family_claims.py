@@ -1,4 +1,5 @@
-"""Conformance claims for the convolution family: ``conv3d``, ``conv_transpose1d/2d/3d`` and ``pad``.
+"""Conformance claims for the convolution family: ``conv3d``, ``conv_transpose1d/2d/3d``, ``pad``, and
+the padding forms ``'same'``/``'valid'``/``(lo, hi)`` pairs of ``conv1d``/``conv2d``/``conv3d``.
 
 Targets follow ``docs/calling-convention.md``: the signature and semantics of the same-named
 ``torch.nn.functional`` function. The claims are those of :mod:`.conv_claims` (whose checks they
@@ -36,7 +37,7 @@ from .diagnose import diagnoser
 from .generic_claims import HALF, batch_claim, bound_verdict, compare_matrix, invalid_claim, reconstruct
 from .isolation import Call, WorkerFailure
 from .properties import (OpContext, Property, Verdict, call_words, compare, counterexample, fmt, op_claim,
-                         result_problem)
+                         result_problem, run_property)
 
 CONV3D = ("conv3d",)
 TRANSPOSED = ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
@@ -373,3 +374,71 @@ invalid_claim("conformance.pad.invalid", PAD, invalid_pad, SRCP,
               "circular pads over the axis), an unknown mode, an odd-length pad tuple and a fill "
               "value outside mode 'constant' are rejected with an exception; accepting one is a "
               "warning, not a wrong value.")
+
+
+# --- padding='same' | 'valid' and (lo, hi) pairs on the convolutions --------------------------------
+
+DIRECT = ("conv1d", "conv2d", "conv3d")
+SRCS = ("PyTorch docs, torch.nn.functional.conv2d (padding='valid' | 'same', 'same' only with "
+        "stride 1: the total d(k−1) split with the odd pixel on the high side); ONNX Conv auto_pad "
+        "SAME_UPPER; docs/calling-convention.md ((lo, hi) pairs, an extension of the convention)")
+
+
+@st.composite
+def _padding_form_cases(draw, ctx: OpContext, pairs: bool):
+    """A stride-1 convolution case whose ``padding`` is ``'same'``, ``'valid'`` or ``(lo, hi)``
+    pairs (``pairs=True``), with the output size it gives."""
+    kw = {"max_stride": 1}
+    c = draw(conv3d_cases(dtype=ctx.dtype, max_side=4, **kw) if ctx.op == "conv3d" else
+             cc.conv_cases(ndim=cc._nd(ctx), dtype=ctx.dtype, **kw))
+    span = [d * (k - 1) + 1 for k, d in zip(c["kernel"], c["dilation"])]
+    if pairs:
+        form = []
+        for n, s in zip(c["size"], span):
+            lo, hi = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+            form.append((lo, hi + max(0, s - n - lo - hi)))   # the dilated kernel fits
+        out = [n + lo + hi - s + 1 for n, s, (lo, hi) in zip(c["size"], span, form)]
+        form = tuple(form)
+    else:
+        form = draw(st.sampled_from(["same", "valid"]))
+        if form == "valid":   # the kernel must fit the unpadded input
+            x = c["x"]
+            grow = [max(0, s - n) for n, s in zip(c["size"], span)]
+            c["x"] = np.pad(x, [(0, 0), (0, 0)] + [(0, g) for g in grow], constant_values=1)
+            c["size"] = tuple(n + g for n, g in zip(c["size"], grow))
+        out = list(c["size"]) if form == "same" else [n - s + 1 for n, s in zip(c["size"], span)]
+    kwargs = {**{k: v for k, v in c["kwargs"].items() if k != "stride"}, "padding": form}
+    return {**c, "padding": form, "out_size": tuple(out), "kwargs": kwargs}
+
+
+def _padding_claim(pairs: bool):
+    prop = Property(lambda ctx: _padding_form_cases(ctx, pairs), _call1, cc._check_values,
+                    diagnose=diagnoser(cc.expected))
+
+    def check(ctx: OpContext) -> Outcome:
+        # a target written for integer padding only (torch before 1.9 took no strings; torch takes
+        # no pairs) is skipped on these forms, not failed: a probe call first
+        probe = probe_case("conv3d") if ctx.op == "conv3d" else cc.probe_case(cc._nd(ctx))
+        nd = len(probe["size"])
+        form, words = (((1, 0),) * nd, "(lo, hi) padding") if pairs else ("valid", "padding='valid'")
+        try:
+            (r,) = ctx.worker.call_many([Call((probe["x"], probe["weight"]),
+                                              {"padding": form, "groups": probe["groups"]})])
+        except WorkerFailure as e:
+            return Outcome(False, f"{e} on {words}")
+        if not r.ok:
+            return Outcome(True, f"skipped: the target does not take {words} ({r.error[:120]})",
+                           skipped=True)
+        return run_property(prop, ctx)
+    return check
+
+
+op_claim("conformance.conv_padding.same_valid",
+         "padding='valid' is no padding; padding='same' (stride 1) keeps every spatial size, padding "
+         "⌊d(k−1)/2⌋ before and the rest after: exact values on integer data; a target that does "
+         "not take the strings is skipped.",
+         SRCS, "exact", DIRECT)(_padding_claim(False))
+op_claim("conformance.conv_padding.pairs",
+         "padding as one (lo, hi) pair per axis pads lo before and hi after, the output size "
+         "n + lo + hi − d(k−1) (stride 1): exact values; a target that does not take pairs is skipped.",
+         SRCS, "exact", DIRECT)(_padding_claim(True))

@@ -303,6 +303,29 @@ TRANSPOSED: list[tuple[str, Variant]] = [
     ("crops the padding from the end only (2p after, none before)", _ct_crop_one_side),
 ]
 
+def _same_odd_low(case):
+    """padding='same' with the odd pixel of the total d(k−1) before the input (ONNX SAME_LOWER)."""
+    if case["padding"] != "same":
+        return None
+    total = [d * (k - 1) for k, d in zip(case["kernel"], case["dilation"])]
+    if all(t % 2 == 0 for t in total):
+        return None
+    return _conv(case, padding=[(t - t // 2, t // 2) for t in total])
+
+
+def _pairs_lo_lo(case):
+    """(lo, hi) pairs read as (lo, lo): the high side padded like the low one."""
+    p = case["padding"]
+    if isinstance(p, str) or not p or not isinstance(p[0], tuple) or all(lo == hi for lo, hi in p):
+        return None
+    return _conv(case, padding=[(lo, lo) for lo, _ in p])
+
+
+CONV += [   # the padding forms of the convolutions (padding='same' and (lo, hi) pairs)
+    ("puts the odd pixel of padding='same' before the input (SAME_LOWER), not after", _same_odd_low),
+    ("reads (lo, hi) padding as (lo, lo)", _pairs_lo_lo),
+]
+
 VARIANTS.update({"conv3d": CONV + [("reads the depth and height strides swapped", _strides_dh_swapped)],
                  "conv_transpose1d": TRANSPOSED, "conv_transpose2d": TRANSPOSED,
                  "conv_transpose3d": TRANSPOSED})
