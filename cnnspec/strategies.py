@@ -69,6 +69,19 @@ def _form(values: tuple[int, ...], default: int | None) -> st.SearchStrategy:
     return st.one_of(forms)
 
 
+def _call_form(draw, groups: int, args) -> dict:
+    """The call's keyword arguments: each ``(name, values, default)`` in a :func:`_form`, and
+    ``groups`` (always when > 1)."""
+    kw = {}
+    for name, vals, default in args:
+        v = draw(_form(tuple(vals), default))
+        if v is not None:
+            kw[name] = v
+    if groups > 1 or draw(st.booleans()):
+        kw["groups"] = groups
+    return kw
+
+
 def conv_params(*, ndim: int = 2, min_batch: int = 1, max_batch: int = 3, max_channels: int = 4,
                 min_groups: int = 1, max_groups: int = 3, min_side: int = 1, max_side: int = 9,
                 max_kernel: int = 4, max_stride: int = 3, max_dilation: int = 3,
@@ -107,13 +120,7 @@ def _conv_params(draw, ndim, min_batch, max_batch, max_channels, min_groups, max
         lo = max(min_side, span - 2 * pi, 1)
         ni = draw(st.integers(lo, max(lo, max_side)))
         k.append(ki); s.append(si); d.append(di); p.append(pi); n.append(ni)
-    kw = {}
-    for name, vals, default in (("stride", s, 1), ("padding", p, 0), ("dilation", d, 1)):
-        v = draw(_form(tuple(vals), default))
-        if v is not None:
-            kw[name] = v
-    if g > 1 or draw(st.booleans()):
-        kw["groups"] = g
+    kw = _call_form(draw, g, (("stride", s, 1), ("padding", p, 0), ("dilation", d, 1)))
     return {"N": draw(_small(min_batch, max_batch)), "C_in": cin, "C_out": cout, "groups": g,
             "size": tuple(n), "kernel": tuple(k), "stride": tuple(s), "padding": tuple(p),
             "dilation": tuple(d), "kwargs": kw}
@@ -164,7 +171,8 @@ def _conv_cases(draw, params, dtype: str, bias: bool | None) -> dict:
     mx, mw, mb = _magnitudes(draw, taps, dtype, with_bias)
     sign = draw(st.sampled_from(["mixed", "mixed", "negative", "positive"]))
     x = draw(int_arrays((geo["N"], geo["C_in"], *geo["size"]), bound=mx, sign=sign))
-    w = draw(int_arrays((geo["C_out"], geo["C_in"] // geo["groups"], *geo["kernel"]), bound=mw))
+    w_shape = geo.get("weight_shape") or (geo["C_out"], geo["C_in"] // geo["groups"], *geo["kernel"])
+    w = draw(int_arrays(w_shape, bound=mw))
     b = draw(int_arrays((geo["C_out"],), bound=max(mb, 1))) if with_bias else None
     return {**geo, "x": x, "weight": w, "bias": b, "cert": (taps, mx, mw, mb)}
 
@@ -384,3 +392,137 @@ def adaptive_cases(*, special: bool = False, bound: int = 9, **params) -> st.Sea
     """An adaptive geometry (:func:`adaptive_params`) with integer data in ``[-bound, bound]``."""
     _check(bound=bound)
     return _pool_cases(adaptive_params(**params), special, bound)
+
+
+# --- the convolution family: 3-D and transposed convolution ------------------------------------------
+
+def conv3d_cases(*, dtype: str = "float32", bias: bool | None = None, min_batch: int = 1,
+                 max_batch: int = 2, max_channels: int = 4, min_groups: int = 1, max_groups: int = 2,
+                 min_side: int = 1, max_side: int = 5, max_kernel: int = 3, max_stride: int = 2,
+                 max_dilation: int = 2, max_padding: int = 2) -> st.SearchStrategy[dict]:
+    """A 3-D convolution geometry (the keys of :func:`conv_params`, three spatial axes) with
+    certified integer data, as :func:`conv_cases`.
+
+    Defaults are smaller than 2-D's (sides ≤ 5, kernel ≤ 3, stride and dilation ≤ 2, batch ≤ 2):
+    a 3-D case multiplies three axes, and small volumes keep a claim's run short.
+    """
+    _check(min_batch=min_batch, max_batch=max_batch, max_channels=max_channels, min_groups=min_groups,
+           max_groups=max_groups, min_side=min_side, max_side=max_side, max_kernel=max_kernel,
+           max_stride=max_stride, max_dilation=max_dilation, max_padding=max_padding)
+    if dtype not in PRECISION:
+        raise InvalidArgument(f"dtype={dtype!r} is not one of {sorted(PRECISION)}")
+    if min_groups > max_channels:
+        raise InvalidArgument(f"min_groups={min_groups} is larger than max_channels={max_channels}")
+    geo = _conv_params(3, min_batch, max_batch, max_channels, min_groups, max_groups, min_side,
+                       max_side, max_kernel, max_stride, max_dilation, max_padding)
+    return _conv_cases(geo, dtype, bias)
+
+
+def conv_transpose_params(*, ndim: int = 2, min_batch: int = 1, max_batch: int = 2,
+                          max_channels: int = 4, min_groups: int = 1, max_groups: int = 2,
+                          min_side: int = 1, max_side: int = 5, max_kernel: int = 3,
+                          max_stride: int = 3, max_dilation: int = 2,
+                          max_padding: int = 2) -> st.SearchStrategy[dict]:
+    """A transposed-convolution geometry: ``{"N", "C_in", "C_out", "groups", "size", "kernel",
+    "stride", "padding", "output_padding", "dilation", "out_size", "weight_shape", "kwargs"}``;
+    the weight is ``(C_in, C_out/groups, *kernel)`` and the output size per axis
+    ``(n − 1)s − 2p + d(k − 1) + output_padding + 1 ≥ 1`` (PyTorch ``ConvTranspose2d`` docs;
+    Dumoulin & Visin 2016, §4). ``output_padding < max(stride, dilation)``, often at its largest.
+
+    Defaults: batch 1–2, channels ≤ 4, groups 1–2, input sides 1–5 (3-D: pass a smaller
+    ``max_side``), kernel ≤ 3, stride ≤ 3, dilation ≤ 2, padding ≤ 2.
+    """
+    _check(ndim=ndim, min_batch=min_batch, max_batch=max_batch, max_channels=max_channels,
+           min_groups=min_groups, max_groups=max_groups, min_side=min_side, max_side=max_side,
+           max_kernel=max_kernel, max_stride=max_stride, max_dilation=max_dilation,
+           max_padding=max_padding)
+    if ndim not in (1, 2, 3):
+        raise InvalidArgument(f"ndim={ndim} must be 1, 2 or 3")
+    if min_groups > max_channels:
+        raise InvalidArgument(f"min_groups={min_groups} is larger than max_channels={max_channels}")
+    return _conv_transpose_params(ndim, min_batch, max_batch, max_channels, min_groups, max_groups,
+                                  min_side, max_side, max_kernel, max_stride, max_dilation, max_padding)
+
+
+@st.composite
+def _conv_transpose_params(draw, ndim, min_batch, max_batch, max_channels, min_groups, max_groups,
+                           min_side, max_side, max_kernel, max_stride, max_dilation, max_padding) -> dict:
+    g = draw(_small(min_groups, max_groups))
+    cin = g * draw(_small(1, max(1, max_channels // g)))
+    cout = g * draw(_small(1, max(1, max_channels // g)))
+    k, s, d, p, a, n, m = [], [], [], [], [], [], []
+    for _ in range(ndim):
+        ki = draw(_small(1, max_kernel))
+        si = draw(_small(1, max_stride))
+        di = draw(_small(1, max_dilation)) if ki > 1 else 1
+        pi = draw(_small(0, max_padding))
+        top = max(si, di) - 1
+        ai = draw(st.one_of(st.just(top), st.integers(0, top)))
+        # the smallest input whose output is not empty: (n − 1)s ≥ 2p − d(k − 1) − a
+        lo = max(min_side, 1 + max(0, -(-(2 * pi - di * (ki - 1) - ai) // si)))
+        ni = draw(st.integers(lo, max(lo, max_side)))
+        k.append(ki); s.append(si); d.append(di); p.append(pi); a.append(ai); n.append(ni)
+        m.append((ni - 1) * si - 2 * pi + di * (ki - 1) + ai + 1)
+    kw = _call_form(draw, g, (("stride", s, 1), ("padding", p, 0), ("output_padding", a, 0),
+                              ("dilation", d, 1)))
+    return {"N": draw(_small(min_batch, max_batch)), "C_in": cin, "C_out": cout, "groups": g,
+            "size": tuple(n), "kernel": tuple(k), "stride": tuple(s), "padding": tuple(p),
+            "output_padding": tuple(a), "dilation": tuple(d), "out_size": tuple(m),
+            "weight_shape": (cin, cout // g, *k), "kwargs": kw}
+
+
+def conv_transpose_cases(*, ndim: int = 2, dtype: str = "float32", bias: bool | None = None,
+                         **bounds) -> st.SearchStrategy[dict]:
+    """A transposed geometry (:func:`conv_transpose_params`, which takes ``bounds``) with certified
+    integer data ``x`` ``(N, C_in, *n)``, ``weight`` ``(C_in, C_out/groups, *k)``, ``bias`` and
+    ``cert = (K, max|x|, max|w|, max|b|)``: every output sums at most ``K = C_in/g·Πk`` products,
+    and ``K·mx·mw + mb < 2^p``."""
+    if dtype not in PRECISION:
+        raise InvalidArgument(f"dtype={dtype!r} is not one of {sorted(PRECISION)}")
+    # the transposed geometry names its weight shape; the data and certificate are conv_cases's
+    return _conv_cases(conv_transpose_params(ndim=ndim, **bounds), dtype, bias)
+
+
+PAD_MODES: tuple[str, ...] = ("constant", "reflect", "replicate", "circular")
+
+
+def pad_cases(*, modes: tuple[str, ...] = PAD_MODES, max_batch: int = 2, max_channels: int = 3,
+              max_ndim: int = 3, max_side: int = 5, max_pad: int = 3,
+              bound: int = 9) -> st.SearchStrategy[dict]:
+    """A ``torch.nn.functional.pad`` call on integer data: ``{"x", "pad", "mode", "value", "pairs",
+    "kwargs"}``; ``pad`` is torch's flat tuple from the last axis, ``pairs`` the ``(lo, hi)`` of the
+    padded trailing axes, first to last.
+
+    torch's rules (PyTorch docs, ``torch.nn.functional.pad``): ``reflect`` pads are smaller than the
+    axis, ``circular`` pads at most the axis, only ``constant`` takes a fill value or a negative
+    (cropping) pad; the non-constant modes pad every spatial axis of an ``(N, C, *spatial)`` input,
+    ``constant`` the last one to all of them. Defaults: batch ≤ 2, channels ≤ 3, 1–3 spatial axes of
+    sides 1–5, pads ≤ 3, data in ``[-bound, bound]``.
+    """
+    _check(max_batch=max_batch, max_channels=max_channels, max_ndim=max_ndim, max_side=max_side,
+           max_pad=max_pad, bound=bound)
+    if max_ndim > 3:
+        raise InvalidArgument(f"max_ndim={max_ndim} must be at most 3 (torch pads up to 3 axes)")
+    if not modes or any(m not in PAD_MODES for m in modes):
+        raise InvalidArgument(f"modes={modes!r} must be a non-empty subset of {PAD_MODES}")
+    return _pad_cases(tuple(modes), max_batch, max_channels, max_ndim, max_side, max_pad, bound)
+
+
+@st.composite
+def _pad_cases(draw, modes, max_batch, max_channels, max_ndim, max_side, max_pad, bound) -> dict:
+    mode = draw(st.sampled_from(modes))
+    nd = draw(_small(1, max_ndim))
+    size = [draw(_small(1, max_side)) for _ in range(nd)]
+    m = draw(st.integers(1, nd)) if mode == "constant" else nd
+    pairs = []
+    for n in size[nd - m:]:
+        top = {"reflect": min(max_pad, n - 1), "circular": min(max_pad, n)}.get(mode, max_pad)
+        low = -1 if mode == "constant" and n >= 3 else 0     # a crop keeps at least one entry
+        pairs.append((draw(st.integers(low, top)), draw(st.integers(low, top))))
+    flat = tuple(v for lo, hi in pairs[::-1] for v in (lo, hi))
+    value = draw(st.none() | st.integers(-3, 3)) if mode == "constant" else None
+    x = draw(int_arrays((draw(_small(1, max_batch)), draw(_small(1, max_channels)), *size), bound=bound))
+    kw: dict = {} if mode == "constant" and draw(st.booleans()) else {"mode": mode}
+    if value is not None:
+        kw["value"] = float(value)
+    return {"x": x, "pad": flat, "mode": mode, "value": value, "pairs": tuple(pairs), "kwargs": kw}

@@ -139,7 +139,7 @@ def test_stage_names_are_checked():
     (["--seed", "x"], "--seed: 'x' is not a whole number"),
     (["--data", "/no/such/dir", "--stages", "spec"], "--data: '/no/such/dir' is not a folder"),
     (["--target", "x.py:f"], "--target: 'x.py:f' is not TARGET=OP"),
-    (["--target", "x.py:f=conv3d"], "OP one of conv1d"),
+    (["--target", "x.py:f=conv9d"], "OP one of conv1d"),
     (["--target", "x.py:f=conv1d", "--stages", "spec"], "add conformance to --stages"),
     (["--targets-only"], "--targets-only: give at least one --target"),
 ])

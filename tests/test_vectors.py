@@ -33,10 +33,12 @@ def test_export_writes_exact_vectors_that_torch_reproduces(tmp_path):
         if rec["op"].startswith("conv"):
             w = torch.tensor(np.load(path.parent / rec["npy"]["weight"]))
             b = rec["inputs"]["bias"]
-            fn = F.conv1d if rec["op"] == "conv1d" else F.conv2d
+            fn = getattr(F, rec["op"])
             got = fn(t, w, None if b is None else torch.tensor(_arr(b)), **call).numpy()
             assert rec["certificate"]["holds"]
             assert np.array_equal(got, want), path
+        elif rec["op"] == "pad":
+            assert np.array_equal(F.pad(t, **call).numpy(), want), path
         elif rec["op"] == "max_pool2d":
             assert np.array_equal(F.max_pool2d(t, **call).numpy(), want), path
         else:

@@ -10,3 +10,4 @@ OPS: tuple[str, ...] = ("conv1d", "conv2d", "max_pool2d", "avg_pool2d")
 OPS += ("max_pool1d", "max_pool3d", "avg_pool1d", "avg_pool3d", "lp_pool1d", "lp_pool2d",
         "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
         "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d")
+OPS += ("conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "pad")   # conv_family_claims

@@ -45,6 +45,8 @@ def _call(case: dict, x=None, w=None, b="case", **kw) -> Call:
 
 
 def out_shape(case: dict) -> tuple[int, ...]:
+    if "out_size" in case:   # a geometry that states its output size (transposed convolution)
+        return (case["x"].shape[0], case["C_out"], *case["out_size"])
     return (case["x"].shape[0], case["C_out"], *(output_size(n, k, s, p, d) for n, k, s, p, d in zip(
         case["size"], case["kernel"], case["stride"], case["padding"], case["dilation"])))
 
@@ -350,17 +352,24 @@ def _operator(ctx: OpContext) -> Outcome:
                          out_channels=case["C_out"], groups=case["groups"], stride=case["stride"],
                          padding=case["padding"], dilation=case["dilation"])
     want = ConvMatrix(spec).numeric(case["weight"].astype(np.int64)).toarray().astype(np.float64)
+    return operator_outcome(ctx, case, want, "T", "T(w)", words(ctx, case))
+
+
+def operator_outcome(ctx: OpContext, case: dict, want: np.ndarray, name: str, spec_name: str,
+                     line: str) -> Outcome:
+    """Probe the target with unit impulses (:func:`reconstruct`) and compare its matrix with
+    ``want`` (the spec's, weights numbered 1, 2, … so that an entry names its weight); a failure
+    names the convention whose matrix the target's is (:func:`diagnose_matrix`)."""
     try:
         got, problem = reconstruct(ctx, case, lambda c, x: _call(c, x=x))
     except WorkerFailure as e:
         return Outcome(False, f"{e} while probing with unit impulses")
-    line = words(ctx, case)
     n_calls = case["x"].size
     if problem is None:
-        problem = compare_matrix(got, want, "T", _weight_name(case["weight"].shape))
+        problem = compare_matrix(got, want, name, _weight_name(case["weight"].shape))
     if problem is None:
         return Outcome(True, f"the reconstructed {want.shape[0]}x{want.shape[1]} matrix equals the "
-                             f"spec's T(w) entry by entry [{line}]", examples=n_calls,
+                             f"spec's {spec_name} entry by entry [{line}]", examples=n_calls,
                        evidence={"matrix_shape": list(want.shape), "nnz": int((want != 0).sum())})
     diagnosis = diagnose_matrix(ctx.op, case, got) if got is not None else ""
     problem.line += f" [{line}]"
@@ -421,9 +430,15 @@ def _check_grad(c, res, ctx) -> Verdict:
 
 
 def _backward(ctx: OpContext) -> Outcome:
+    return backward_outcome(ctx, lambda ctx: _grad_cases(_nd(ctx)))
+
+
+def backward_outcome(ctx: OpContext, strategy) -> Outcome:
+    """Autograd's gradients on ``strategy``'s cases (each with an output gradient ``grad``) against
+    the exact ``(Tᵀv, Σ_n U(x_n)ᵀv_n, Σv)`` of :func:`grad_expected`; skipped for NumPy targets."""
     if ctx.array != "torch":
         return Outcome(True, "the target takes NumPy arrays: no autograd to check", skipped=True)
-    prop = Property(lambda ctx: _grad_cases(_nd(ctx)),
+    prop = Property(strategy,
                     lambda c, ctx: [Call(_args(c["x"], c["weight"], c["bias"]), c["kwargs"], grad=c["grad"])],
                     _check_grad, share=HALF)
     return run_property(prop, ctx)
@@ -440,10 +455,10 @@ op_claim("conformance.conv.backward",
 # --- invalid arguments -----------------------------------------------------------------------------
 
 def invalid_calls(op: str) -> list[tuple[str, Call]]:
-    nd = 1 if op == "conv1d" else 2
+    nd = 1 if op == "conv1d" else 3 if op == "conv3d" else 2
     x = np.ones((1, 3, *[5] * nd))
     w = np.ones((2, 3, *[3] * nd))
-    one = lambda v: v if nd == 1 else (v, v)  # noqa: E731
+    one = lambda v: v if nd == 1 else (v,) * nd  # noqa: E731
     return [
         ("stride=0", Call((x, w), {"stride": one(0)})),
         ("padding=-1", Call((x, w), {"padding": one(-1)})),

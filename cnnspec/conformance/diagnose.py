@@ -381,3 +381,129 @@ VARIANTS.update({"max_pool1d": MAX_ND_POOL, "max_pool3d": MAX_ND_POOL, "avg_pool
                  "avg_pool3d": AVG_ND_POOL, "lp_pool1d": LP_POOL, "lp_pool2d": LP_POOL,
                  **{f"adaptive_{k}_pool{d}d": ADAPTIVE for k in ("avg", "max") for d in (1, 2, 3)}})
 VARIANTS["avg_pool2d"] = AVG_POOL + AVG_ND_POOL
+# --- the convolution family: 3-D and transposed convolution ------------------------------------------
+
+def _strides_dh_swapped(case):
+    """A 3-D convolution that reads the stride's depth and height entries swapped."""
+    s = case["stride"]
+    if len(s) != 3 or s[0] == s[1]:
+        return None
+    return _conv(case, stride=(s[1], s[0], s[2]))
+
+
+def _ct(case, w=None, **over) -> np.ndarray:
+    a = {"stride": case["stride"], "padding": case["padding"], "output_padding": case["output_padding"],
+         "groups": case["groups"], "dilation": case["dilation"], **over}
+    return oracle.conv_transpose(case["x"], case["weight"] if w is None else w, case["bias"], **a)
+
+
+def _ct_no_output_padding(case):
+    return None if not any(case["output_padding"]) else _ct(case, output_padding=0)
+
+
+def _ct_weight_as_direct(case):
+    """The (C_in, C_out/g, *k) weight's memory read as a direct convolution's (C_out, C_in/g, *k):
+    within each group the two channel axes are exchanged."""
+    w, g = case["weight"], case["groups"]
+    ci, cgo, *k = w.shape
+    if min(ci // g, cgo) == 1:          # one of the axes has length 1: the misreading is harmless
+        return None
+    return _ct(case, w=w.reshape(g, cgo, ci // g, *k).swapaxes(1, 2).reshape(ci, cgo, *k))
+
+
+def _ct_no_flip(case):
+    nd = len(case["size"])
+    return _ct(case, w=np.flip(case["weight"], axis=tuple(range(2, 2 + nd))))
+
+
+def _ct_no_dilation(case):
+    """Dilation 1, the output brought to its size with zeros at the end of each axis."""
+    d, k = case["dilation"], case["kernel"]
+    if all(v == 1 for v in d):
+        return None
+    y = _ct(case, dilation=1)
+    return np.pad(y, [(0, 0), (0, 0)] + [(0, (di - 1) * (ki - 1)) for di, ki in zip(d, k)])
+
+
+def _ct_crop_one_side(case):
+    """The padding's 2p cropped from the end of each axis, none from the start."""
+    p = case["padding"]
+    if not any(p):
+        return None
+    return _ct(case, padding=[(0, 2 * q) for q in p])
+
+
+TRANSPOSED: list[tuple[str, Variant]] = [
+    ("drops output_padding (the extra high-side entries are never added)", _ct_no_output_padding),
+    ("reads the weight's channel axes as a direct convolution's (C_out, C_in/groups), not "
+     "(C_in, C_out/groups)", _ct_weight_as_direct),
+    ("is lowered to a direct convolution without flipping the kernel", _ct_no_flip),
+    ("ignores dilation (zeros appended to keep the output size)", _ct_no_dilation),
+    ("crops the padding from the end only (2p after, none before)", _ct_crop_one_side),
+]
+
+def _same_odd_low(case):
+    """padding='same' with the odd pixel of the total d(k−1) before the input (ONNX SAME_LOWER)."""
+    if case["padding"] != "same":
+        return None
+    total = [d * (k - 1) for k, d in zip(case["kernel"], case["dilation"])]
+    if all(t % 2 == 0 for t in total):
+        return None
+    return _conv(case, padding=[(t - t // 2, t // 2) for t in total])
+
+
+def _pairs_lo_lo(case):
+    """(lo, hi) pairs read as (lo, lo): the high side padded like the low one."""
+    p = case["padding"]
+    if isinstance(p, str) or not p or not isinstance(p[0], tuple) or all(lo == hi for lo, hi in p):
+        return None
+    return _conv(case, padding=[(lo, lo) for lo, _ in p])
+
+
+CONV += [   # the padding forms of the convolutions (padding='same' and (lo, hi) pairs)
+    ("puts the odd pixel of padding='same' before the input (SAME_LOWER), not after", _same_odd_low),
+    ("reads (lo, hi) padding as (lo, lo)", _pairs_lo_lo),
+]
+
+VARIANTS.update({"conv3d": CONV + [("reads the depth and height strides swapped", _strides_dh_swapped)],
+                 "conv_transpose1d": TRANSPOSED, "conv_transpose2d": TRANSPOSED,
+                 "conv_transpose3d": TRANSPOSED})
+
+
+# --- pad ---------------------------------------------------------------------------------------------
+
+def _pad_widths(case) -> list[tuple[int, int]]:
+    return [(0, 0)] * (case["x"].ndim - len(case["pairs"])) + list(case["pairs"])
+
+
+def _reflect_with_edge(case):
+    """'reflect' as NumPy's 'symmetric': the edge entry repeated in the mirror image."""
+    if case["mode"] != "reflect" or not any(map(any, case["pairs"])):
+        return None
+    return np.pad(case["x"], _pad_widths(case), mode="symmetric")
+
+
+def _pad_tuple_from_first_axis(case):
+    """The flat pad tuple read from the first padded axis, not the last."""
+    pairs = list(case["pairs"])
+    if pairs == pairs[::-1]:
+        return None
+    return oracle.functional_pad(case["x"], tuple(v for p in pairs for v in p), case["mode"], case["value"])
+
+
+def _circular_widths_swapped(case):
+    """'circular' that wraps each side with the other side's width, then rolls to look right."""
+    if case["mode"] != "circular" or all(lo == hi for lo, hi in case["pairs"]):
+        return None
+    flat = tuple(case["pad"])
+    y = oracle.functional_pad(case["x"], tuple(flat[i ^ 1] for i in range(len(flat))), "circular")
+    for i in range(len(flat) // 2):
+        y = np.roll(y, flat[2 * i] - flat[2 * i + 1], axis=y.ndim - 1 - i)
+    return y
+
+
+VARIANTS["pad"] = [
+    ("reflects with the edge repeated (NumPy's 'symmetric'), not without it", _reflect_with_edge),
+    ("reads the pad tuple from the first padded axis instead of the last", _pad_tuple_from_first_axis),
+    ("wraps circular padding with each side's width swapped", _circular_widths_swapped),
+]

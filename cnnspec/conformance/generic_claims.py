@@ -102,7 +102,7 @@ def compare_matrix(got: np.ndarray, want: np.ndarray, name: str, entry) -> Failu
                    f"({len(bad)} of {got.size} entries differ)", expected=want.tolist(), got=got.tolist())
 
 
-def invalid_claim(id: str, ops, calls_of, source: str) -> None:
+def invalid_claim(id: str, ops, calls_of, source: str, statement: str | None = None) -> None:
     def check(ctx: OpContext) -> Outcome:
         cases = calls_of(ctx.op)
         try:
@@ -120,7 +120,7 @@ def invalid_claim(id: str, ops, calls_of, source: str) -> None:
         return Outcome(True, line, examples=len(cases), warn=True,
                        evidence={"accepted": [a for a, _ in accepted], "calls": len(cases)})
 
-    op_claim(id, "Arguments the mathematics leaves undefined (stride 0, dilation 0, groups that do "
-             "not divide the channels, mismatched channels, a kernel larger than the padded input) "
-             "are rejected with an exception; accepting one is a warning, not a wrong value.",
-             source, "property", ops)(check)
+    op_claim(id, statement or "Arguments the mathematics leaves undefined (stride 0, dilation 0, "
+             "groups that do not divide the channels, mismatched channels, a kernel larger than the "
+             "padded input) are rejected with an exception; accepting one is a warning, not a wrong "
+             "value.", source, "property", ops)(check)

@@ -410,7 +410,8 @@ def snippet(case: dict, ctx: OpContext, failure: Failure | None = None) -> str:
     for k in names:
         v = case[k]
         lines.append(f"{k} = None" if v is None else f"{k} = {conv(v.tolist())}")
-    call = f"f({', '.join(names)}, **{case.get('kwargs', {})!r})"
+    args = names + ([repr(tuple(case["pad"]))] if "pad" in case else [])   # pad(input, pad, ...)
+    call = f"f({', '.join(args)}, **{case.get('kwargs', {})!r})"
     if failure is None or not failure.direct or failure.expected is None:
         lines.append(f"print({call})")
         return "\n".join(lines)

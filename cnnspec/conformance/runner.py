@@ -124,12 +124,17 @@ def probe_calls(op: str) -> list[Call]:
     from .pool_family_claims import probe_calls as pool_family_probe
     if (family := pool_family_probe(op)) is not None:
         return family
-    nd = 1 if op == "conv1d" else 2
+    if op == "pad":   # pad(input, pad, mode='constant', value=None), the tuple from the last axis
+        x = np.arange(30, dtype=np.float64).reshape(1, 1, 5, 6) % 5
+        return [Call((x, p), kw) for p, kw in (((1, 1), {}), ((1, 0, 0, 2), {"mode": "replicate"}),
+                                                ((2, 2, 1, 1), {"mode": "reflect"}))]
+    nd = 1 if op.endswith("1d") else 3 if op.endswith("3d") else 2
     calls = []
     for size, k, kw in ((5, 2, {}), (6, 3, {"padding": 1}), (7, 1, {"stride": 2})):
         x = np.arange(size ** nd, dtype=np.float64).reshape(1, 1, *[size] * nd) % 5
-        if op.startswith("conv"):
-            calls.append(Call((x, np.ones((2, 1, *[k] * nd))), kw))
+        if op.startswith("conv"):   # weight (C_out, C_in, *k); a transposed one's is (C_in, C_out, *k)
+            w_channels = (1, 2) if op.startswith("conv_transpose") else (2, 1)
+            calls.append(Call((x, np.ones((*w_channels, *[k] * nd))), kw))
         else:
             calls.append(Call((x, max(k, 2)), {"padding": 1} if kw.get("padding") else {}))
     return calls

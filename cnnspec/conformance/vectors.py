@@ -16,7 +16,7 @@ from .. import oracle
 from .._version import __version__
 from ..errors import UsageError
 from ..report.schema import write_atomic
-from ..strategies import conv_cases, pool_cases
+from ..strategies import conv3d_cases, conv_cases, conv_transpose_cases, pad_cases, pool_cases
 from . import OPS
 from .properties import draw_cases
 
@@ -55,9 +55,14 @@ def _jsonable(a) -> list | None:
 
 
 def _call_of(op: str, c: dict) -> dict:
+    if op == "pad":
+        return {"pad": list(c["pad"]), "mode": c["mode"], "value": c["value"]}
     if op.startswith("conv"):
-        return {"stride": list(c["stride"]), "padding": list(c["padding"]),
+        call = {"stride": list(c["stride"]), "padding": list(c["padding"]),
                 "dilation": list(c["dilation"]), "groups": c["groups"]}
+        if "output_padding" in c:
+            call["output_padding"] = list(c["output_padding"])
+        return call
     call = {"kernel_size": list(c["kernel"]), "stride": list(c["stride"]),
             "padding": list(c["padding"]), "ceil_mode": c["ceil_mode"]}
     if op == "max_pool2d":
@@ -71,6 +76,12 @@ def cases(op: str, count: int, seed: int) -> list[dict]:
     """``count`` cases of ``op`` from the public strategies, reproducible from ``seed``."""
     if op in ("conv1d", "conv2d"):
         strat = conv_cases(ndim=1 if op == "conv1d" else 2, max_side=7, dtype="float32")
+    elif op == "pad":
+        strat = pad_cases()
+    elif op == "conv3d":
+        strat = conv3d_cases(dtype="float32")
+    elif op.startswith("conv_transpose"):
+        strat = conv_transpose_cases(ndim=int(op[-2]), dtype="float32", max_side=3 if op[-2] == "3" else 5)
     else:
         strat = pool_cases(kind="max" if op == "max_pool2d" else "avg", special=False)
     return draw_cases(strat, count, seed)
@@ -84,10 +95,16 @@ def vector(op: str, c: dict, i: int) -> tuple[dict, dict[str, np.ndarray]]:
     cert = None
     if op.startswith("conv"):
         inputs.update(weight=c["weight"], bias=c["bias"])
-        y = oracle.conv(c["x"], c["weight"], c["bias"], c["stride"], c["padding"], c["dilation"],
-                        c["groups"])
-        k = c["weight"][0].size
+        if "output_padding" in c:
+            y = oracle.conv_transpose(c["x"], c["weight"], c["bias"], **call)
+            k = c["weight"][0, 0].size * (c["weight"].shape[0] // c["groups"])
+        else:
+            y = oracle.conv(c["x"], c["weight"], c["bias"], c["stride"], c["padding"], c["dilation"],
+                            c["groups"])
+            k = c["weight"][0].size
         cert = oracle.certificate(c["x"], c["weight"], c["bias"], k)
+    elif op == "pad":
+        y = oracle.functional_pad(c["x"], **call)
     elif op == "max_pool2d":
         y = oracle.max_pool2d(c["x"], **call)
     else:
