@@ -119,33 +119,10 @@ def _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode):
     return x, k, s, p, d, (oh, ow), hi
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    x, k, s, p, d, (oh, ow), hi = _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode)
-    h, w = x.shape[2:]
-    xp = np.full((*x.shape[:2], p[0] + h + hi[0], p[1] + w + hi[1]), -np.inf, x.dtype)
-    xp[:, :, p[0]:p[0] + h, p[1]:p[1] + w] = x
-    out = np.full((*x.shape[:2], oh, ow), -np.inf, x.dtype)
-    for i in range(k[0]):
-        for j in range(k[1]):
-            out = np.maximum(out, _tap(xp, i, j, d[0], d[1], s[0], s[1], oh, ow))  # NaN propagates
-    return out
-
-
 def _counts(n, k, s, p, m, include_pad):
     start = np.arange(m) * s - p
     end = np.minimum(start + k, n + p)
     return end - start if include_pad else np.minimum(end, n) - np.maximum(start, 0)
-
-
-def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
-    x, k, s, p, d, (oh, ow), hi = _pool_setup(x, kernel_size, stride, padding, 1, ceil_mode)
-    h, w = x.shape[2:]
-    xp = np.zeros((*x.shape[:2], p[0] + h + hi[0], p[1] + w + hi[1]), x.dtype)
-    xp[:, :, p[0]:p[0] + h, p[1]:p[1] + w] = x
-    total = sum(_tap(xp, i, j, 1, 1, s[0], s[1], oh, ow) for i in range(k[0]) for j in range(k[1]))
-    div = np.outer(_counts(h, k[0], s[0], p[0], oh, count_include_pad),
-                   _counts(w, k[1], s[1], p[1], ow, count_include_pad))
-    return (total / div.astype(x.dtype)).astype(x.dtype)
 
 
 def conv2d_tf32(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -382,7 +359,7 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     return _max_pool_nd(1, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: F811
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Replaces the 2-D version above: the same values, and ``return_indices``."""
     return _max_pool_nd(2, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
@@ -413,7 +390,7 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     return _avg_pool_nd(1, x, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: F811
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Replaces the 2-D version above: the same values, and ``divisor_override``."""
     return _avg_pool_nd(2, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
