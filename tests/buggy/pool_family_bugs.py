@@ -39,7 +39,7 @@ def max_pool2d_padded_plane(x, kernel_size, stride=None, padding=0, dilation=1, 
                             return_indices=False):
     """Indices into the *padded* plane (right without padding)."""
     y, i = S.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode, True)
-    p = S._tuple("padding", padding, 2, 0)
+    p = S._axes("padding", padding, 2, 0)
     w = np.shape(x)[-1]
     r, c = np.divmod(i, w)
     i = (r + p[0]) * (w + 2 * p[1]) + c + p[1]
@@ -57,8 +57,8 @@ def max_pool2d_nan_skipped(x, kernel_size, stride=None, padding=0, dilation=1, c
 def max_pool3d_depth_stride_one(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                                 return_indices=False):
     """The depth axis strided by 1 whatever the stride (right when the depth stride is 1)."""
-    k = S._tuple("kernel_size", kernel_size, 3, 1)
-    s = list(k if stride is None else S._tuple("stride", stride, 3, 1))
+    k = S._axes("kernel_size", kernel_size, 3, 1)
+    s = list(k if stride is None else S._axes("stride", stride, 3, 1))
     s[0] = 1
     return S.max_pool3d(x, kernel_size, tuple(s), padding, dilation, ceil_mode, return_indices)
 
@@ -78,7 +78,7 @@ def avg_pool2d_ceil_full_divisor(x, kernel_size, stride=None, padding=0, ceil_mo
     if not count_include_pad or divisor_override is not None:
         return S.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
     sums = S.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, True, 1)
-    return (sums / math.prod(S._tuple("kernel_size", kernel_size, 2, 1))).astype(sums.dtype)
+    return (sums / math.prod(S._axes("kernel_size", kernel_size, 2, 1))).astype(sums.dtype)
 
 
 def avg_pool2d_include_pad_rows_only(x, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -86,9 +86,9 @@ def avg_pool2d_include_pad_rows_only(x, kernel_size, stride=None, padding=0, cei
     """count_include_pad=False applied to the rows only (the columns still count the padding)."""
     if count_include_pad or divisor_override is not None:
         return S.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
-    k = S._tuple("kernel_size", kernel_size, 2, 1)
-    s = k if stride is None else S._tuple("stride", stride, 2, 1)
-    p = S._tuple("padding", padding, 2, 0)
+    k = S._axes("kernel_size", kernel_size, 2, 1)
+    s = k if stride is None else S._axes("stride", stride, 2, 1)
+    p = S._axes("padding", padding, 2, 0)
     sums = S.avg_pool2d(np.asarray(x, np.float64), k, s, p, ceil_mode, True, 1)
     h, w = np.shape(x)[-2:]
     oh, ow = sums.shape[-2:]
@@ -113,7 +113,7 @@ def adaptive_avg_pool1d_floor_end(x, output_size):
 def adaptive_max_pool2d_equal_windows(x, output_size, return_indices=False):
     """Adaptive windows of one size, kernel = stride = n // m (right when m divides n)."""
     x = np.asarray(x)
-    m = S._tuple("output_size", output_size, 2, 1)
+    m = S._axes("output_size", output_size, 2, 1)
     k = tuple(max(n // mi, 1) for n, mi in zip(x.shape[-2:], m))
     out = S.max_pool2d(x, k, k, 0, 1, False, return_indices)
     crop = lambda a: a[..., :m[0], :m[1]]  # noqa: E731

@@ -278,15 +278,6 @@ import itertools as _it  # noqa: E402
 import math as _math  # noqa: E402
 
 
-def _tuple(name: str, v, nd: int, lo: int) -> tuple:
-    a = (v,) * nd if isinstance(v, (int, np.integer)) else tuple(v)
-    if len(a) == 1:
-        a = a * nd
-    if len(a) != nd or any(int(t) < lo for t in a):
-        raise ValueError(f"{name}={v!r}: expected one or {nd} ints >= {lo}")
-    return tuple(int(t) for t in a)
-
-
 def _batch(x, nd):
     x = np.asarray(x)
     if x.ndim not in (nd + 1, nd + 2):
@@ -301,10 +292,10 @@ def _pool_out(n, k, s, p, d, ceil):
 
 
 def _geometry(x, nd, kernel_size, stride, padding, dilation, ceil_mode):
-    k = _tuple("kernel_size", kernel_size, nd, 1)
+    k = _axes("kernel_size", kernel_size, nd, 1)
     s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
-        else _tuple("stride", stride, nd, 1)
-    p, d = _tuple("padding", padding, nd, 0), _tuple("dilation", dilation, nd, 1)
+        else _axes("stride", stride, nd, 1)
+    p, d = _axes("padding", padding, nd, 0), _axes("dilation", dilation, nd, 1)
     if any(pi > ki // 2 for pi, ki in zip(p, k)):
         raise ValueError(f"padding={padding!r} must be at most half of kernel_size={kernel_size!r}")
     out = tuple(_pool_out(n, ki, si, pi, di, ceil_mode) for n, ki, si, pi, di in zip(x.shape[2:], k, s, p, d))
@@ -407,7 +398,7 @@ def _lp_pool_nd(nd, x, norm_type, kernel_size, stride, ceil_mode):
     x = np.asarray(x)
     if norm_type == np.inf:
         return _max_pool_nd(nd, np.abs(x), kernel_size, stride, 0, 1, ceil_mode, False)
-    k = _tuple("kernel_size", kernel_size, nd, 1)
+    k = _axes("kernel_size", kernel_size, nd, 1)
     with np.errstate(invalid="ignore"):     # torch: (K · avg_pool(x^p))^(1/p), no absolute value
         a = _avg_pool_nd(nd, x ** norm_type, kernel_size, stride, 0, ceil_mode, True, None)
         return (a * _math.prod(k)) ** (1.0 / norm_type)
@@ -496,9 +487,9 @@ def _max_unpool_nd(nd, x, indices, kernel_size, stride, padding, output_size):
     idx = idx[None] if unb else idx
     if idx.dtype != np.int64 or idx.shape != x.shape:
         raise ValueError(f"indices: expected int64 of shape {x.shape}, got {idx.dtype} {idx.shape}")
-    k = _tuple("kernel_size", kernel_size, nd, 1)
-    s = k if stride is None else _tuple("stride", stride, nd, 1)
-    p = _tuple("padding", padding, nd, 0)
+    k = _axes("kernel_size", kernel_size, nd, 1)
+    s = k if stride is None else _axes("stride", stride, nd, 1)
+    p = _axes("padding", padding, nd, 0)
     size = tuple((m - 1) * si - 2 * pi + ki for m, ki, si, pi in zip(x.shape[2:], k, s, p))
     if output_size is not None:
         size = tuple(output_size)[-nd:]
