@@ -11,3 +11,4 @@ OPS += ("max_pool1d", "max_pool3d", "avg_pool1d", "avg_pool3d", "lp_pool1d", "lp
         "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
         "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d")
 OPS += ("conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "pad")   # conv_family_claims
+OPS += ("max_unpool1d", "max_unpool2d", "max_unpool3d")   # pool_indices_claims (and return_indices)

@@ -492,7 +492,12 @@ def _max_unpool_nd(nd, x, indices, kernel_size, stride, padding, output_size):
     p = _axes("padding", padding, nd, 0)
     size = tuple((m - 1) * si - 2 * pi + ki for m, ki, si, pi in zip(x.shape[2:], k, s, p))
     if output_size is not None:
-        size = tuple(output_size)[-nd:]
+        want = tuple(int(v) for v in output_size)
+        want = want[2:] if len(want) == nd + 2 else want
+        if len(want) != nd or any(not d - si < o < d + si for o, d, si in zip(want, size, s)):
+            raise ValueError(f"output_size={output_size!r}: {nd} sizes, each strictly between "
+                             f"default - stride and default + stride (default {size})")
+        size = want
     plane = _math.prod(size)
     if idx.size and (idx.min() < 0 or idx.max() >= plane):
         raise ValueError(f"indices: values must lie in [0, {plane})")
