@@ -102,7 +102,10 @@ def compare_matrix(got: np.ndarray, want: np.ndarray, name: str, entry) -> Failu
                    f"({len(bad)} of {got.size} entries differ)", expected=want.tolist(), got=got.tolist())
 
 
-def invalid_claim(id: str, ops, calls_of, source: str, statement: str | None = None) -> None:
+def invalid_claim(id: str, ops, calls_of, source: str, statement: str | None = None,
+                  reference: str = "torch.nn.functional.{op}") -> None:
+    """Register ``id``: every call of ``calls_of(op)`` (``(what, Call)`` pairs) should raise;
+    ``reference`` names who rejects them (``{op}`` is filled in)."""
     def check(ctx: OpContext) -> Outcome:
         cases = calls_of(ctx.op)
         try:
@@ -115,7 +118,7 @@ def invalid_claim(id: str, ops, calls_of, source: str, statement: str | None = N
         what, r = accepted[0]
         got = f"an array of shape {tuple(r.value.shape)}" if r.ok else (r.mutated or r.error)
         rest = f" (and {len(accepted) - 1} more: {', '.join(a for a, _ in accepted[1:])})" if accepted[1:] else ""
-        line = (f"accepts {what}, which torch.nn.functional.{ctx.op} rejects: it returned {got} "
+        line = (f"accepts {what}, which {reference.format(op=ctx.op)} rejects: it returned {got} "
                 f"instead of raising{rest}")
         return Outcome(True, line, examples=len(cases), warn=True,
                        evidence={"accepted": [a for a, _ in accepted], "calls": len(cases)})

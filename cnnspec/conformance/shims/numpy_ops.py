@@ -251,7 +251,10 @@ def qlinear_conv2d(x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, 
     from fractions import Fraction
     acc = conv2d_integer(x, w, x_zero_point, w_zero_point, stride, padding, dilation, groups)
     if bias is not None:
-        acc = acc + np.asarray(bias, np.int32).reshape(1, -1, 1, 1)
+        b = np.asarray(bias)
+        if b.dtype != np.int32 or b.shape != (acc.shape[1],):
+            raise ValueError(f"bias: {b.dtype} of shape {b.shape}; expected int32 of shape ({acc.shape[1]},)")
+        acc = acc + b.reshape(1, -1, 1, 1)
     yz = np.asarray(y_zero_point)
     ydt = yz.dtype if yz.dtype in _RANGE else np.asarray(x).dtype
     ws = np.broadcast_to(np.asarray(w_scale, np.float32).reshape(-1), (acc.shape[1],))
