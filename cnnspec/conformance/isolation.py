@@ -54,7 +54,8 @@ class Call:
 
     ``returns``: the number of arrays the call returns (2: a ``(values, indices)`` tuple).
     ``typed``: every array crosses in its own dtype (the integer ops: uint8/int8 data, int32 bias,
-    float32 scales), not the run's ``--dtype``; integer arrays always keep theirs.
+    float32 scales), not the run's ``--dtype``; integer arrays always keep theirs. ``names``: what
+    a message calls each positional argument (``modified its input indices at ...``).
     """
 
     args: tuple
@@ -62,6 +63,7 @@ class Call:
     grad: np.ndarray | None = None
     returns: int = 1
     typed: bool = False
+    names: tuple = INPUT_NAMES          # the positional arguments' names, for messages
 
 
 @dataclass
@@ -205,10 +207,10 @@ def _a(name: str) -> str:
     return name if name == "None" else f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
-def _mutation(ad: _Adapter, before: list, targets: list) -> str:
+def _mutation(ad: _Adapter, before: list, targets: list, names: tuple = INPUT_NAMES) -> str:
     """``modified its input x at [0,0,1,2]: 3 became 0`` for the first changed input, or ``""``."""
     for i, b in before:
-        name = INPUT_NAMES[i] if i < len(INPUT_NAMES) else f"args[{i}]"
+        name = names[i] if i < len(names) else f"args[{i}]"
         try:
             now = ad.snapshot(targets[i])
         except Exception as e:  # noqa: BLE001 - the target replaced the array with something else
@@ -243,7 +245,7 @@ def _run_call(fn: Callable, ad: _Adapter, call: Call) -> Result:
             else:
                 y.backward(ad.to_target(call.grad))
                 grads = tuple(_grad(ad, a) for a in args[:3])
-        mutated = _mutation(ad, before, args)
+        mutated = _mutation(ad, before, args, call.names)
         if mutated:
             return Result(False, error=mutated, dtype=dtype, mutated=mutated)
         if err:

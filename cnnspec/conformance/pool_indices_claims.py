@@ -33,7 +33,7 @@ from ..claims import Outcome
 from ..oracle.unpool import max_unpool
 from ..spec.pooling import unpool_output_size, window_taps
 from ..strategies import int_arrays, pool_nd_cases
-from .generic_claims import HALF, invalid_claim
+from .generic_claims import HALF, invalid_claim, typed_snippet
 from .isolation import Call, WorkerFailure
 from .properties import (Failure, OpContext, Property, Verdict, call_words, compare, fmt, idx,
                          op_claim, result_problem, run_property)
@@ -293,8 +293,12 @@ def unpool_indices(case: dict) -> np.ndarray:
     return np.array(rows, np.int64).reshape(case["x"].shape)
 
 
+UNPOOL_NAMES = ("input", "indices")
+
+
 def _unpool_call(case: dict, ind=None, **kw) -> Call:
-    return Call((case["x"], unpool_indices(case) if ind is None else ind), {**case["kwargs"], **kw})
+    return Call((case["x"], unpool_indices(case) if ind is None else ind), {**case["kwargs"], **kw},
+                names=UNPOOL_NAMES)
 
 
 def _unpool_words(ctx: OpContext, case: dict, ind=None) -> str:
@@ -314,18 +318,33 @@ def _check_unpool(case, res, ctx) -> Verdict:
     return Verdict(problem)
 
 
+def _unpool_claim(prop: Property):
+    """Run ``prop``; a failure's snippet passes the int64 indices beside the values."""
+    def check(ctx: OpContext) -> Outcome:
+        out = run_property(prop, ctx)
+        ce = out.counterexample
+        args = (ce or {}).get("args") or {}
+        first = "values" if "values" in args else "x"
+        if "indices" in args and first in args:
+            x = np.asarray(args[first], dtype=ctx.dtype if ctx.dtype != "bfloat16" else "float32")
+            ce["python"] = typed_snippet(ctx, [x, np.asarray(args["indices"], np.int64)], args["kwargs"],
+                                         ce["expected"] if first == "x" else None)
+        return out
+    return check
+
+
 op_claim("conformance.unpool.values",
          "max_unpool puts each input value at its index (distinct indices per plane) in a plane of "
          "zeros of size (n − 1)·s − 2p + k per axis, or output_size when given (spatial, or with N, C "
-         "first): bit for bit, shape and dtype included.", USRC, "exact", UNPOOLS,
-         Property(lambda ctx: _unpool_cases(ctx.op), lambda c, ctx: [_unpool_call(c)], _check_unpool))
+         "first): bit for bit, shape and dtype included.", USRC, "exact", UNPOOLS)(
+    _unpool_claim(Property(lambda ctx: _unpool_cases(ctx.op), lambda c, ctx: [_unpool_call(c)], _check_unpool)))
 
 op_claim("conformance.unpool.output_size",
          "An explicit output_size that differs from the default (strictly between default − s and "
          "default + s per axis) gives that shape, and the flat indices address its plane.", USRC,
-         "exact", UNPOOLS,
-         Property(lambda ctx: _unpool_cases(ctx.op, resize=True), lambda c, ctx: [_unpool_call(c)],
-                  _check_unpool, share=HALF))
+         "exact", UNPOOLS)(
+    _unpool_claim(Property(lambda ctx: _unpool_cases(ctx.op, resize=True), lambda c, ctx: [_unpool_call(c)],
+                           _check_unpool, share=HALF)))
 
 
 @st.composite
@@ -346,7 +365,7 @@ def _roundtrip_cases(draw, op: str) -> dict:
 
 def _roundtrip_call(case: dict) -> list[Call]:
     values, ind = oracle.max_pool(case["x"], case["kernel"], return_indices=True)
-    return [Call((values, ind), case["kwargs"])]
+    return [Call((values, ind), case["kwargs"], names=UNPOOL_NAMES)]
 
 
 def _check_roundtrip(case, res, ctx) -> Verdict:
@@ -367,9 +386,9 @@ op_claim("conformance.unpool.roundtrip",
          "max_unpool(max_pool(x, k, return_indices=True), k) keeps each window's maximum at its "
          "position and zeros elsewhere (non-overlapping windows; output_size restores a side the "
          "kernel does not divide): the partial inverse of max pooling.",
-         USRC + "; Zeiler & Fergus 2014 §2.1", "exact", UNPOOLS,
-         Property(lambda ctx: _roundtrip_cases(ctx.op), lambda c, ctx: _roundtrip_call(c), _check_roundtrip,
-                  share=HALF))
+         USRC + "; Zeiler & Fergus 2014 §2.1", "exact", UNPOOLS)(
+    _unpool_claim(Property(lambda ctx: _roundtrip_cases(ctx.op), lambda c, ctx: _roundtrip_call(c),
+                           _check_roundtrip, share=HALF)))
 
 
 def invalid_unpool(op: str) -> list[tuple[str, Call]]:
