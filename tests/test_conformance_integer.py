@@ -4,19 +4,27 @@ with a shrunk counterexample whose snippet reproduces it; the constructed cases 
 both ends and really land on .5 ties."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from cnnspec.claims import load_all
 from cnnspec.conformance import NOT_IN_TORCH, OPS
 from cnnspec.conformance import integer_claims as I
+from cnnspec.conformance.api import conformance_results
 from cnnspec.conformance.isolation import Call, Worker
+from cnnspec.conformance.shims import numpy_ops as shim
 from cnnspec.conformance.properties import draw_cases
 from cnnspec.conformance.runner import claims_for, validate_op
 from cnnspec.oracle.integer import INT_RANGES, conv2d_integer
 
 FAST = dict(examples=10, shrink_seconds=3)
-BUGS = "tests/buggy/integer_bugs.py"
+sys.path.insert(0, str(Path(__file__).parent / "buggy"))
+import integer_bugs as B  # noqa: E402
+sys.path.insert(0, str(Path(__file__).parent))
+import integer_targets as T  # noqa: E402
 
 
 def _all_pass(results, report):
@@ -32,16 +40,24 @@ def test_the_ops_and_their_claims_are_registered():
     assert {"conformance.qlinear.saturation", "conformance.qlinear.rounding"} <= set(claims_for("qlinear_conv2d"))
 
 
+def _passes(results):
+    assert all(r.status == "pass" for r in results), [(r.id, r.status, r.message) for r in results]
+
+
 @pytest.mark.parametrize("op", I.OPS)
 def test_the_numpy_shim_passes_every_claim(op):
-    _all_pass(*validate_op(f"cnnspec.conformance.shims.numpy_ops:{op}", op, **FAST))
+    _passes(conformance_results(getattr(shim, op), op, **FAST))     # in this process: fast
+
+
+def test_the_numpy_shim_passes_through_the_worker():
+    _all_pass(*validate_op("cnnspec.conformance.shims.numpy_ops:qlinear_conv2d", "qlinear_conv2d", **FAST))
 
 
 @pytest.mark.parametrize("op", I.OPS)
 def test_torch_tensor_targets_get_tensors_of_each_onnx_dtype_and_pass(op):
     # the target raises TypeError unless data, zero points, scales and bias arrive as uint8/int8,
     # float32 and int32 tensors
-    _all_pass(*validate_op(f"tests/integer_targets.py:{op}", op, array="torch", **FAST))
+    _passes(conformance_results(getattr(T, op), op, array="torch", **FAST))
 
 
 @pytest.mark.parametrize("bug, op, claim", [
@@ -52,9 +68,8 @@ def test_torch_tensor_targets_get_tensors_of_each_onnx_dtype_and_pass(op):
     ("qlinear_conv2d_first_scale", "qlinear_conv2d", "conformance.integer.per_channel"),
 ])
 def test_each_bug_is_caught_with_a_shrunk_counterexample_that_reproduces(bug, op, claim):
-    results, report = validate_op(f"{BUGS}:{bug}", op, claims=[claim], examples=20, shrink_seconds=5)
-    (r,) = results
-    assert report["verdict"] == "fail" and r.status == "fail", r.message
+    (r,) = conformance_results(getattr(B, bug), op, claims=[claim], examples=20, shrink_seconds=1.5)
+    assert r.status == "fail", r.message
     assert ", but should be " in r.message and ("[uint8" in r.message or "[int8" in r.message), r.message
     ce = r.counterexample
     assert np.asarray(ce["args"]["x"]).size <= 16 and "dtypes" in ce["args"] and "case" not in ce["args"]
@@ -63,12 +78,18 @@ def test_each_bug_is_caught_with_a_shrunk_counterexample_that_reproduces(bug, op
         exec(compile(ce["python"], "snippet", "exec"), {})
 
 
+def test_a_bug_is_caught_through_the_worker_too():
+    results, report = validate_op("tests/buggy/integer_bugs.py:qlinear_conv2d_wraps", "qlinear_conv2d",
+                                  claims=["conformance.qlinear.saturation"], examples=20, shrink_seconds=3)
+    assert report["verdict"] == "fail" and results[0].message.startswith("out[0,"), results[0].message
+
+
 def test_a_correct_target_passes_the_claims_the_bugs_fail():
     # no false alarm: the claims that catch the bugs hold for the shim on the same seeds
     for op, claim in (("conv2d_integer", "conformance.conv_integer.zero_point"),
                       ("qlinear_conv2d", "conformance.qlinear.rounding"),
                       ("qlinear_conv2d", "conformance.qlinear.saturation")):
-        _all_pass(*validate_op(f"cnnspec.conformance.shims.numpy_ops:{op}", op, claims=[claim], examples=20))
+        _passes(conformance_results(getattr(shim, op), op, claims=[claim], examples=20))
 
 
 def test_a_float32_requantisation_passes_within_the_rigorous_bound():
@@ -76,9 +97,8 @@ def test_a_float32_requantisation_passes_within_the_rigorous_bound():
     # acc·M lies within γ₃·|acc·M| of a .5 boundary, which the values claims accept (never a tie of
     # power-of-two scales, which float32 computes exactly)
     values = [c for c in claims_for("qlinear_conv2d") if c != "conformance.integer.invalid"]
-    results, report = validate_op("tests/integer_targets.py:qlinear_conv2d_float32", "qlinear_conv2d",
-                                  claims=values, examples=60, shrink_seconds=3)
-    _all_pass(results, report)
+    results = conformance_results(T.qlinear_conv2d_float32, "qlinear_conv2d", claims=values, examples=60)
+    _passes(results)
     assert any("not bit-exact" in r.message for r in results), [r.message for r in results]
 
 
@@ -115,3 +135,15 @@ def test_typed_calls_keep_every_dtype_and_integer_results_come_back_exactly():
         (r,) = wk.call_many([Call((x, w, np.array(1, np.uint8), np.array(-1, np.int8)), typed=True)])
     assert r.ok and r.dtype == "int32" and r.value.dtype == np.int64
     assert r.value.tolist() == [[[[-249 * 127, -2 * 127], [-3 * 127, -4 * 127]]]]
+
+
+def test_assert_conforms_runs_the_integer_claims_in_process():
+    import cnnspec
+    from cnnspec.conformance.shims.numpy_ops import conv2d_integer as shim
+
+    cnnspec.assert_conforms(shim, "conv2d_integer", examples=5, claims=["conformance.integer.values"])
+
+    def unshifted(x, w, zx, zw, **kw):    # zero points ignored: right whenever both are 0
+        return shim(x, w, 0, 0, **kw)
+    with pytest.raises(AssertionError, match="conformance.integer.values: out"):
+        cnnspec.assert_conforms(unshifted, "conv2d_integer", examples=10, claims=["conformance.integer.values"])

@@ -314,7 +314,7 @@ def _check_unpool(case, res, ctx) -> Verdict:
     if problem is None:
         problem = compare(res[0].value, want, "out", line)
     if problem is not None:
-        problem.args = {"indices": ind.tolist()}
+        problem.args = {"indices": ind.tolist(), "exact": want.tolist()}
     return Verdict(problem)
 
 
@@ -325,10 +325,10 @@ def _unpool_claim(prop: Property):
         ce = out.counterexample
         args = (ce or {}).get("args") or {}
         first = "values" if "values" in args else "x"
+        exact = args.pop("exact", None)
         if "indices" in args and first in args:
             x = np.asarray(args[first], dtype=ctx.dtype if ctx.dtype != "bfloat16" else "float32")
-            ce["python"] = typed_snippet(ctx, [x, np.asarray(args["indices"], np.int64)], args["kwargs"],
-                                         ce["expected"] if first == "x" else None)
+            ce["python"] = typed_snippet(ctx, [x, np.asarray(args["indices"], np.int64)], args["kwargs"], exact)
         return out
     return check
 
@@ -378,7 +378,7 @@ def _check_roundtrip(case, res, ctx) -> Verdict:
     problem = result_problem(res[0], "out", x.shape, ctx, line) or \
         compare(res[0].value, want, "max_unpool(max_pool(x))", line, "x at each window's maximum, else 0")
     if problem is not None:
-        problem.args = {"values": values.tolist(), "indices": ind.tolist()}
+        problem.args = {"values": values.tolist(), "indices": ind.tolist(), "exact": want.tolist()}
     return Verdict(problem)
 
 
