@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from .. import oracle
 from ..claims import Outcome
 from ..oracle.unpool import max_unpool
-from ..spec.pooling import unpool_output_size, window_taps
+from ..spec.pooling import pool_geometry, window_taps
 from ..strategies import int_arrays, pool_nd_cases
 from .generic_claims import HALF, invalid_claim, typed_snippet
 from .isolation import Call, WorkerFailure
@@ -83,7 +83,6 @@ def _pool_cases(draw, op: str) -> dict:
 
 
 def _geometry(case: dict):
-    from ..spec.pooling import pool_geometry
     return pool_geometry(case["size"], case["kernel"], case["stride"], case["padding"], case["dilation"],
                          case["ceil_mode"], torch_limits=False)
 
