@@ -11,3 +11,7 @@ OPS += ("max_pool1d", "max_pool3d", "avg_pool1d", "avg_pool3d", "lp_pool1d", "lp
         "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
         "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d")
 OPS += ("conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "pad")   # conv_family_claims
+OPS += ("max_unpool1d", "max_unpool2d", "max_unpool3d")   # pool_indices_claims (and return_indices)
+OPS += ("conv2d_integer", "qlinear_conv2d")   # integer_claims (ONNX ConvInteger, QLinearConv)
+# ops that torch.nn.functional does not have (verify validates torch's own ops: these are left out)
+NOT_IN_TORCH: tuple[str, ...] = ("conv2d_integer", "qlinear_conv2d")

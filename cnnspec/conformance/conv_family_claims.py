@@ -9,9 +9,8 @@ bound :func:`cnnspec.oracle.error_bound_transpose`, and for the operator claim t
 of the matching convolution (:func:`cnnspec.spec.transposed.transpose_of_matching`), so a wrong
 transposed convolution is caught against the convolution matrix itself.
 
-``conv2d_integer`` and ``qlinear_conv2d`` have no claims here: :mod:`.isolation` hands every array
-argument to the target in the run's float dtype (``--dtype``: float16 to float64), so a target
-cannot be given the uint8/int8 arrays that ONNX ConvInteger and QLinearConv take.
+``conv2d_integer`` and ``qlinear_conv2d`` (ONNX ConvInteger, QLinearConv) are claimed in
+:mod:`.integer_claims`, whose typed calls pass the uint8/int8 arrays they take.
 
 References: PyTorch docs of ``torch.nn.functional.conv3d``, ``conv_transpose1d/2d/3d`` and
 ``torch.nn.ConvTranspose2d`` (output size, weight layout, the ``output_padding`` rule); Dumoulin &

@@ -5,6 +5,8 @@
   permutes the output;
 * :func:`reconstruct` / :func:`compare_matrix` — a linear op's matrix from unit impulses, compared
   entry by entry with the spec's;
+* :func:`typed_snippet` — a reproduction snippet whose arrays keep their own dtypes (int64
+  indices, uint8 data), for claims whose calls are not ``f(x, weight, bias)`` in the run's dtype;
 * :func:`invalid_claim` — arguments outside the mathematics (stride 0, ...) raise; a target that
   accepts one gets a warning, not a failure: strictness about arguments is PyTorch's convention,
   not a wrong value (``--strict`` makes it fail).
@@ -102,7 +104,10 @@ def compare_matrix(got: np.ndarray, want: np.ndarray, name: str, entry) -> Failu
                    f"({len(bad)} of {got.size} entries differ)", expected=want.tolist(), got=got.tolist())
 
 
-def invalid_claim(id: str, ops, calls_of, source: str, statement: str | None = None) -> None:
+def invalid_claim(id: str, ops, calls_of, source: str, statement: str | None = None,
+                  reference: str = "torch.nn.functional.{op}") -> None:
+    """Register ``id``: every call of ``calls_of(op)`` (``(what, Call)`` pairs) should raise;
+    ``reference`` names who rejects them (``{op}`` is filled in)."""
     def check(ctx: OpContext) -> Outcome:
         cases = calls_of(ctx.op)
         try:
@@ -115,7 +120,7 @@ def invalid_claim(id: str, ops, calls_of, source: str, statement: str | None = N
         what, r = accepted[0]
         got = f"an array of shape {tuple(r.value.shape)}" if r.ok else (r.mutated or r.error)
         rest = f" (and {len(accepted) - 1} more: {', '.join(a for a, _ in accepted[1:])})" if accepted[1:] else ""
-        line = (f"accepts {what}, which torch.nn.functional.{ctx.op} rejects: it returned {got} "
+        line = (f"accepts {what}, which {reference.format(op=ctx.op)} rejects: it returned {got} "
                 f"instead of raising{rest}")
         return Outcome(True, line, examples=len(cases), warn=True,
                        evidence={"accepted": [a for a, _ in accepted], "calls": len(cases)})
@@ -124,3 +129,25 @@ def invalid_claim(id: str, ops, calls_of, source: str, statement: str | None = N
              "groups that do not divide the channels, mismatched channels, a kernel larger than the "
              "padded input) are rejected with an exception; accepting one is a warning, not a wrong "
              "value.", source, "property", ops)(check)
+
+
+def typed_snippet(ctx: OpContext, args: list, kwargs: dict, expected=None) -> str:
+    """Python that calls the target on ``args`` (each array in its own dtype, other values as
+    written) and, with ``expected``, asserts the exact value (what ``--array`` passes: NumPy arrays
+    or torch tensors)."""
+    torch = ctx.array == "torch"
+
+    def lit(v) -> str:
+        if not isinstance(v, np.ndarray):
+            return repr(v)
+        return f"{'torch.tensor' if torch else 'np.array'}({v.tolist()!r}, dtype={'torch' if torch else 'np'}.{v.dtype.name})"
+
+    lines = (["import torch"] if torch else []) + [
+        "import numpy as np", "nan, inf = float('nan'), float('inf')", "from cnnspec.targets import load_op",
+        f"f = load_op({ctx.target!r})", f"got = f({', '.join(lit(a) for a in args)}, **{kwargs!r})"]
+    if expected is None:
+        return "\n".join(lines + ["print(got)"])
+    return "\n".join(lines + [
+        "got = np.asarray(got.detach().cpu() if hasattr(got, 'detach') else got).astype(np.float64)",
+        f"expected = np.array({expected!r})", "print('got     ', got.tolist())", "print('expected', expected.tolist())",
+        "assert np.array_equal(got, expected, equal_nan=True), 'differs from the exact value'"])

@@ -4,11 +4,15 @@ A target is ``package.module:attr`` or ``path/to/file.py:attr`` (:mod:`cnnspec.t
 only in the child, so a target that segfaults, hangs or calls ``os._exit`` takes down the child,
 never the run: the parent sees a :class:`WorkerFailure` with a clear message, restarts the child
 and goes on. The child converts the parent's float64 NumPy data to the target's array library,
-dtype and device, gives every call its own copies, calls the target, checks that the target left
-those copies as it found them, and sends back float64 values with what it saw (type, dtype,
-shape); an exception, a returned non-array or a modified input is a result, not a crash.
+dtype and device (integer arrays keep their dtype: int64 indices, int32 biases; a ``typed`` call,
+as the integer ops make, keeps every array's dtype: uint8/int8 data, float32 scales), gives every
+call its own copies, calls the target, checks that the target left those copies as it found them,
+and sends back float64 values (int64 for an integer result, so that no integer is rounded) with
+what it saw (type, dtype, shape); a call that asks for several arrays (``returns=2``:
+``max_pool2d(..., return_indices=True)``) gets a tuple of them. An exception, a returned
+non-array or a modified input is a result, not a crash.
 
-What crosses back is data only (:mod:`.wire`): JSON and raw float64 bytes, never a pickle, so
+What crosses back is data only (:mod:`.wire`): JSON and raw float64/int64 bytes, never a pickle, so
 nothing a target returns can run code in cnnspec's process; only a plain ``numpy.ndarray`` or
 ``torch.Tensor`` of a real dtype counts as an array. The child's stdout and stderr go to a
 capture file (shown, truncated, in failure messages and claim evidence), its protocol pipes are
@@ -41,18 +45,32 @@ MAX_TEXT = 400                          # characters of a target's error text th
 ACCEPTED = "only plain numpy.ndarray / torch.Tensor are accepted"
 
 
+INT_DTYPES = ("uint8", "int8", "int16", "int32", "int64")   # integer arrays a call may pass
+
+
 @dataclass
 class Call:
-    """One call of the target: ``f(*args, **kwargs)``; ``grad`` asks for a backward pass too."""
+    """One call of the target: ``f(*args, **kwargs)``; ``grad`` asks for a backward pass too.
+
+    ``returns``: the number of arrays the call returns (2: a ``(values, indices)`` tuple).
+    ``typed``: every array crosses in its own dtype (the integer ops: uint8/int8 data, int32 bias,
+    float32 scales), not the run's ``--dtype``; integer arrays always keep theirs. ``names``: what
+    a message calls each positional argument (``modified its input indices at ...``).
+    """
 
     args: tuple
     kwargs: dict = field(default_factory=dict)
     grad: np.ndarray | None = None
+    returns: int = 1
+    typed: bool = False
+    names: tuple = INPUT_NAMES          # the positional arguments' names, for messages
 
 
 @dataclass
 class Result:
-    """What one call gave: ``value`` (float64) when ``ok``; else ``error`` says what went wrong.
+    """What one call gave: ``value`` (float64; int64 for an integer array) when ``ok``; else
+    ``error`` says what went wrong. For a call with ``returns > 1``, ``value`` is a tuple of that
+    many arrays and ``dtype`` a tuple of their dtype names.
 
     ``error`` reads after "raised" when ``raised`` (``ValueError: ...``), else after "returned"
     (``None, not a numpy.ndarray``). ``mutated`` is set (and ``ok`` false) when the target
@@ -108,23 +126,35 @@ class _Adapter:
         else:
             self.np_dtype = np.dtype(dtype)
 
-    def to_target(self, a, requires_grad: bool = False):
-        """A fresh copy of ``a`` in the target's array type: no two calls share an input."""
+    def to_target(self, a, requires_grad: bool = False, typed: bool = False):
+        """A fresh copy of ``a`` in the target's array type: no two calls share an input.
+
+        Float arrays take the run's dtype unless ``typed``; integer arrays keep theirs (only
+        :data:`INT_DTYPES`: what the target receives is a plain, well-known integer array)."""
         if not isinstance(a, np.ndarray):
             return a
+        keep = a.dtype.kind in "iu" or typed
+        if keep and a.dtype.name not in INT_DTYPES + ("float32", "float64", "float16"):
+            raise TypeError(f"cnnspec: an input of dtype {a.dtype} cannot be passed")
         if self.array == "torch":
-            t = self.torch.tensor(a, device=self.device, dtype=self.tdtype)
+            if keep:
+                t = self.torch.from_numpy(np.array(a, copy=True)).to(self.device)
+            else:
+                t = self.torch.tensor(a, device=self.device, dtype=self.tdtype)
             return t.requires_grad_(True) if requires_grad else t
-        return a.astype(self.np_dtype, copy=True)
+        return a.copy() if keep else a.astype(self.np_dtype, copy=True)
 
     def snapshot(self, t) -> np.ndarray:
-        """The float64 values of a target array (taken before and after the call)."""
+        """The values of a target array (taken before and after the call): float64, int64 for an
+        integer array (exact either way)."""
         if self.array == "torch":
-            return t.detach().to("cpu", self.torch.float64).numpy().copy()
-        return np.array(t, dtype=np.float64, copy=True)
+            wide = self.torch.float64 if t.is_floating_point() else self.torch.int64
+            return t.detach().to("cpu", wide).numpy().copy()
+        return np.array(t, dtype=np.int64 if t.dtype.kind in "iu" else np.float64, copy=True)
 
     def from_target(self, y) -> tuple[np.ndarray | None, str, str]:
-        """``(float64 array, dtype name, error)``: only a plain array of a real dtype is a value."""
+        """``(array, dtype name, error)``: only a plain array of a real dtype is a value; float
+        values come back as float64, integer ones as int64 (uint64 only below 2^63)."""
         if self.array == "torch":
             T = self.torch.Tensor
             if type(y) is not T:
@@ -136,7 +166,11 @@ class _Adapter:
                 return None, name, f"a tensor of dtype {name} and layout {y.layout}, not a real dense array"
             if y.numel() * 8 > MAX_VALUE_BYTES:
                 return None, name, f"a tensor of {y.numel()} entries, more than cnnspec reads back"
-            return y.detach().to("cpu", self.torch.float64).numpy(), name, ""
+            if y.is_floating_point():
+                return y.detach().to("cpu", self.torch.float64).numpy(), name, ""
+            if name not in INT_DTYPES:
+                return None, name, f"a tensor of dtype {name}, not one of {', '.join(INT_DTYPES)}"
+            return y.detach().to("cpu", self.torch.int64).numpy(), name, ""
         if type(y) is not np.ndarray:
             if isinstance(y, np.ndarray):
                 return None, "", f"an ndarray subclass {_type_name(y)} ({ACCEPTED})"
@@ -145,17 +179,38 @@ class _Adapter:
             return None, _text(y.dtype, 40), f"an array of dtype {_text(y.dtype, 40)}, not a float array"
         if y.size * 8 > MAX_VALUE_BYTES:
             return None, str(y.dtype), f"an array of {y.size} entries, more than cnnspec reads back"
-        return y.astype(np.float64), str(y.dtype), ""
+        if y.dtype.kind == "f":
+            return y.astype(np.float64), str(y.dtype), ""
+        if y.dtype == np.uint64 and y.size and int(y.max()) >= 2 ** 63:
+            return None, str(y.dtype), f"a uint64 array holding {int(y.max())}, beyond int64"
+        return y.astype(np.int64), str(y.dtype), ""
+
+    def from_target_many(self, y, n: int) -> tuple[tuple | None, tuple | str, str]:
+        """``(arrays, dtype names, error)`` for a call that returns ``n`` arrays: a tuple (or list)
+        of exactly ``n`` plain arrays, each as :meth:`from_target` reads it."""
+        if not isinstance(y, (tuple, list)):
+            kind = "torch.Tensor" if self.array == "torch" else "numpy.ndarray"
+            return None, "", f"{_a(_type_name(y))}, not a tuple of {n} {kind}s"
+        if len(y) != n:
+            return None, "", f"a tuple of {len(y)} entries, not {n}"
+        values, names = [], []
+        for i, part in enumerate(y):
+            v, name, err = self.from_target(part)
+            if err:
+                return None, name, f"a tuple whose entry {i} is {err}"
+            values.append(v)
+            names.append(name)
+        return tuple(values), tuple(names), ""
 
 
 def _a(name: str) -> str:
     return name if name == "None" else f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
-def _mutation(ad: _Adapter, before: list, targets: list) -> str:
+def _mutation(ad: _Adapter, before: list, targets: list, names: tuple = INPUT_NAMES) -> str:
     """``modified its input x at [0,0,1,2]: 3 became 0`` for the first changed input, or ``""``."""
     for i, b in before:
-        name = INPUT_NAMES[i] if i < len(INPUT_NAMES) else f"args[{i}]"
+        name = names[i] if i < len(names) else f"args[{i}]"
         try:
             now = ad.snapshot(targets[i])
         except Exception as e:  # noqa: BLE001 - the target replaced the array with something else
@@ -173,21 +228,24 @@ def _mutation(ad: _Adapter, before: list, targets: list) -> str:
 def _run_call(fn: Callable, ad: _Adapter, call: Call) -> Result:
     try:
         want_grad = call.grad is not None
-        args = [ad.to_target(a, want_grad and i < 3 and isinstance(a, np.ndarray))
+        args = [ad.to_target(a, want_grad and i < 3 and isinstance(a, np.ndarray), call.typed)
                 for i, a in enumerate(call.args)]
         before = [(i, ad.snapshot(t)) for i, (a, t) in enumerate(zip(call.args, args))
                   if isinstance(a, np.ndarray)]
         y = fn(*args, **call.kwargs)
-        value, dtype, err = ad.from_target(y)
+        if call.returns == 1:
+            value, dtype, err = ad.from_target(y)
+        else:
+            value, dtype, err = ad.from_target_many(y, call.returns)
         grads = None
-        if not err and want_grad:
+        if not err and want_grad and call.returns == 1:
             if not getattr(y, "requires_grad", False):
                 err = ("an output that does not require grad: the target is not differentiable "
                        "through torch autograd")
             else:
                 y.backward(ad.to_target(call.grad))
                 grads = tuple(_grad(ad, a) for a in args[:3])
-        mutated = _mutation(ad, before, args)
+        mutated = _mutation(ad, before, args, call.names)
         if mutated:
             return Result(False, error=mutated, dtype=dtype, mutated=mutated)
         if err:
@@ -222,43 +280,65 @@ def _encode_results(results: list[Result]) -> bytes:
     def put(a: np.ndarray | None) -> int | None:
         if a is None:
             return None
-        arrays.append(np.asarray(a, dtype=np.float64))
+        arrays.append(np.asarray(a, dtype=np.int64 if a.dtype.kind in "iu" else np.float64))
         return len(arrays) - 1
 
     for r in results:
-        metas.append({"ok": r.ok, "error": r.error, "raised": r.raised, "dtype": r.dtype,
-                      "mutated": r.mutated, "value": put(r.value),
+        many = isinstance(r.value, tuple)      # a (values, indices) tuple: a list of arrays
+        metas.append({"ok": r.ok, "error": r.error, "raised": r.raised,
+                      "dtype": list(r.dtype) if many else r.dtype, "mutated": r.mutated,
+                      "value": [put(v) for v in r.value] if many else put(r.value),
                       "grads": None if r.grads is None else [put(g) for g in r.grads]})
     return wire.encode({"kind": "results", "results": metas}, arrays)
 
 
-def _decode_results(meta: Any, arrays: list[np.ndarray], n: int) -> list[Result]:
-    """The parent's side: every field checked for type; a :class:`wire.WireError` otherwise."""
+RESULT_DTYPES = (np.dtype(np.float64), np.dtype(np.int64))   # what a result array may be
+
+
+def _decode_results(meta: Any, arrays: list[np.ndarray], n: int,
+                    returns: list[int] | None = None) -> list[Result]:
+    """The parent's side: every field checked for type, every array for its dtype (float64 or
+    int64), an ok result for the number of arrays its call asked for (``returns``, default one
+    each); a :class:`wire.WireError` otherwise."""
     if not isinstance(meta, dict) or meta.get("kind") != "results" or \
             not isinstance(meta.get("results"), list) or len(meta["results"]) != n:
         raise wire.WireError(f"the reply is not a list of {n} results")
+    returns = [1] * n if returns is None else returns
 
     def arr(k: Any) -> np.ndarray | None:
         if k is None:
             return None
-        if type(k) is not int or not 0 <= k < len(arrays) or arrays[k].dtype != np.float64:
+        if type(k) is not int or not 0 <= k < len(arrays) or arrays[k].dtype not in RESULT_DTYPES:
             raise wire.WireError(f"a result names array {str(k)[:20]}, which is not there")
         return arrays[k]
 
     out = []
-    types = {"ok": bool, "error": str, "raised": bool, "dtype": str, "mutated": str}
-    for m in meta["results"]:
-        if not isinstance(m, dict) or set(m) != set(types) | {"value", "grads"} or \
+    types = {"ok": bool, "error": str, "raised": bool, "mutated": str}
+    for m, want in zip(meta["results"], returns):
+        if not isinstance(m, dict) or set(m) != set(types) | {"value", "grads", "dtype"} or \
                 any(type(m[k]) is not t for k, t in types.items()):
             raise wire.WireError("a result does not have the fields of a Result")
-        grads = m["grads"]
+        grads, value, dtype = m["grads"], m["value"], m["dtype"]
         if grads is not None and (not isinstance(grads, list) or len(grads) > 3):
             raise wire.WireError("a result's grads are not a list of at most 3 arrays")
-        r = Result(m["ok"], arr(m["value"]), _text(m["error"], 2 * MAX_TEXT), m["raised"],
-                   _text(m["dtype"], 40), None if grads is None else tuple(arr(g) for g in grads),
+        if isinstance(value, list):           # a tuple of arrays, each with its dtype name
+            if not (want > 1 and len(value) == want and isinstance(dtype, list) and len(dtype) == want
+                    and all(type(d) is str for d in dtype)):
+                raise wire.WireError(f"a result holds a list of {len(value)} arrays where its call "
+                                     f"asked for {want}")
+            value, dtype = tuple(arr(v) for v in value), tuple(_text(d, 40) for d in dtype)
+            if any(v is None for v in value):
+                raise wire.WireError("a result's tuple has an entry that is no array")
+        elif type(dtype) is str:
+            value, dtype = arr(value), _text(dtype, 40)
+        else:
+            raise wire.WireError("a result's dtype is not a string")
+        r = Result(m["ok"], value, _text(m["error"], 2 * MAX_TEXT), m["raised"], dtype,
+                   None if grads is None else tuple(arr(g) for g in grads),
                    _text(m["mutated"], 2 * MAX_TEXT))
-        if r.ok and r.value is None:
-            raise wire.WireError("a result is ok but has no value")
+        if r.ok and (r.value is None or isinstance(r.value, tuple) != (want > 1)):
+            raise wire.WireError("a result is ok but has no value" if r.value is None else
+                                 f"a result is ok but does not hold the {want} array(s) its call asked for")
         out.append(r)
     return out
 
@@ -363,7 +443,7 @@ class Worker:
             data = pickle.dumps(list(calls), protocol=pickle.HIGHEST_PROTOCOL)
             wire.write_frame(self._w, wire.header(len(data)) + data, deadline)
             meta, arrays = wire.decode(wire.read_frame(self._r, deadline))
-            return _decode_results(meta, arrays, len(calls))
+            return _decode_results(meta, arrays, len(calls), [c.returns for c in calls])
         except wire.Expired:
             self._kill()
             raise WorkerFailure(f"the target did not return within {self.timeout:g} s (hangs?); "

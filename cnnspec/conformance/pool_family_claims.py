@@ -14,8 +14,8 @@ Padding over half the kernel is mathematically defined (the windows only see mor
 the oracle computes it; torch rejects it (``pool2d_shape_check``), so a target that raises there is
 not failed: those cases are skipped for it, and the values of any it returns are claimed.
 
-``return_indices`` and ``max_unpool`` are not claimed here: the worker sends back one array per
-call, so a ``(values, indices)`` tuple cannot cross, nor can int64 indices be passed in.
+``max_pool1d/2d/3d(..., return_indices=True)`` and ``max_unpool1d/2d/3d`` are claimed in
+:mod:`.pool_indices_claims` (the worker passes int64 indices and returns ``(values, indices)``).
 
 Sources: PyTorch's documentation of each function (``torch.nn.functional``);
 ``aten/src/ATen/native/Pool.h`` (``pooling_output_shape``, ``pool2d_shape_check``),

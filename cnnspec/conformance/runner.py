@@ -122,8 +122,11 @@ def framework_target(target: str, op: str) -> tuple[str, str | None]:
 def probe_calls(op: str) -> list[Call]:
     """Three valid, plain calls of ``op`` (different shapes and arguments), for the usage probe."""
     from .pool_family_claims import probe_calls as pool_family_probe
-    if (family := pool_family_probe(op)) is not None:
-        return family
+    from .integer_claims import probe_calls as integer_probe
+    from .pool_indices_claims import probe_calls as unpool_probe
+    for probe in (pool_family_probe, unpool_probe, integer_probe):
+        if (family := probe(op)) is not None:
+            return family
     if op == "pad":   # pad(input, pad, mode='constant', value=None), the tuple from the last axis
         x = np.arange(30, dtype=np.float64).reshape(1, 1, 5, 6) % 5
         return [Call((x, p), kw) for p, kw in (((1, 1), {}), ((1, 0, 0, 2), {"mode": "replicate"}),

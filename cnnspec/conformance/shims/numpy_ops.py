@@ -251,7 +251,10 @@ def qlinear_conv2d(x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, 
     from fractions import Fraction
     acc = conv2d_integer(x, w, x_zero_point, w_zero_point, stride, padding, dilation, groups)
     if bias is not None:
-        acc = acc + np.asarray(bias, np.int32).reshape(1, -1, 1, 1)
+        b = np.asarray(bias)
+        if b.dtype != np.int32 or b.shape != (acc.shape[1],):
+            raise ValueError(f"bias: {b.dtype} of shape {b.shape}; expected int32 of shape ({acc.shape[1]},)")
+        acc = acc + b.reshape(1, -1, 1, 1)
     yz = np.asarray(y_zero_point)
     ydt = yz.dtype if yz.dtype in _RANGE else np.asarray(x).dtype
     ws = np.broadcast_to(np.asarray(w_scale, np.float32).reshape(-1), (acc.shape[1],))
@@ -492,7 +495,12 @@ def _max_unpool_nd(nd, x, indices, kernel_size, stride, padding, output_size):
     p = _axes("padding", padding, nd, 0)
     size = tuple((m - 1) * si - 2 * pi + ki for m, ki, si, pi in zip(x.shape[2:], k, s, p))
     if output_size is not None:
-        size = tuple(output_size)[-nd:]
+        want = tuple(int(v) for v in output_size)
+        want = want[2:] if len(want) == nd + 2 else want
+        if len(want) != nd or any(not d - si < o < d + si for o, d, si in zip(want, size, s)):
+            raise ValueError(f"output_size={output_size!r}: {nd} sizes, each strictly between "
+                             f"default - stride and default + stride (default {size})")
+        size = want
     plane = _math.prod(size)
     if idx.size and (idx.min() < 0 or idx.max() >= plane):
         raise ValueError(f"indices: values must lie in [0, {plane})")
