@@ -36,7 +36,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import FRAMEWORKS, NotExpressible, adapter, available
+from . import FRAMEWORKS, NotExpressible, adapter, available, reproduce
 from ..errors import UsageError
 
 DTYPES = ("float32", "float64", "float16")
@@ -130,6 +130,18 @@ def _compare(op: str, args, kwargs, got, want, dtype: str) -> tuple[str, str, li
     return "fail", f"out{list(i)}={got[i]!r}, but should be {rounded[i]!r} [{op}({kwargs})]", why
 
 
+def _attach_snippet(row: dict, framework: str, op: str, args: tuple, kwargs: dict, got, want) -> None:
+    """The case's native reproduction (:func:`cnnspec.adapters.reproduce`: the framework's own API,
+    no cnnspec) and the adapter's value, which the snippet run alone must print again."""
+    try:
+        row["snippet"] = reproduce(framework, op, args, kwargs, want)
+    except NotExpressible:
+        return
+    if got is not None:
+        # as the snippet prints it (text: NaN and infinities have no JSON number)
+        row["got"] = repr(np.asarray(got[0] if isinstance(got, tuple) else got, np.float64).tolist())
+
+
 def run_cell(framework: str, op: str, *, device: str = "cpu", dtype: str = "float32",
              fn: Callable | None = None) -> dict:
     """Every case of ``op`` through ``framework``'s adapter (or ``fn``, any callable of the calling
@@ -137,6 +149,7 @@ def run_cell(framework: str, op: str, *, device: str = "cpu", dtype: str = "floa
     if dtype not in DTYPES:
         raise UsageError(f"dtype: {dtype!r} is not one of {', '.join(DTYPES)} (NumPy arrays)")
     t0 = time.perf_counter()
+    native = fn is None     # a snippet in the framework's own API exists for its adapter only
     cell = {"framework": framework, "op": op, "dtype": dtype, "device": device, "cases": []}
     try:
         fn = adapter(framework, op, device) if fn is None else fn
@@ -154,10 +167,14 @@ def run_cell(framework: str, op: str, *, device: str = "cpu", dtype: str = "floa
         try:
             got = fn(*typed, **kwargs)
             row["status"], row["message"], row["diagnosis"] = _compare(op, typed, kwargs, got, want, dtype)
+            if row["status"] != "pass" and native:
+                _attach_snippet(row, framework, op, typed, kwargs, got, want)
         except NotExpressible as e:
             row["status"], row["message"] = "skipped", str(e)
         except Exception as e:  # noqa: BLE001 - the framework refusing a valid call is a result
             row["status"], row["message"] = "fail", f"raised {type(e).__name__}: {(str(e).splitlines() or [''])[0]}"
+            if native:
+                _attach_snippet(row, framework, op, typed, kwargs, None, want)
         row["seconds"] = time.perf_counter() - t
         cell["cases"].append(row)
     worst = max(cell["cases"], key=lambda r: _ORDER[r["status"]])
