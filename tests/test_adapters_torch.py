@@ -114,3 +114,16 @@ def test_every_op_has_torch_signature():
     for op in FRAMEWORKS["torch"].ops:
         assert list(inspect.signature(getattr(M, op)).parameters) == A.torch_parameters(op), op
     assert not set(FRAMEWORKS["torch"].ops) & {"conv2d_integer", "qlinear_conv2d"}   # no torch function
+
+
+def test_a_wrong_padding_translation_is_caught(monkeypatch):
+    # the one translation of this adapter: (lo, hi) pairs with lo == hi become that int; a version
+    # that read the pairs' order wrongly (the first spatial axis's pad given to the last) is caught
+    right = M._padding
+    monkeypatch.setattr(M, "_padding", lambda op, p: tuple(reversed(right(op, p))) if isinstance(
+        right(op, p), tuple) else right(op, p))
+    x, w = A.ints(1, 2, 6, 7), A.ints(3, 2, 3, 2)
+    kw = {"padding": ((1, 1), (2, 2))}
+    assert A.check(M.conv2d, "conv2d", (x, w), kw) != ""
+    monkeypatch.setattr(M, "_padding", right)
+    assert A.check(M.conv2d, "conv2d", (x, w), kw) == ""

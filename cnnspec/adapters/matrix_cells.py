@@ -218,9 +218,11 @@ def run_cell(framework: str, op: str, *, device: str = "cpu", dtype: str = "floa
         cell["cases"].append(row)
     worst = max(cell["cases"], key=lambda r: _ORDER[r["status"]])
     fails = [r for r in cell["cases"] if r["status"] == "fail"]
-    # one sentence per convention (the first case's: the counts in the others' differ)
-    firsts = {d.split(":", 1)[0]: d for r in reversed(fails) for d in r["diagnosis"]}
-    diagnosis = "; ".join(dict.fromkeys(firsts[d.split(":", 1)[0]] for r in fails for d in r["diagnosis"])) or \
+    # one sentence per convention (the first case's: the counts in the others' differ); for a cell
+    # that is not bit-exact but within bound, what explains its inexact cases
+    named = fails or [r for r in cell["cases"] if r["status"] == "not-bit-exact-within-bound"]
+    firsts = {d.split(":", 1)[0]: d for r in reversed(named) for d in r["diagnosis"]}
+    diagnosis = "; ".join(dict.fromkeys(firsts[d.split(":", 1)[0]] for r in named for d in r["diagnosis"])) or \
         (fails[0]["message"] if fails else None)
     skips = [r["message"] for r in cell["cases"] if r["status"] == "skipped"]
     return {**cell, "status": worst["status"], "diagnosis": diagnosis,
