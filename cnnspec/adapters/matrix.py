@@ -56,12 +56,16 @@ def check_frameworks(frameworks: Sequence[str] | None, argument: str = "framewor
     return names
 
 
+# Relative worker times measured here (float32, every op; benchmarks/bench_matrix.py), for the schedule.
+_COST = {"tinygrad": 110, "tensorflow": 50, "jax": 46, "onnxruntime": 26, "torch": 18}
+
+
 def run_matrix(frameworks: Sequence[str] | None = None, ops: Sequence[str] | None = None,
                dtypes: Sequence[str] = ("float32",), *, device: str = "cpu", jobs: int = 2,
                progress: Callable[[str], None] | None = None, timeout: float = 600.0) -> dict:
-    """The matrix document (see the module docstring). ``ops``: the ops to run (each framework
-    runs those it has and reports the others as skipped cells); ``progress`` gets one line per
-    worker started and finished."""
+    """The matrix document (see the module docstring). ``ops``: the ops to run (default: every op
+    of the calling convention; each framework runs those it has and reports the others as skipped
+    cells, with the reason); ``progress`` gets one line per worker started and finished."""
     from .matrix_cells import DTYPES, run_framework
 
     names = check_frameworks(frameworks)
@@ -79,8 +83,9 @@ def run_matrix(frameworks: Sequence[str] | None = None, ops: Sequence[str] | Non
 
     def one(job):
         f, d = job
-        mine = FRAMEWORKS[f].ops
-        wanted = None if ops is None else [o for o in ops if o in mine] + [o for o in ops if o not in mine]
+        # every op of the convention by default: an op the framework lacks is a skipped cell saying so
+        mine, asked = FRAMEWORKS[f].ops, CONVENTION_OPS if ops is None else ops
+        wanted = [o for o in asked if o in mine] + [o for o in asked if o not in mine]
         say(f"{f} ({d}) started")
         ts = time.perf_counter()
         cells = run_framework(f, wanted, device=device, dtype=d, timeout=timeout)
@@ -89,8 +94,12 @@ def run_matrix(frameworks: Sequence[str] | None = None, ops: Sequence[str] | Non
         say(f"{f} ({d}): {len(cells)} cells, {bad} failing, {timings[f'{f}/{d}']:.1f} s, done")
         return cells
 
+    # longest first (tinygrad compiles every geometry, TensorFlow starts slowly), so that the
+    # last worker to finish is not a long one started late; the cells keep the frameworks' order
+    order = sorted(range(len(work)), key=lambda i: -_COST.get(work[i][0], 1))
     with ThreadPoolExecutor(max_workers=jobs) as pool:   # each job is a child process
-        cells = [c for batch in pool.map(one, work) for c in batch]
+        done = dict(zip(order, pool.map(one, [work[i] for i in order])))
+    cells = [c for i in range(len(work)) for c in done[i]]
     return {"frameworks": [{"name": f, "version": avail[f].version, "installed": avail[f].installed,
                             "install": avail[f].install, "device": device} for f in names],
             "dtypes": list(dtypes), "device": device, "jobs": jobs,
