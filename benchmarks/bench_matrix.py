@@ -6,7 +6,7 @@
 Each run is the real command (``python -m cnnspec matrix --out TMP``) in a child process, the
 repeats interleaved (jobs 1, jobs 2, jobs 1, ...) so that the load of a shared machine falls on
 both alike. Printed: per run the wall time, the matrix's own ``seconds`` and the per-framework
-worker times (``matrix.json``'s ``timings``); then per ``--jobs`` the median and spread, the
+worker seconds (``matrix.json``'s ``timings``, a split framework's parts summed); then per ``--jobs`` the median and spread, the
 median against ``--budget`` and against the median of the previous run of this script, which is
 kept in ``benchmarks/results/bench_matrix.json`` (overwritten at the end; ``--no-save`` keeps
 it). The load average is printed before and after: on a shared 2-core machine compare ratios.
@@ -62,7 +62,10 @@ def main(argv=None) -> int:
         for j in jobs:   # interleaved
             r = one_run(j, frameworks)
             runs[j].append(r)
-            per = ", ".join(f"{k.split('/')[0]} {v:.1f} s" for k, v in sorted(r["timings"].items(), key=lambda kv: -kv[1]))
+            fw: dict[str, float] = {}
+            for k, v in r["timings"].items():   # a split framework's parts summed (worker seconds)
+                fw[k.split("/")[0]] = fw.get(k.split("/")[0], 0.0) + v
+            per = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(fw.items(), key=lambda kv: -kv[1]))
             print(f"run {i + 1} --jobs {j}: {r['wall_s']:.1f} s end to end, matrix {r['seconds']:.1f} s, "
                   f"{r['cells']} cells; workers: {per}")
     print(f"load average after: {load()}")

@@ -124,3 +124,13 @@ def test_bad_input_is_one_line_exit_2(args, words, tmp_path):
     rc, out, err = _main(*args, "--out", str(tmp_path / "r"))
     assert rc == 2 and words in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_split_framework_runs_in_parts_and_keeps_its_cells_order(monkeypatch):
+    from cnnspec.adapters import matrix
+    monkeypatch.setitem(matrix._PARTS, "torch", 2)
+    ops = ["conv1d", "max_pool1d", "pad"]
+    doc = run_matrix(["torch"], ops, jobs=2)
+    assert set(doc["timings"]) == {"torch/float32#1", "torch/float32#2"}
+    assert [c["op"] for c in doc["cells"]] == ops and all(c["status"] == "pass" for c in doc["cells"])
+    assert set(run_matrix(["torch"], ops[:1], jobs=1)["timings"]) == {"torch/float32"}   # one job: one part

@@ -58,6 +58,9 @@ def check_frameworks(frameworks: Sequence[str] | None, argument: str = "framewor
 
 # Relative worker times measured here (float32, every op; benchmarks/bench_matrix.py), for the schedule.
 _COST = {"tinygrad": 110, "tensorflow": 50, "jax": 46, "onnxruntime": 26, "torch": 18}
+# Workers per framework and dtype when ``jobs`` allows: tinygrad builds each geometry's kernel in
+# Python and clang (about a second each) and starts in one, so two halves of its ops halve the longest worker.
+_PARTS = {"tinygrad": 2}
 
 
 def run_matrix(frameworks: Sequence[str] | None = None, ops: Sequence[str] | None = None,
@@ -76,34 +79,45 @@ def run_matrix(frameworks: Sequence[str] | None = None, ops: Sequence[str] | Non
     if not isinstance(jobs, int) or jobs < 1:
         raise UsageError(f"{jobs!r} must be at least 1", argument="jobs")
     avail = available()
-    work = [(f, d) for f in names for d in dtypes]
+    work = []   # (framework, dtype, part, parts, ops): a framework that compiles every geometry is split
+    for f in names:
+        wanted = _wanted(f, ops)
+        parts = min(_PARTS.get(f, 1), jobs, len(wanted))
+        for d in dtypes:   # round robin: each part gets some of every family
+            work += [(f, d, i, parts, wanted[i::parts]) for i in range(parts)]
     timings: dict[str, float] = {}
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
 
     def one(job):
-        f, d = job
-        # every op of the convention by default: an op the framework lacks is a skipped cell saying so
-        mine, asked = FRAMEWORKS[f].ops, CONVENTION_OPS if ops is None else ops
-        wanted = [o for o in asked if o in mine] + [o for o in asked if o not in mine]
-        say(f"{f} ({d}) started")
+        f, d, part, parts, chunk = job
+        name = f"{f}/{d}" + (f"#{part + 1}" if parts > 1 else "")
+        say(f"{name} started ({len(chunk)} ops)")
         ts = time.perf_counter()
-        cells = run_framework(f, wanted, device=device, dtype=d, timeout=timeout)
-        timings[f"{f}/{d}"] = round(time.perf_counter() - ts, 2)
+        cells = run_framework(f, chunk, device=device, dtype=d, timeout=timeout)
+        timings[name] = round(time.perf_counter() - ts, 2)
         bad = sum(c["status"] == "fail" for c in cells)
-        say(f"{f} ({d}): {len(cells)} cells, {bad} failing, {timings[f'{f}/{d}']:.1f} s, done")
-        return cells
+        say(f"{name}: {len(cells)} cells, {bad} failing, {timings[name]:.1f} s, done")
+        return {c["op"]: c for c in cells}
 
     # longest first (tinygrad compiles every geometry, TensorFlow starts slowly), so that the
     # last worker to finish is not a long one started late; the cells keep the frameworks' order
-    order = sorted(range(len(work)), key=lambda i: -_COST.get(work[i][0], 1))
+    order = sorted(range(len(work)), key=lambda i: -_COST.get(work[i][0], 1) / work[i][3])
     with ThreadPoolExecutor(max_workers=jobs) as pool:   # each job is a child process
         done = dict(zip(order, pool.map(one, [work[i] for i in order])))
-    cells = [c for i in range(len(work)) for c in done[i]]
+    by = {(w[0], w[1], op): done[i][op] for i, w in enumerate(work) for op in w[4]}
+    cells = [by[(f, d, op)] for f in names for d in dtypes for op in _wanted(f, ops)]
     return {"frameworks": [{"name": f, "version": avail[f].version, "installed": avail[f].installed,
                             "install": avail[f].install, "device": device} for f in names],
             "dtypes": list(dtypes), "device": device, "jobs": jobs,
             "seconds": round(time.perf_counter() - t0, 2), "timings": timings, "cells": cells}
+
+
+def _wanted(framework: str, ops: Sequence[str] | None) -> list[str]:
+    """The ops of ``framework``'s cells: those it has first, then the others (skipped cells saying
+    so); every op of the convention by default."""
+    mine, asked = FRAMEWORKS[framework].ops, CONVENTION_OPS if ops is None else ops
+    return [o for o in asked if o in mine] + [o for o in asked if o not in mine]
 
 
 def _printed_equal(a: np.ndarray | None, b: np.ndarray | None) -> bool:
