@@ -185,3 +185,12 @@ def test_float_requantisation_is_named_and_the_exact_one_is_not():
     off = exact.copy()
     off.reshape(-1)[0] += 1        # an off-by-one that float32 arithmetic does not explain
     assert diagnose("qlinear_conv2d", args, kw, off, exact) == []
+
+
+def test_an_adaptive_average_by_a_rounded_reciprocal_is_named():
+    # adaptive pooling to size 1 is an average over the whole plane: the same reciprocal diagnosis
+    x = np.array([[[1., 2., 3., 4., 5., 6., 0.]]])          # sum 21 over 7 taps: exactly 3
+    by_reciprocal = (np.float32(21) * (np.float32(1) / np.float32(7))).reshape(1, 1, 1)   # 3.0000002
+    assert by_reciprocal[0, 0, 0] != np.float32(3)
+    found = diagnose("adaptive_avg_pool1d", (x,), {"output_size": 1}, by_reciprocal, np.array([[[3.0]]]))
+    assert _ids(found) == ["reciprocal-average"]

@@ -302,6 +302,7 @@ CONVENTIONS: tuple[Convention, ...] = (
 def diagnose(op: str, args: tuple, kwargs: dict, got, expected) -> list[str]:
     """``'<id>: <sentence>'`` for every convention that explains how ``got`` departs from ``expected``."""
     family = F.SIGNATURES[op][0]
+    family = family[len("adaptive_"):] if family.startswith("adaptive_") else family   # the pool it becomes
     o = Observation(op, tuple(args), dict(kwargs), np.asarray(got), np.asarray(expected, np.float64))
     out = []
     for c in CONVENTIONS:
