@@ -36,6 +36,8 @@ class StageOutput:
     # Per result (same order): extra fields for its report entry, e.g. {"subject": ...}.
     tags: list[dict[str, Any]] = field(default_factory=list)
     note: str = ""
+    # Top-level report sections the stage adds (the frameworks stage: {"matrix": {...}}).
+    sections: dict[str, Any] = field(default_factory=dict)
 
     def add(self, results: list[ClaimResult], **tag: Any) -> None:
         self.results += results
@@ -65,6 +67,9 @@ class RunContext:
     claims: list[str] | None = None   # id patterns (``conv.*``) that narrow every stage
     targets: list[tuple[str, str, str]] = field(default_factory=list)  # extra (target, op, array)
     targets_only: bool = False        # conformance of ``targets`` alone, not of torch's ops
+    frameworks: list[str] | None = None       # the frameworks stage: these (None: every known one)
+    framework_ops: list[str] | None = None    # ... over these ops (None: each framework's every op)
+    jobs: int = 2                             # worker processes at a time in the frameworks stage
     shared: dict[str, Any] = field(default_factory=dict)
 
     def wanted(self, cid: str) -> bool:
@@ -147,6 +152,61 @@ def stage_conformance(ctx: RunContext) -> StageOutput:
                             "device": device, "dtype": "float32", "seed": ctx.seed,
                             "examples": info.get("examples", examples), "reproduce": repro})
     return out
+
+
+def stage_frameworks(ctx: RunContext) -> StageOutput:
+    """The cross-framework matrix (:func:`cnnspec.adapters.matrix.run_matrix`) at float32: one
+    claim per framework × op cell (``matrix.<framework>.<op>.float32``) and the whole document as
+    the report's ``matrix`` section, which the page draws as a framework × op table."""
+    from .adapters.matrix import run_matrix
+    from .report.matrix import claim_id
+
+    out = StageOutput()
+    doc = run_matrix(ctx.frameworks, ctx.framework_ops, ("float32",), device="cpu", jobs=ctx.jobs,
+                     progress=ctx.step)
+    versions = {f["name"]: f for f in doc["frameworks"]}
+    for cell in doc["cells"]:
+        cid = claim_id(cell)
+        if not ctx.wanted(cid):
+            continue
+        out.add([_matrix_claim(cell, versions[cell["framework"]])], section="frameworks",
+                subject=f"{cell['framework']} {versions[cell['framework']]['version'] or ''}".strip())
+    out.sections["matrix"] = doc
+    missing = [f["name"] for f in doc["frameworks"] if not f["installed"]]
+    out.note = f"{len(doc['cells'])} cells" + (f"; not installed: {', '.join(missing)}" if missing else "")
+    return out
+
+
+def _matrix_claim(cell: dict, fw: dict) -> ClaimResult:
+    """One matrix cell as a claim: pass (bit for bit, or an average within its bound), fail with
+    the diagnosis and the native snippet, skipped with the reason."""
+    from .adapters import TITLES
+    from .report.matrix import CLAIM_STATUS, LABELS, claim_id
+
+    title = TITLES.get(cell["framework"], cell["framework"])
+    cases = [{k: r.get(k) for k in ("case", "status", "message", "kwargs", "reference")} for r in cell["cases"]]
+    status = CLAIM_STATUS.get(cell["status"], "error")
+    failing = [r for r in cell["cases"] if r.get("status") == "fail"]
+    if status == "fail":
+        message = cell.get("diagnosis") or (failing[0]["message"] if failing else "a case fails")
+    elif status == "skipped":
+        message = cell.get("reason") or "skipped"
+    else:
+        message = f"{LABELS[cell['status']][0]}: {len(cell['cases'])} cases" + \
+            (f" ({cell['reason']})" if cell.get("reason") else "")
+    cx = None
+    if failing:
+        first = failing[0]
+        cx = {"line": first.get("message"), "diagnosis": cell.get("diagnosis"), "python": first.get("snippet"),
+              "command": f"cnnspec matrix {cell['framework']} --ops {cell['op']} --dtypes {cell['dtype']} --confirm"}
+    return ClaimResult(claim_id(cell), f"{title}'s {cell['op']} ({cell['dtype']}), called through cnnspec's "
+                       f"adapter, equals the exact value on the matrix's exact-tier cases",
+                       "docs/calling-convention.md (the torch.nn.functional convention); the framework's own API "
+                       "documentation, cited in cnnspec.adapters", "exact", status, message,
+                       evidence={"framework": cell["framework"], "version": fw.get("version"), "op": cell["op"],
+                                 "dtype": cell["dtype"], "matrix_status": cell["status"], "cases": cases},
+                       examples=len(cell["cases"]), counterexample=cx, seconds=float(cell.get("seconds") or 0.0),
+                       group="frameworks")
 
 
 def stage_arch(ctx: RunContext) -> StageOutput:
@@ -299,6 +359,8 @@ STAGES: tuple[Stage, ...] = (
           ("cnnspec.spec.convolution", "cnnspec.spec.toeplitz"), stage_spec),
     Stage("conformance", "torch.nn.functional against the spec, every op of the calling convention",
           "conformance (cnnspec.conformance)", ("cnnspec.conformance.runner",), stage_conformance),
+    Stage("frameworks", "every framework x op through cnnspec's adapters, float32 (the matrix)",
+          "framework adapters (cnnspec.adapters)", ("cnnspec.adapters.matrix",), stage_frameworks),
     Stage("arch", "architecture accounting against the papers", "architectures (cnnspec.spec.architectures)",
           ("cnnspec.spec.architectures",), stage_arch),
     Stage("reference", "reference models before training", "reference models (cnnspec.reference)",
@@ -308,6 +370,9 @@ STAGES: tuple[Stage, ...] = (
           ("cnnspec.networks.trained_claims",), stage_post_training),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
+# Stages a plain ``cnnspec verify`` leaves out: each runs when asked for (``--frameworks``, ``--stages``).
+OPTIONAL_STAGES = ("frameworks",)
+DEFAULT_STAGES = tuple(n for n in STAGE_NAMES if n not in OPTIONAL_STAGES)
 
 
 def _missing(modules: tuple[str, ...]) -> str | None:
@@ -333,20 +398,25 @@ def run_verify(stages: list[str] | None = None, *, mode: str = "quick", seed: in
                device: str = "auto", data: str | None = None, out: Path | None = None,
                progress: ProgressSink | None = None, claims: list[str] | None = None,
                targets: list[tuple[str, str, str]] | None = None, targets_only: bool = False,
-               registry: tuple[Stage, ...] = STAGES, strict: bool = False) -> dict[str, Any]:
+               registry: tuple[Stage, ...] = STAGES, strict: bool = False,
+               frameworks: list[str] | None = None, framework_ops: list[str] | None = None,
+               jobs: int = 2) -> dict[str, Any]:
     """Run the chosen stages and return the ``verify`` report (``docs/report-schema.md``, plus stages
     and artifacts).
 
     ``claims`` (id patterns) narrows every stage to those claims; figures and tables are still made.
     ``targets``: third-party ``(target, op, array)`` validated in the conformance stage beside torch
-    (instead of torch with ``targets_only``).
+    (instead of torch with ``targets_only``). ``stages=None`` runs every stage but the optional ones
+    (:data:`OPTIONAL_STAGES`). ``frameworks``/``framework_ops``/``jobs``: the frameworks stage's
+    frameworks, ops and worker processes (default: every framework, each one's every op).
     """
     if mode not in MODES:
         raise UsageError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
-    chosen = [s for s in registry if stages is None or s.name in stages]
+    names = [s.name for s in registry if s.name not in OPTIONAL_STAGES] if stages is None else stages
+    chosen = [s for s in registry if s.name in names]
     ctx = RunContext(mode=mode, seed=seed, device=device, data=data, claims=claims, targets=list(targets or []),
-                  targets_only=targets_only,
-                  workdir=out, progress=progress or None)
+                     targets_only=targets_only, frameworks=frameworks, framework_ops=framework_ops, jobs=jobs,
+                     workdir=out, progress=progress or None)
     started = datetime.now(timezone.utc)
     t0 = time.monotonic()
     results: list[ClaimResult] = []
@@ -354,6 +424,7 @@ def run_verify(stages: list[str] | None = None, *, mode: str = "quick", seed: in
     artifacts: list[dict] = []
     targets: list[dict] = []
     stage_rows: list[dict] = []
+    sections: dict[str, Any] = {}
     for i, stage in enumerate(chosen):
         if ctx.progress:
             ctx.progress.start(i, stage.name, stage.title)
@@ -374,6 +445,7 @@ def run_verify(stages: list[str] | None = None, *, mode: str = "quick", seed: in
         results += so.results
         artifacts += so.artifacts
         targets += so.targets
+        sections.update(so.sections)
         seconds = time.monotonic() - ts
         counts = count_statuses(so.results)
         if status == "ran" and (counts["fail"] or counts["error"]):
@@ -387,7 +459,7 @@ def run_verify(stages: list[str] | None = None, *, mode: str = "quick", seed: in
                           artifacts=artifacts,
                           targets=targets, run_id=started.strftime("%Y%m%dT%H%M%SZ"),
                           started=started.isoformat(timespec="seconds"),
-                          wall_s=round(time.monotonic() - t0, 1))
+                          wall_s=round(time.monotonic() - t0, 1), **sections)
     for entry, tag in zip(report["claims"], tags):
         entry.update(tag)
     return report

@@ -98,7 +98,31 @@ def _pool_cases():
         ("pad/reflect", "pad", (ints(2, 3, 4, 5),), {"pad": (1, 3, 2, 0), "mode": "reflect"}),
         ("pad/replicate", "pad", (ints(2, 3, 4, 5),), {"pad": (2, 1, 0, 2), "mode": "replicate"}),
         ("pad/circular", "pad", (ints(2, 3, 4, 5),), {"pad": (1, 2, 3, 1), "mode": "circular"}),
+        ("adaptive_avg_pool2d/global", "adaptive_avg_pool2d", (ints(2, 3, 5, 6),), {"output_size": 1}),
+        ("adaptive_max_pool1d/global", "adaptive_max_pool1d", (ints(2, 3, 7),), {"output_size": 1}),
+        # Lp pooling on data where torch's (K·avg(x^p))^(1/p) and ONNX's (Σ|x|^p)^(1/p) agree (x >= 0,
+        # no ceil-mode edge) and, in LP_DIVERGING, where they do not
+        ("lp_pool2d/p2", "lp_pool2d", (ints(2, 3, 6, 7, lo=0),), {"norm_type": 2, "kernel_size": (2, 3),
+                                                                  "stride": (2, 1)}),
+        ("lp_pool1d/p3", "lp_pool1d", (ints(2, 3, 9, lo=0),), {"norm_type": 3, "kernel_size": 3, "stride": 2}),
+        ("lp_pool2d/p1-signed", "lp_pool2d", (ints(2, 3, 6, 6),), {"norm_type": 1, "kernel_size": 2}),
+        ("lp_pool1d/p1-ceil", "lp_pool1d", (ints(2, 3, 10, lo=0),), {"norm_type": 1, "kernel_size": 3, "stride": 2,
+                                                                     "ceil_mode": True}),
+        ("max_unpool2d/from-pool", "max_unpool2d", *_unpool_case(2, (6, 7))),
+        ("max_unpool1d/output-size", "max_unpool1d", *_unpool_case(1, (9,))),
     ]
+
+
+def _unpool_case(nd: int, size: tuple) -> tuple[tuple, dict]:
+    """Values and indices of torch's max pooling (kernel 2, distinct values: one index per window)
+    and the unpooling call that takes them back to ``size`` (odd sizes need ``output_size``)."""
+    x = torch.from_numpy(RNG.permutation(2 * 3 * int(np.prod(size))).reshape(2, 3, *size).astype(np.float32))
+    y, idx = getattr(tnf, f"max_pool{nd}d")(x, 2, return_indices=True)
+    return (y.numpy(), idx.numpy()), {"kernel_size": 2, "output_size": size}
+
+
+# ONNX LpPool's definition differs from torch's here (absolute values; the plain sum at a ceil edge)
+LP_DIVERGING = {"lp_pool2d/p1-signed", "lp_pool1d/p1-ceil"}
 
 
 CASES = {c[0]: c[1:] for c in _conv_cases() + _pool_cases()}
@@ -106,13 +130,15 @@ CASES = {c[0]: c[1:] for c in _conv_cases() + _pool_cases()}
 
 def reference(op: str, args: tuple, kwargs: dict):
     """``torch.nn.functional`` in float64 (exact on these data); ``(lo, hi)`` pads via ``F.pad``."""
-    t = [torch.from_numpy(a.astype(np.float64)) for a in args]
+    t = [torch.from_numpy(np.asarray(a).astype(np.float64)) for a in args]
     kw = dict(kwargs)
     p = kw.get("padding")
     if isinstance(p, tuple) and p and isinstance(p[0], tuple) and op.startswith("conv_transpose"):
         # (lo, hi) of a transposed conv crop its full output
         full = getattr(tnf, op)(*t, **{**kw, "padding": 0}).numpy()
         return full[(Ellipsis,) + tuple(slice(lo, full.shape[2 + i] - hi) for i, (lo, hi) in enumerate(p))]
+    if op.startswith("max_unpool"):
+        t[1] = torch.from_numpy(args[1])     # the indices stay int64
     if isinstance(p, tuple) and p and isinstance(p[0], tuple):
         flat = [v for lo_hi in reversed(p) for v in lo_hi]
         t[0] = tnf.pad(t[0], flat, value=-np.inf if op.startswith("max") else 0.0)
@@ -128,6 +154,9 @@ def torch_parameters(op: str) -> list[str]:
     that have none, the first line of its docstring (``conv2d(input, weight, bias=None, ...)``)."""
     import inspect
     import re
+    if op in _frontend.NOT_TORCH:     # ONNX's integer convolutions: cnnspec.oracle states the signature
+        from cnnspec import oracle
+        return list(inspect.signature(oracle.OPS[op]).parameters)
     fn = getattr(tnf, op)
     try:
         params = list(inspect.signature(fn).parameters)
@@ -169,6 +198,11 @@ def check(fn: Callable, op: str, args: tuple, kwargs: dict) -> str:
     if op.startswith(("avg_pool", "adaptive_avg_pool")):
         g32, g64 = gamma(2, "float32"), gamma(2, "float64")
         bound = (g32 + g64) / (1 - g64) * np.abs(want)
+    elif op.startswith("lp_pool"):
+        # x^p, the sum and K·avg exact on these data; the average's quotient, the multiply by K and
+        # the root each rounded once (a root's error relative to its argument's is divided by p)
+        g32, g64 = gamma(3, "float32"), gamma(3, "float64")
+        bound = (g32 + g64) / (1 - g64) * np.abs(want)
     return _mismatch(op, np.asarray(got), want, bound)
 
 
@@ -176,8 +210,7 @@ def run_cases(module, cases: dict | None = None) -> tuple[dict[str, str], dict[s
     """``(failures, skips)`` of an adapter module over ``cases`` (default :data:`CASES`)."""
     fails, skips = {}, {}
     for cid, (op, args, kwargs) in (CASES if cases is None else cases).items():
-        if op not in module.__dict__:
-            skips[cid] = f"no op {op}"
+        if op not in module.__dict__:   # the framework has no such op (the registry says which)
             continue
         try:
             msg = check(getattr(module, op), op, args, kwargs)
@@ -235,14 +268,48 @@ def count_include_pad_inverted(module):
     return _mutate(module, change)
 
 
+def adaptive_kernel_is_output_size(module):
+    """Adaptive pooling translated with ``kernel = stride = output_size`` (not ``input / output``)."""
+    from cnnspec.adapters import _geometry as G
+
+    def change(req):
+        if "output_size" not in req.call or req.family not in ("max_pool", "avg_pool"):
+            return req
+        m = req.geo.out
+        geo = G.pool(req.x, m, m, 0, 1, False, req.nd)
+        return dataclasses.replace(req, geo=geo)
+    return _mutate(module, change)
+
+
+def lp_norm_type_wrong(module):
+    """``norm_type`` misread (2 becomes 1, anything else 2)."""
+    def change(req):
+        if req.family != "lp_pool":
+            return req
+        return dataclasses.replace(req, opts={**req.opts, "norm_type": 1.0 if req.opts["norm_type"] == 2 else 2.0})
+    return _mutate(module, change)
+
+
+def unpool_indices_shifted(module):
+    """Unpooling indices off by one (an index counted from 1, or the wrong plane origin)."""
+    def change(req):
+        if req.family != "max_unpool":
+            return req
+        plane = int(np.prod(req.geo[3]))
+        return dataclasses.replace(req, opts={**req.opts, "indices": (req.opts["indices"] + 1) % plane})
+    return _mutate(module, change)
+
+
 GENERIC_WRONG = {"pads-swapped": pads_swapped, "ceil-dropped": ceil_dropped,
-                 "count-include-pad-inverted": count_include_pad_inverted}
+                 "count-include-pad-inverted": count_include_pad_inverted,
+                 "adaptive-kernel-is-output-size": adaptive_kernel_is_output_size,
+                 "lp-norm-type-wrong": lp_norm_type_wrong, "unpool-indices-shifted": unpool_indices_shifted}
 
 
 # --- native reproductions -----------------------------------------------------------------------------
 
 SNIPPET_CASES = ("conv2d/stride-pad-dilation-groups-bias", "max_pool2d/ceil", "avg_pool2d/pad-include",
-                 "pad/constant", "conv_transpose2d/stride-pad-outpad-bias")
+                 "pad/constant", "conv_transpose2d/stride-pad-outpad-bias", "lp_pool2d/p2", "max_unpool2d/from-pool")
 
 
 _RUNNER = """
@@ -298,6 +365,10 @@ TARGETED = {
                      "conv_transpose2d/lo-hi-pads"),
     "ceil-dropped": ("max_pool2d/ceil", "max_pool1d/pad-ceil", "avg_pool2d/ceil-include"),
     "count-include-pad-inverted": ("avg_pool2d/pad-include", "avg_pool2d/same-exclude"),
+    "adaptive-kernel-is-output-size": ("adaptive_avg_pool2d/divisible", "adaptive_avg_pool2d/global",
+                                       "adaptive_max_pool1d/global"),
+    "lp-norm-type-wrong": ("lp_pool2d/p2", "lp_pool1d/p3"),
+    "unpool-indices-shifted": ("max_unpool2d/from-pool", "max_unpool1d/output-size"),
     "layout": ("conv2d/plain", "conv2d/stride-pad-dilation-groups-bias", "conv1d/stride-pad-dilation-groups",
                "conv_transpose2d/stride-pad-outpad-bias"),
 }
@@ -309,13 +380,15 @@ def cases(ids) -> dict:
 
 def suite(framework: str, module, *, skips: set[str], layout_wrong: Callable | None,
           layout_cases=TARGETED["layout"], case_ids=None, variant_cases: int | None = None,
-          snippets_alone: bool = True) -> dict[str, Callable]:
+          snippets_alone: bool = True, diverging: set[str] = frozenset()) -> dict[str, Callable]:
     """The tests every adapter module gets, for ``globals().update(...)`` in its test module.
 
     ``skips``: the case ids the framework cannot express (exactly these must raise NotExpressible);
     ``layout_wrong(monkeypatch)``: installs the framework's wrong weight layout or pad order;
     ``layout_cases``: the cases that expose it;
-    ``case_ids``/``variant_cases``: fewer cases for frameworks that compile each geometry slowly.
+    ``case_ids``/``variant_cases``: fewer cases for frameworks that compile each geometry slowly;
+    ``diverging``: the cases where the framework's own definition differs from torch's (ONNX
+    LpPool's ``|x|``): exactly these must fail, the others pass.
     """
     import pytest
     from cnnspec.adapters import FRAMEWORKS
@@ -323,9 +396,11 @@ def suite(framework: str, module, *, skips: set[str], layout_wrong: Callable | N
 
     def test_every_case_matches_torch():
         fails, skipped = run_cases(module, chosen)
-        assert fails == {}
+        assert set(fails) == set(diverging) & set(chosen), fails
         assert set(skipped) == skips & set(chosen), skipped
         assert all("is not expressible in" in m for m in skipped.values())
+        ops = {CASES[c][0] for c in chosen}
+        assert ops & set(FRAMEWORKS[framework].ops) <= {op for op in ops if op in module.__dict__}
 
     def test_conv_on_general_floats_within_higham_bound():
         assert general_float_conv(module) <= 1.0
@@ -340,7 +415,13 @@ def suite(framework: str, module, *, skips: set[str], layout_wrong: Callable | N
         else:
             monkeypatch.setattr(module, "_run", GENERIC_WRONG[variant](module))
         targets = layout_cases if variant == "layout" else TARGETED[variant]
-        ids = [c for c in targets if c not in skips][:variant_cases]
+        ids = [c for c in targets if c not in skips and CASES[c][0] in module.__dict__]
+        if variant_cases is not None:   # fewer cases, but one of every op family the variant concerns
+            by_family = {_frontend.family_of(CASES[c][0]): c for c in reversed(ids)}
+            ids = list(dict.fromkeys(list(by_family.values()) + ids[:variant_cases]))
+        if not ids:
+            assert not {CASES[c][0] for c in targets} & set(FRAMEWORKS[framework].ops), variant
+            return   # the framework has none of the ops this translation concerns
         fails, _ = run_cases(module, cases(ids))
         assert fails, f"{variant} went unnoticed on {ids}"
 

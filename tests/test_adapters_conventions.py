@@ -27,7 +27,7 @@ def _ids(found):
 
 
 def test_every_convention_cites_a_public_source():
-    assert len({c.id for c in CONVENTIONS}) == len(CONVENTIONS) == 8
+    assert len({c.id for c in CONVENTIONS}) == len(CONVENTIONS) == 10
     for c in CONVENTIONS:
         assert c.sources and all(s for s in c.sources) and c.words
 
@@ -164,3 +164,33 @@ def test_real_onnxruntime_starts_its_max_at_the_lowest_float_without_padding():
     got = m.max_pool2d(x, 1)
     assert got[0, 1, 0, 0] == np.finfo(np.float32).min
     assert _ids(diagnose("max_pool2d", (x,), {"kernel_size": 1}, got, x.astype(np.float64))) == ["max-pad-value"]
+
+
+def test_lp_pool_with_absolute_values_is_named_and_torchs_own_is_not():
+    from cnnspec import oracle
+    x = np.array([[[[1., -3., 2., 0.], [-1., 1., 2., 2.]]]])
+    want = oracle.lp_pool(x, 1, 2)                      # torch: sums, signs kept: [[-2, 6]]
+    onnx = oracle.lp_pool(x, 1, 2, convention="onnx")   # Σ|x|: [[6, 6]]
+    found = diagnose("lp_pool2d", (x,), {"norm_type": 1, "kernel_size": 2}, onnx.astype(np.float32), want)
+    assert _ids(found) == ["lp-absolute-sum"] and "(1 outputs)" in found[0]
+    assert diagnose("lp_pool2d", (x,), {"norm_type": 1, "kernel_size": 2}, want.astype(np.float32), want) == []
+
+
+def test_float_requantisation_is_named_and_the_exact_one_is_not():
+    from cnnspec import oracle
+    from cnnspec.adapters.matrix_cells import cases
+    _, args, kw, _ = cases("qlinear_conv2d")[1]
+    exact = oracle.qlinear_conv2d(*args, **kw)
+    assert diagnose("qlinear_conv2d", args, kw, exact, exact) == []
+    off = exact.copy()
+    off.reshape(-1)[0] += 1        # an off-by-one that float32 arithmetic does not explain
+    assert diagnose("qlinear_conv2d", args, kw, off, exact) == []
+
+
+def test_an_adaptive_average_by_a_rounded_reciprocal_is_named():
+    # adaptive pooling to size 1 is an average over the whole plane: the same reciprocal diagnosis
+    x = np.array([[[1., 2., 3., 4., 5., 6., 0.]]])          # sum 21 over 7 taps: exactly 3
+    by_reciprocal = (np.float32(21) * (np.float32(1) / np.float32(7))).reshape(1, 1, 1)   # 3.0000002
+    assert by_reciprocal[0, 0, 0] != np.float32(3)
+    found = diagnose("adaptive_avg_pool1d", (x,), {"output_size": 1}, by_reciprocal, np.array([[[3.0]]]))
+    assert _ids(found) == ["reciprocal-average"]

@@ -22,9 +22,18 @@ def test_torch_passes_every_cell(op):
     assert json.loads(json.dumps(cell)) == cell and cell["seconds"] > 0 and cell["cases"]
 
 
-def test_an_op_without_exact_cases_is_skipped_with_the_reason():
-    cell = mc.run_cell("torch", "lp_pool2d")
-    assert cell["status"] == "skipped" and cell["reason"] == "no exact-tier matrix cases for lp_pool2d yet"
+def test_every_op_of_the_convention_has_exact_tier_cases():
+    assert [op for op in ad.CONVENTION_OPS if not mc.cases(op)] == []
+
+
+@ORT
+@pytest.mark.parametrize("op, words", [("lp_pool2d", "lp-absolute-sum: computes (Σ|x|^p)^(1/p)"),
+                                       ("qlinear_conv2d", "float-requantize: requantizes in float32")])
+def test_onnx_definitions_that_differ_from_torch_are_diagnosed(op, words):
+    cell = mc.run_cell("onnxruntime", op)
+    assert cell["status"] == "fail" and cell["diagnosis"].startswith(words), cell["diagnosis"]
+    bad = [r for r in cell["cases"] if r["status"] == "fail"]
+    assert bad and all(r["snippet"].startswith("# ONNX Runtime") and r["got"].startswith("[") for r in bad)
 
 
 def test_a_wrong_result_fails_with_its_diagnosis():
@@ -83,8 +92,9 @@ def test_onnxruntime_cells_in_one_worker():
 
 
 def test_an_op_the_framework_lacks_is_a_skipped_cell():
-    cell = mc.run_cell("jax", "lp_pool2d")
-    assert cell["status"] == "skipped" and "not expressible in JAX" in cell["reason"]
+    cell = mc.run_cell("jax", "max_unpool2d")
+    assert cell["status"] == "skipped" and cell["reason"] == ("the op max_unpool2d (JAX has no operator for it) "
+                                                              "is not expressible in JAX")
 
 
 def test_not_installed_framework_cells_say_how_to_install(monkeypatch):

@@ -18,7 +18,7 @@ def _pads_interleaved(monkeypatch):
 
 
 globals().update(A.suite("onnxruntime", M, skips={"avg_pool2d/divisor-override", "adaptive_avg_pool2d/uneven"},
-                         layout_wrong=_pads_interleaved))
+                         layout_wrong=_pads_interleaved, diverging=A.LP_DIVERGING))
 
 
 def test_pads_interleaved_is_caught_on_lo_hi_pads(monkeypatch):
@@ -63,3 +63,100 @@ def test_framework_refusals_are_raised_not_hidden():
     # ONNX Runtime refuses pads >= kernel (torch refuses pads > kernel // 2); the adapter passes it on
     with pytest.raises(Exception, match="Pad should be smaller than kernel"):
         M.max_pool2d(A.ints(1, 1, 5, 5), 2, padding=2)
+
+
+# --- the ops only ONNX has among the frameworks: checked in-process against cnnspec's exact oracle ------
+
+def _uint8(*shape, hi=20):
+    return A.RNG.integers(0, hi + 1, shape).astype(np.uint8)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"x_zero_point": np.uint8(3), "w_zero_point": np.uint8(2)},
+    {"x_zero_point": np.uint8(7), "w_zero_point": np.uint8(1), "stride": (2, 1), "padding": (1, 2), "groups": 2},
+])
+def test_conv_integer_is_the_exact_oracle(kwargs):
+    from cnnspec import oracle
+    x, w = _uint8(2, 4, 7, 6), _uint8(6, 4 // kwargs.get("groups", 1), 3, 2, hi=10)
+    got = M.conv2d_integer(x, w, **kwargs)
+    want = oracle.conv2d_integer(x, w, **kwargs)
+    assert got.dtype == np.int32 and np.array_equal(got, want)
+
+
+def test_conv_integer_with_its_zero_points_dropped_is_caught(monkeypatch):
+    # a translation that forgets the zero-point inputs computes x ⋆ w, not (x − zx) ⋆ (w − zw)
+    from cnnspec import oracle
+    right = M._integer_node
+
+    def dropped(req):
+        op_type, attrs, feeds, outputs = right(req)
+        return op_type, attrs, {k: v for k, v in feeds.items() if "zero_point" not in k}, outputs
+    monkeypatch.setattr(M, "_integer_node", dropped)
+    M._session.cache_clear()
+    x, w = _uint8(1, 2, 5, 5), _uint8(3, 2, 3, 3, hi=10)
+    assert not np.array_equal(M.conv2d_integer(x, w, np.uint8(4), np.uint8(3)),
+                              oracle.conv2d_integer(x, w, np.uint8(4), np.uint8(3)))
+    M._session.cache_clear()
+
+
+def test_qlinear_conv_is_the_exact_oracle_on_dyadic_scales_and_rounds_ties_to_even():
+    # x_scale·w_scale/y_scale = 1/8: every accumulator that is 4 mod 8 is a tie, rounded to even
+    from cnnspec import oracle
+    x, w, b = _uint8(2, 4, 7, 6), _uint8(6, 2, 3, 2, hi=10), A.RNG.integers(-50, 51, 6).astype(np.int32)
+    args = (x, np.float32(0.5), np.uint8(3), w, np.float32(0.25), np.uint8(2), np.float32(1.0), np.uint8(100), b)
+    got = M.qlinear_conv2d(*args, stride=2, padding=1, groups=2)
+    want = oracle.qlinear_conv2d(*args, stride=2, padding=1, groups=2)
+    assert got.dtype == np.uint8 and np.array_equal(got, want)
+
+
+def test_qlinear_conv_on_decimal_scales_is_the_float32_requantisation():
+    # ONNX Runtime multiplies in float32: where that differs from the exact rational scale, the
+    # diagnosis says so (and nowhere else does it differ)
+    from cnnspec import oracle
+    from cnnspec.adapters.conventions import diagnose
+    from cnnspec.adapters.matrix_cells import cases
+    _, args, kw, _ = cases("qlinear_conv2d")[1]
+    got, want = M.qlinear_conv2d(*args, **kw), oracle.qlinear_conv2d(*args, **kw)
+    differ = got.astype(np.int64) != want
+    assert 0 < differ.sum() <= 3 and np.abs(got.astype(np.int64) - want).max() == 1
+    assert any(d.startswith("float-requantize:") for d in diagnose("qlinear_conv2d", args, kw, got, want))
+
+
+def test_max_unpool_adds_each_planes_offset():
+    _, args, kw = A.CASES["max_unpool2d/from-pool"]
+    op_type, _, feeds, _ = M._node(M.F.parse("max_unpool2d", args, kw))
+    plane = 6 * 7
+    assert op_type == "MaxUnpool" and feeds["i"][1, 2].min() >= (1 * 3 + 2) * plane
+    assert A.check(M.max_unpool2d, "max_unpool2d", args, kw) == ""
+
+
+def test_max_unpool_without_the_plane_offset_is_caught(monkeypatch):
+    right = M._node
+
+    def no_offset(req):
+        op_type, attrs, feeds, outputs = right(req)
+        if op_type == "MaxUnpool":
+            feeds = {**feeds, "i": req.opts["indices"]}
+        return op_type, attrs, feeds, outputs
+    monkeypatch.setattr(M, "_node", no_offset)
+    _, args, kw = A.CASES["max_unpool2d/from-pool"]
+    assert A.check(M.max_unpool2d, "max_unpool2d", args, kw) != ""
+
+
+def test_adaptive_pool_to_one_is_the_global_pool():
+    for op in ("adaptive_avg_pool2d", "adaptive_max_pool1d"):
+        _, args, kw = A.CASES[f"{op}/global"]
+        assert M._node(M.F.parse(op, args, kw))[0] in ("GlobalAveragePool", "GlobalMaxPool")
+    # GlobalMaxPool has no Indices: with return_indices the whole-plane MaxPool is used
+    x = A.ints(1, 2, 4, 4, lo=-50, hi=50)
+    assert M._node(M.F.parse("adaptive_max_pool2d", (x, 1, True), {}))[0] == "MaxPool"
+
+
+def test_lp_pool_is_onnx_lppool_on_signed_data():
+    # LpPool is (Σ|x|^p)^(1/p): the adapter translates, so ONNX's own definition is what comes back
+    from cnnspec import oracle
+    x = A.ints(2, 3, 6, 6)
+    got = M.lp_pool2d(x, 1, 2)
+    assert np.array_equal(got, oracle.lp_pool(x.astype(np.float64), 1, 2, convention="onnx"))
+    with pytest.raises(NotExpressible, match="norm_type=2.5 .* not expressible in ONNX Runtime"):
+        M.lp_pool2d(x, 2.5, 2)

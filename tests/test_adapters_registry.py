@@ -34,8 +34,11 @@ def test_unknown_framework_names_the_known_and_installed_ones():
 
 
 def test_an_op_the_framework_lacks_is_not_expressible():
-    with pytest.raises(ad.NotExpressible, match=r"the op lp_pool2d \(no adapter for it yet\) is not expressible in JAX"):
-        ad.adapter("jax", "lp_pool2d")
+    with pytest.raises(ad.NotExpressible, match=r"the op max_unpool2d \(JAX has no operator for it\) is not "
+                                                r"expressible in JAX"):
+        ad.adapter("jax", "max_unpool2d")
+    with pytest.raises(ad.NotExpressible, match=r"the op conv2d_integer \(TensorFlow has no operator for it\)"):
+        ad.adapter("tensorflow", "conv2d_integer")
     with pytest.raises(UsageError, match="op: 'conv9d' is not an op of the calling convention"):
         ad.adapter("jax", "conv9d")
     assert ad.target("onnxruntime", "max_pool2d") == "cnnspec.adapters.onnxruntime:max_pool2d"
@@ -61,3 +64,14 @@ def test_bad_device_is_a_usage_error():
 def test_adapter_ops_are_module_attr_targets():
     from cnnspec.targets import resolve
     assert resolve("cnnspec.adapters.torch:conv2d") is ad.adapter("torch", "conv2d")
+
+
+def test_every_op_is_adapted_where_its_framework_has_it():
+    # lp pooling everywhere (torch's own formula in native primitives where there is no lp op);
+    # max_unpool where there is an unpooling op; ONNX's integer convolutions in ONNX Runtime only
+    ops = {f: set(ad.ops(f)) for f in ad.FRAMEWORKS}
+    every = set(ad.CONVENTION_OPS)
+    unpool, integer = {f"max_unpool{n}d" for n in (1, 2, 3)}, {"conv2d_integer", "qlinear_conv2d"}
+    assert ops["onnxruntime"] == every
+    assert ops["torch"] == every - integer and ops["tinygrad"] == every - integer
+    assert ops["jax"] == ops["tensorflow"] == every - integer - unpool

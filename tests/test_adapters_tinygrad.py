@@ -21,7 +21,11 @@ CASES = ("conv2d/stride-pad-dilation-groups-bias", "conv2d/lo-hi-pads", "conv1d/
          "max_pool2d/ceil", "max_pool2d/ceil-last-window-in-padding",
          "max_pool2d/dilation", "max_pool2d/lo-hi-pads", "max_pool2d/indices", "avg_pool2d/ceil-include",
          "avg_pool2d/ceil-exclude", "avg_pool2d/same-exclude", "avg_pool2d/divisor-override",
-         "adaptive_max_pool2d/divisible-indices", "pad/constant", "pad/reflect", "pad/replicate", "pad/circular")
+         "adaptive_max_pool2d/divisible-indices", "pad/constant", "pad/reflect", "pad/replicate", "pad/circular",
+         # not lp_pool1d/p3: tinygrad's pow is exp2(y·log2 x) in float32, whose cube root was seen 4.2 units
+         # of roundoff off (outside the bound of a correctly rounded root); p = 1, 2 are within it
+         "adaptive_avg_pool2d/global", "lp_pool2d/p2", "lp_pool2d/p1-signed", "lp_pool1d/p1-ceil",
+         "max_unpool2d/from-pool", "max_unpool1d/output-size")
 
 
 def _pads_first_axis_first(monkeypatch):

@@ -100,13 +100,30 @@ def test_max_unpool_scatters_to_the_indices():
     assert np.array_equal(up, flat.reshape(1, 2, 4, 6))
 
 
-def test_other_backends_do_not_parse_untranslated_families():
+def test_every_family_of_the_convention_is_parsed_for_the_back_ends():
     from cnnspec.adapters import _frontend
-    with pytest.raises(NotImplementedError, match="no back end translates the lp_pool family yet"):
-        _frontend.parse("lp_pool2d", (A.ints(1, 1, 4, 4), 2, 2), {})
+    assert {fam for fam, _, _ in _frontend.SIGNATURES.values()} <= set(_frontend._PARSED)
+    req = _frontend.parse("lp_pool2d", (A.ints(1, 1, 4, 4), 2, 2), {})
+    assert req.family == "lp_pool" and req.opts["norm_type"] == 2.0 and req.geo.kernel == (2, 2)
+    with pytest.raises(_frontend.G.ArgumentError, match="norm_type=0: expected a number > 0"):
+        _frontend.parse("lp_pool2d", (A.ints(1, 1, 4, 4), 0, 2), {})
 
 
 def test_every_op_has_torch_signature():
     import inspect
     for op in FRAMEWORKS["torch"].ops:
         assert list(inspect.signature(getattr(M, op)).parameters) == A.torch_parameters(op), op
+    assert not set(FRAMEWORKS["torch"].ops) & {"conv2d_integer", "qlinear_conv2d"}   # no torch function
+
+
+def test_a_wrong_padding_translation_is_caught(monkeypatch):
+    # the one translation of this adapter: (lo, hi) pairs with lo == hi become that int; a version
+    # that read the pairs' order wrongly (the first spatial axis's pad given to the last) is caught
+    right = M._padding
+    monkeypatch.setattr(M, "_padding", lambda op, p: tuple(reversed(right(op, p))) if isinstance(
+        right(op, p), tuple) else right(op, p))
+    x, w = A.ints(1, 2, 6, 7), A.ints(3, 2, 3, 2)
+    kw = {"padding": ((1, 1), (2, 2))}
+    assert A.check(M.conv2d, "conv2d", (x, w), kw) != ""
+    monkeypatch.setattr(M, "_padding", right)
+    assert A.check(M.conv2d, "conv2d", (x, w), kw) == ""

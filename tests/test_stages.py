@@ -19,7 +19,8 @@ from cnnspec.cli import main
 from cnnspec.report.output import load_report
 from cnnspec.report.schema import without_times
 from cnnspec.commands.verify import Progress, parse_stages
-from cnnspec.stages import STAGE_NAMES, STAGES, RunContext, Stage, StageOutput, run_verify
+from cnnspec.stages import (DEFAULT_STAGES, OPTIONAL_STAGES, STAGE_NAMES, STAGES, RunContext, Stage, StageOutput,
+                            run_verify)
 
 ROOT = Path(__file__).resolve().parents[1]
 # A few fast spec claims: the small real run (the whole spec stage takes ~20 s on a loaded machine).
@@ -129,7 +130,8 @@ def test_a_failing_claim_fails_the_stage_and_the_verdict():
 
 def test_stage_names_are_checked():
     assert parse_stages("post-training, spec") == ["spec", "post-training"]
-    assert parse_stages(None) == list(STAGE_NAMES) == [s.name for s in STAGES]
+    assert parse_stages(None) == list(DEFAULT_STAGES) == [s.name for s in STAGES if s.name not in OPTIONAL_STAGES]
+    assert "frameworks" in STAGE_NAMES and "frameworks" not in DEFAULT_STAGES
 
 
 @pytest.mark.parametrize("args, expect", [

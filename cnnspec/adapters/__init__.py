@@ -25,7 +25,7 @@ References
 ----------
 PyTorch, ``torch.nn.functional`` documentation (the calling convention); JAX ``jax.lax``
 (``conv_general_dilated``, ``reduce_window``); ONNX operator specifications (Conv, MaxPool,
-AveragePool); TensorFlow ``tf.nn``; tinygrad ``Tensor``.
+AveragePool, LpPool, MaxUnpool, ConvInteger, QLinearConv); TensorFlow ``tf.nn``; tinygrad ``Tensor``.
 """
 from __future__ import annotations
 
@@ -43,11 +43,14 @@ from ._geometry import ArgumentError
 _CONV = ("conv1d", "conv2d", "conv3d")
 _POOL = ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d")
 _TRANSPOSE = ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
-# Every op of the calling convention (torch.nn.functional names); the adapters have a subset so far.
+# Every op of the calling convention (torch.nn.functional names, and ONNX's integer convolutions).
 _ADAPTIVE = tuple(f"adaptive_{k}_pool{n}d" for k in ("avg", "max") for n in (1, 2, 3))
-_MORE = tuple(f"{kind}{n}d" for kind in ("max_unpool", "adaptive_avg_pool", "adaptive_max_pool")
-              for n in (1, 2, 3)) + ("lp_pool1d", "lp_pool2d")
-CONVENTION_OPS = _CONV + _TRANSPOSE + ("pad",) + _POOL + _MORE + ("conv2d_integer", "qlinear_conv2d")
+_LP = ("lp_pool1d", "lp_pool2d")
+_UNPOOL = ("max_unpool1d", "max_unpool2d", "max_unpool3d")
+_INTEGER = ("conv2d_integer", "qlinear_conv2d")
+_MORE = _UNPOOL + _ADAPTIVE + _LP
+CONVENTION_OPS = _CONV + _TRANSPOSE + ("pad",) + _POOL + _MORE + _INTEGER
+_EVERY = _CONV + _POOL + _TRANSPOSE + ("pad",) + _ADAPTIVE + _LP
 
 
 class NotExpressible(Exception):
@@ -79,15 +82,14 @@ class Framework:
 FRAMEWORKS: dict[str, Framework] = {f.name: f for f in (
     Framework("torch", "PyTorch", "cnnspec.adapters.torch", "torch", "torch",
               "pip install torch==2.13.0", _CONV + _POOL + _TRANSPOSE + ("pad",) + _MORE),
-    Framework("jax", "JAX", "cnnspec.adapters.jax", "jax", "jax",
-              "pip install 'cnnspec[jax]'", _CONV + _POOL + _TRANSPOSE + ("pad",) + _ADAPTIVE),
+    # no lax op unpools (a scatter is no unpooling op), nor does tf.nn
+    Framework("jax", "JAX", "cnnspec.adapters.jax", "jax", "jax", "pip install 'cnnspec[jax]'", _EVERY),
     Framework("onnxruntime", "ONNX Runtime", "cnnspec.adapters.onnxruntime", "onnxruntime",
-              "onnxruntime", "pip install 'cnnspec[onnxruntime]'", _CONV + _POOL + _TRANSPOSE + ("pad",) + _ADAPTIVE),
+              "onnxruntime", "pip install 'cnnspec[onnxruntime]'", _EVERY + _UNPOOL + _INTEGER),
     Framework("tensorflow", "TensorFlow", "cnnspec.adapters.tensorflow", "tensorflow",
-              "tensorflow-cpu", "pip install 'cnnspec[tensorflow]'", _CONV + _POOL + _TRANSPOSE + ("pad",) + _ADAPTIVE),
+              "tensorflow-cpu", "pip install 'cnnspec[tensorflow]'", _EVERY),
     Framework("tinygrad", "tinygrad", "cnnspec.adapters.tinygrad", "tinygrad", "tinygrad",
-              "pip install 'cnnspec[tinygrad]' && apt-get install -y clang",
-              _CONV + _POOL + _TRANSPOSE + ("pad",) + _ADAPTIVE),
+              "pip install 'cnnspec[tinygrad]' && apt-get install -y clang", _EVERY + _UNPOOL),
 )}
 TITLES = {f.name: f.title for f in FRAMEWORKS.values()}
 
@@ -147,7 +149,7 @@ def _op(f: Framework, op: str) -> None:
     if op not in CONVENTION_OPS:
         raise UsageError(f"op: {op!r} is not an op of the calling convention ({', '.join(CONVENTION_OPS)})")
     if op not in f.ops:
-        raise NotExpressible(f.name, f"the op {op} (no adapter for it yet)")
+        raise NotExpressible(f.name, f"the op {op} ({f.title} has no operator for it)")
 
 
 def adapter(framework: str, op: str, device: str = "cpu") -> Callable:

@@ -48,6 +48,12 @@ _ADAPTIVE_MAX = _sig(("input", _E), ("output_size", _E), ("return_indices", Fals
 _LP = _sig(("input", _E), ("norm_type", _E), ("kernel_size", _E), ("stride", None), ("ceil_mode", False))
 _UNPOOL = _sig(("input", _E), ("indices", _E), ("kernel_size", _E), ("stride", None), ("padding", 0),
                ("output_size", None))
+# ONNX ConvInteger and QLinearConv with torch-style geometry, as cnnspec.oracle.integer states them
+_CONV_INT = _sig(("input", _E), ("weight", _E), ("x_zero_point", 0), ("w_zero_point", 0), ("stride", 1),
+                 ("padding", 0), ("dilation", 1), ("groups", 1))
+_QLINEAR = _sig(("x", _E), ("x_scale", _E), ("x_zero_point", _E), ("w", _E), ("w_scale", _E),
+                ("w_zero_point", _E), ("y_scale", _E), ("y_zero_point", _E), ("bias", None), ("stride", 1),
+                ("padding", 0), ("dilation", 1), ("groups", 1))
 
 # op -> (family, number of spatial axes, signature)
 SIGNATURES: dict[str, tuple[str, int, inspect.Signature]] = {
@@ -62,8 +68,13 @@ SIGNATURES: dict[str, tuple[str, int, inspect.Signature]] = {
     **{f"adaptive_max_pool{n}d": ("adaptive_max_pool", n, _ADAPTIVE_MAX) for n in (1, 2, 3)},
     **{f"lp_pool{n}d": ("lp_pool", n, _LP) for n in (1, 2)},
     **{f"max_unpool{n}d": ("max_unpool", n, _UNPOOL) for n in (1, 2, 3)},
+    "conv2d_integer": ("conv_integer", 2, _CONV_INT),
+    "qlinear_conv2d": ("qlinear_conv", 2, _QLINEAR),
 }
-_PARSED = ("conv", "conv_transpose", "max_pool", "avg_pool", "pad", "adaptive_avg_pool", "adaptive_max_pool")
+_PARSED = ("conv", "conv_transpose", "max_pool", "avg_pool", "pad", "adaptive_avg_pool", "adaptive_max_pool",
+           "lp_pool", "max_unpool", "conv_integer", "qlinear_conv")
+# ops whose signature is not torch.nn.functional's (torch has no such function): cnnspec.oracle's
+NOT_TORCH = ("conv2d_integer", "qlinear_conv2d")
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
@@ -114,6 +125,8 @@ def parse(op: str, args: tuple, kwargs: dict, framework: str = "") -> Request:
         raise G.ArgumentError(f"{op}: {e}") from None
     a.apply_defaults()
     c = dict(a.arguments)
+    if family in ("conv_integer", "qlinear_conv"):
+        return _parse_integer(op, family, c)
     x = _array("input", c["input"])
     if family == "conv":
         w = _array("weight", c["weight"])
@@ -130,6 +143,10 @@ def parse(op: str, args: tuple, kwargs: dict, framework: str = "") -> Request:
         return _parse_pad(op, x, c)
     if family.startswith("adaptive"):
         return _adaptive(op, x, c, nd, framework)
+    if family == "lp_pool":
+        return _parse_lp(op, x, c, nd)
+    if family == "max_unpool":
+        return _parse_unpool(op, x, c, nd)
     xb, unbatched = G.batched(x, nd)
     geo = G.pool(x, c["kernel_size"], c["stride"], c["padding"], c.get("dilation", 1),
                  _flag("ceil_mode", c["ceil_mode"]), nd)
@@ -164,6 +181,56 @@ def _adaptive(op: str, x: np.ndarray, c: dict, nd: int, framework: str) -> Reque
     req = parse(f"{kind}{nd}d", (x, k, k), extra, framework)
     req.call = c
     return req
+
+
+def _parse_lp(op: str, x: np.ndarray, c: dict, nd: int) -> Request:
+    """``lp_pool{nd}d``: a pooling geometry without padding (torch's lp_pool has none) and ``norm_type``."""
+    p = c["norm_type"]
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)) \
+            or not p > 0:
+        raise G.ArgumentError(f"norm_type={p!r}: expected a number > 0")
+    xb, unbatched = G.batched(x, nd)
+    geo = G.pool(x, c["kernel_size"], c["stride"], 0, 1, _flag("ceil_mode", c["ceil_mode"]), nd)
+    return Request(op, "lp_pool", nd, xb, geo, unbatched=unbatched, opts={"norm_type": float(p)}, call=c)
+
+
+def _parse_unpool(op: str, x: np.ndarray, c: dict, nd: int) -> Request:
+    """``max_unpool{nd}d``: ``geo = (kernel, stride, pads, output size)`` by torch's
+    ``_unpool_output_size``; ``opts["indices"]`` the int64 plane indices (batched like ``x``)."""
+    from ..oracle.unpool import check_indices
+    from ..spec.pooling import PoolError, unpool_output_size
+
+    xb, unbatched = G.batched(x, nd)
+    idx = np.asarray(c["indices"])
+    idx = idx[None] if unbatched else idx
+    k = G.ints("kernel_size", c["kernel_size"], nd, 1)
+    empty = c["stride"] is None or (isinstance(c["stride"], (tuple, list)) and len(c["stride"]) == 0)
+    st = k if empty else G.ints("stride", c["stride"], nd, 1)
+    pads = G.ints("padding", c["padding"], nd, 0)
+    try:
+        out = unpool_output_size(xb.shape[2:], k, st, pads, c["output_size"])
+        check_indices(idx, xb.shape, int(np.prod(out)))
+    except PoolError as e:
+        raise G.ArgumentError(f"{op}: {e}") from None
+    return Request(op, "max_unpool", nd, xb, (k, st, tuple((v, v) for v in pads), out), unbatched=unbatched,
+                   opts={"indices": idx}, call=c)
+
+
+def _parse_integer(op: str, family: str, c: dict) -> Request:
+    """ConvInteger / QLinearConv: uint8/int8 ``x`` and ``w`` (zero points of their dtypes, scalars
+    or per output channel for ``w``), float32 scales, an int32 bias; the geometry as for conv2d."""
+    xname, wname = ("input", "weight") if family == "conv_integer" else ("x", "w")
+    x, w = np.asarray(c[xname]), np.asarray(c[wname])
+    for name, a in ((xname, x), (wname, w)):
+        if a.dtype.name not in ("uint8", "int8"):
+            raise G.ArgumentError(f"{name} of dtype {a.dtype}: expected uint8 or int8")
+    b = None if c.get("bias") is None else np.asarray(c["bias"])
+    if b is not None and b.dtype != np.int32:
+        raise G.ArgumentError(f"bias of dtype {b.dtype}: expected int32 (QLinearConv's B)")
+    geo = G.conv(x, w, b, c["stride"], c["padding"], c["dilation"], c["groups"], 2)
+    opts = {k: c[k] for k in ("x_zero_point", "w_zero_point", "x_scale", "w_scale", "y_scale", "y_zero_point")
+            if k in c}
+    return Request(op, family, 2, x, geo, w, b, opts=opts, call=c)
 
 
 def family_of(op: str) -> str:
@@ -227,9 +294,10 @@ def literal(a, dtype: str | None = None) -> str:
 
 
 def header(title: str, version: str, op: str, call: dict) -> str:
-    shown = ", ".join(f"{k}={v!r}" for k, v in call.items() if k not in ("input", "weight", "bias"))
-    return (f"# {title} {version}: torch.nn.functional.{op}({shown}) in {title}'s own API\n"
-            + PREAMBLE)
+    shown = ", ".join(f"{k}={v!r}" for k, v in call.items()
+                      if k not in ("input", "weight", "bias", "x", "w", "indices") and not isinstance(v, np.ndarray))
+    where = "cnnspec.oracle" if op in NOT_TORCH else "torch.nn.functional"
+    return f"# {title} {version}: {where}.{op}({shown}) in {title}'s own API\n" + PREAMBLE
 
 
 def footer(expected) -> str:

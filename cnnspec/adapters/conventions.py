@@ -18,7 +18,8 @@ within a stated bound (``γ_2`` for a quotient, Higham's bound for a convolution
 
 References
 ----------
-onnx/onnx#5276 (AveragePool divisors at the ceil_mode edge differ from PyTorch);
+onnx/onnx#5276 (AveragePool divisors at the ceil_mode edge differ from PyTorch); ONNX LpPool and
+QLinearConv (its scales are float32 tensors);
 onnx/onnx#4958 (windows wholly in the padding: NaN or the lowest float);
 pytorch/pytorch#7645 and tensorflow/tensorflow#125965 (NaN handling in max pooling);
 PyTorch docs ``MaxPool2d``/``AvgPool2d`` (ceil_mode: "sliding windows that would start in the right
@@ -230,6 +231,47 @@ def _input_rounding(o: Observation) -> str | None:
     return None
 
 
+# --- Lp pooling and requantisation -----------------------------------------------------------------------
+
+def _lp_absolute(o: Observation) -> str | None:
+    req = o.req
+    if not _same_shape(o) or not np.isfinite(req.opts["norm_type"]):
+        return None
+    g = req.geo
+    alt = oracle.lp_pool(req.x.astype(np.float64), req.opts["norm_type"], g.kernel, g.stride, 0, 1, g.ceil_mode,
+                         convention="onnx", torch_limits=False).reshape(np.shape(o.got))
+    got = np.asarray(o.got, np.float64)
+    wrong = _wrong(o) & ~(np.isnan(got) & np.isnan(o.expected))
+    if not wrong.any() or not np.all(_quotient_close(got, alt, o.got.dtype) | (np.isnan(got) & np.isnan(alt))):
+        return None
+    return (f"computes (Σ|x|^p)^(1/p) over each window (ONNX LpPool: absolute values, and the plain sum at a "
+            f"ceil_mode edge); torch's lp_pool is (K·avg(x^p))^(1/p) with no |·| ({int(wrong.sum())} outputs)")
+
+
+def _float_requantize(o: Observation) -> str | None:
+    """QLinearConv requantised in float32: ``rint(fl(acc)·fl(x_scale·w_scale/y_scale)) + y_zero_point``."""
+    req = o.req
+    q = o
+    if not _same_shape(o):
+        return None
+    opts = req.opts
+    acc = oracle.conv2d_integer(req.x, req.w, opts["x_zero_point"], opts["w_zero_point"], req.geo.stride,
+                                list(req.geo.pads), req.geo.dilation, req.geo.groups).astype(np.int64)
+    if req.b is not None:
+        acc = acc + req.b.astype(np.int64).reshape(1, -1, 1, 1)
+    ws = np.asarray(opts["w_scale"], np.float32).reshape(-1, 1, 1)
+    m = (np.float32(opts["x_scale"]) * ws) / np.float32(opts["y_scale"])
+    from ..oracle.integer import INT_RANGES
+    lo, hi = INT_RANGES[np.asarray(q.got).dtype.name]
+    zp = np.asarray(opts["y_zero_point"], np.int64).reshape(-1, 1, 1)
+    alt = np.clip(np.rint(acc.astype(np.float32) * m.astype(np.float32)) + zp, lo, hi)
+    wrong = np.asarray(o.got, np.float64) != o.expected
+    if wrong.any() and np.array_equal(np.asarray(o.got, np.float64), alt.astype(np.float64)):
+        return (f"requantizes in float32 (x_scale·w_scale/y_scale and acc·M each rounded to float32, then "
+                f"rounded half to even), not with the exact rational scale: {int(wrong.sum())} outputs differ by 1")
+    return None
+
+
 CONVENTIONS: tuple[Convention, ...] = (
     Convention("nan-fmax", "NaN propagation in max pooling (fmax against max)", ("max_pool",),
                ("pytorch/pytorch#7645", "tensorflow/tensorflow#125965"), _nan_fmax),
@@ -249,12 +291,18 @@ CONVENTIONS: tuple[Convention, ...] = (
                ("PyTorch docs, TensorFloat-32 (TF32) on Ampere devices",), _input_rounding),
     Convention("reciprocal-average", "reciprocal-multiply averaging (1-2 ulp): not bit-exact, within bound",
                ("avg_pool",), ("Higham (2002) §3.1",), _reciprocal),
+    Convention("lp-absolute-sum", "Lp pooling as (Σ|x|^p)^(1/p) (ONNX LpPool) against torch's (K·avg(x^p))^(1/p)",
+               ("lp_pool",), ("ONNX LpPool", "PyTorch docs, LPPool2d; torch.nn.functional.lp_pool2d source"),
+               _lp_absolute),
+    Convention("float-requantize", "QLinearConv's requantisation in float32 against the exact rational scale",
+               ("qlinear_conv",), ("ONNX QLinearConv", "Jacob et al. (2018) §2.2"), _float_requantize),
 )
 
 
 def diagnose(op: str, args: tuple, kwargs: dict, got, expected) -> list[str]:
     """``'<id>: <sentence>'`` for every convention that explains how ``got`` departs from ``expected``."""
     family = F.SIGNATURES[op][0]
+    family = family[len("adaptive_"):] if family.startswith("adaptive_") else family   # the pool it becomes
     o = Observation(op, tuple(args), dict(kwargs), np.asarray(got), np.asarray(expected, np.float64))
     out = []
     for c in CONVENTIONS:

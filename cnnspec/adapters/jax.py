@@ -16,7 +16,15 @@ Translations (each the direct reading of the JAX documentation, nothing recomput
 * ``conv_transpose*`` -> the same ``conv_general_dilated`` on the input dilated by the stride
   (``lhs_dilation``), padded by ``d(k-1) - padding`` (plus ``output_padding`` high), with the
   weight's in/out channels swapped per group and its taps flipped;
-* ``pad`` -> ``jnp.pad`` (``replicate`` is NumPy's ``edge``, ``circular`` its ``wrap``).
+* ``pad`` -> ``jnp.pad`` (``replicate`` is NumPy's ``edge``, ``circular`` its ``wrap``);
+* ``lp_pool*`` -> torch's own definition in ``lax`` primitives: ``(K·avg(x^p))^(1/p)`` with the
+  window sums of ``x^p`` from ``lax.reduce_window(x ** p, 0, lax.add, ...)``, the average's divisor
+  the reduction over ones (the taps inside the input, as torch's ``avg_pool`` counts them at a
+  ceil-mode edge) and ``K`` the kernel's size; no absolute value (``torch.nn.functional.lp_pool2d``
+  applies ``sign(f)·relu(|f|)``, which is ``f``), so a negative power sum gives NaN there as here;
+  ``norm_type=inf`` is not expressible;
+* adaptive pools whose output size divides the input size -> the plain pool; uneven adaptive
+  windows have no ``lax`` op and are not expressible.
 
 ``return_indices=True`` is not expressible (``reduce_window`` returns no argmax). Importing this
 module turns on ``jax_enable_x64`` so that float64 NumPy input stays float64.
@@ -96,6 +104,13 @@ def _window(req: F.Request) -> dict:
             "padding": pads, "window_dilation": (1, 1) + g.dilation}
 
 
+def _norm(req: F.Request) -> float:
+    p = req.opts["norm_type"]
+    if p == np.inf:
+        raise NotExpressible(NAME, "norm_type=inf in lp_pool (no lax reduction for it)")
+    return p
+
+
 def _count_plan(req: F.Request) -> tuple[str, tuple]:
     """How the divisor is computed: ``('override', d)``, ``('include', ((lo, hi), ...))``: ones
     padded with ones, windows then padded by the ceil overhang only; or ``('exclude', ())``."""
@@ -121,6 +136,12 @@ def _run(req: F.Request):
         kw = {"constant_values": req.opts["value"]} if req.opts["mode"] == "constant" else {}
         return np.asarray(jnp.pad(x, widths, mode=_PAD_MODE[req.opts["mode"]], **kw))
     win = _window(req)
+    if req.family == "lp_pool":
+        p, k = _norm(req), float(np.prod(req.geo.kernel))
+        zero = np.array(0, req.x.dtype)
+        sums = lax.reduce_window(x ** np.array(p, req.x.dtype), zero, lax.add, **win)
+        counts = lax.reduce_window(jnp.ones(req.x.shape, req.x.dtype, device=_DEVICE["device"]), zero, lax.add, **win)
+        return np.asarray((sums / counts * np.array(k, req.x.dtype)) ** np.array(1 / p, req.x.dtype))
     if req.family == "max_pool":
         if req.opts["return_indices"]:
             raise NotExpressible(NAME, "return_indices=True (lax.reduce_window returns no argmax)")
@@ -165,7 +186,14 @@ def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
     else:
         win = _window(req)
         w = ", ".join(f"{k}={v!r}" for k, v in win.items())
-        if req.family == "max_pool":
+        if req.family == "lp_pool":
+            p, k = _norm(req), float(np.prod(req.geo.kernel))
+            s.append(f"zero = np.array(0, np.{dt})\n"
+                     f"sums = lax.reduce_window(x ** np.array({p!r}, np.{dt}), zero, lax.add, {w})\n"
+                     f"counts = lax.reduce_window(jnp.ones(x.shape, x.dtype), zero, lax.add, {w})  # taps inside\n"
+                     f"got = (sums / counts * np.array({k!r}, np.{dt})) ** np.array({1 / p!r}, np.{dt})"
+                     "  # (K * avg(x^p))^(1/p)\n")
+        elif req.family == "max_pool":
             if req.opts["return_indices"]:
                 raise NotExpressible(NAME, "return_indices=True (lax.reduce_window returns no argmax)")
             s.append(f"got = lax.reduce_window(x, np.array(-np.inf, np.{dt}), lax.max, {w})\n")

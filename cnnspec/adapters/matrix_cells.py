@@ -36,7 +36,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import FRAMEWORKS, NotExpressible, adapter, available
+from . import FRAMEWORKS, NotExpressible, adapter, available, reproduce
 from ..errors import UsageError
 
 DTYPES = ("float32", "float64", "float16")
@@ -52,6 +52,20 @@ def cases(op: str) -> list[tuple[str, tuple, dict, bool]]:
     rng = np.random.default_rng(12)
     nd = int(op[-2]) if op[-2].isdigit() else 2
     sp = {1: (11,), 2: (7, 6), 3: (5, 4, 6)}[nd]
+    if op == "conv2d_integer":
+        xi, wi = rng.integers(0, 21, (2, 4, 7, 6)).astype(np.uint8), rng.integers(0, 11, (6, 2, 3, 2)).astype(np.uint8)
+        return [("zero-points", (xi, rng.integers(0, 11, (3, 4, 3, 2)).astype(np.uint8)),
+                 {"x_zero_point": np.uint8(3), "w_zero_point": np.uint8(2)}, False),
+                ("stride-pad-groups", (xi, wi), {"x_zero_point": np.uint8(5), "w_zero_point": np.uint8(1),
+                                                 "stride": 2, "padding": 1, "groups": 2}, False)]
+    if op == "qlinear_conv2d":
+        xi, wi = rng.integers(0, 21, (2, 4, 7, 6)).astype(np.uint8), rng.integers(0, 11, (6, 2, 3, 2)).astype(np.uint8)
+        b = rng.integers(-50, 51, 6).astype(np.int32)
+        q = (np.float32(0.5), np.uint8(3), wi, np.float32(0.25), np.uint8(2))
+        return [("dyadic-ties", (xi, *q, np.float32(1.0), np.uint8(100), b), {"stride": 2, "padding": 1,
+                                                                          "groups": 2}, False),
+                ("decimal-scales", (xi, np.float32(0.1), np.uint8(3), wi, np.float32(0.07), np.uint8(2),
+                                    np.float32(0.3), np.uint8(128), b), {"groups": 2}, False)]
     if op.startswith("conv_transpose"):
         k = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}[nd]
         x, w, b = _ints(rng, 2, 4, *sp), _ints(rng, 4, 3, *k), _ints(rng, 6)
@@ -96,7 +110,28 @@ def cases(op: str) -> list[tuple[str, tuple, dict, bool]]:
                       2, return_indices=True)   # distinct values: no ties, one index per window
         return [("from-max-pool", (y.numpy().round(), idx.numpy()), {"kernel_size": 2,
                                                                    "output_size": sp}, False)]
-    return []   # no exact-tier cases yet (lp_pool: a p-th root is not exact)
+    if op.startswith("lp_pool"):
+        return [("p1-signed", (x,), {"norm_type": 1, "kernel_size": 2}, False),
+                ("p2-one-tap-per-window", (_one_tap(rng, (2, 3, *sp), 2),), {"norm_type": 2, "kernel_size": 2,
+                                                                            "stride": 2}, False),
+                ("p1-ceil", (np.abs(x),), {"norm_type": 1, "kernel_size": 3, "stride": 2, "ceil_mode": True}, False)]
+    return []
+
+
+def _one_tap(rng, shape: tuple, k: int) -> np.ndarray:
+    """Integer data with one nonzero tap in every window of kernel = stride = ``k`` (the rest of the
+    windows zero), so that an Lp norm over a window is that tap's ``|v|``, exactly."""
+    n, c, *sp = shape
+    blocks = [m // k for m in sp]
+    taps = np.zeros((n, c, *blocks, k ** len(sp)))
+    np.put_along_axis(taps, rng.integers(0, k ** len(sp), (n, c, *blocks, 1)), rng.choice([-3, -2, 2, 3],
+                      (n, c, *blocks, 1)).astype(np.float64), -1)
+    taps = taps.reshape(n, c, *blocks, *([k] * len(sp)))
+    order = [0, 1] + [a for i in range(len(sp)) for a in (2 + i, 2 + len(sp) + i)]
+    x = np.zeros(shape)
+    x[(Ellipsis,) + tuple(slice(0, b * k) for b in blocks)] = taps.transpose(order).reshape(
+        n, c, *[b * k for b in blocks])
+    return x
 
 
 def expected(op: str, args: tuple, kwargs: dict) -> tuple[np.ndarray, str]:
@@ -121,13 +156,27 @@ def _compare(op: str, args, kwargs, got, want, dtype: str) -> tuple[str, str, li
     why = diagnose(op, args, kwargs, got, want)
     if g is None:
         return "fail", f"shape {got.shape}, but should be {want.shape} [{op}]", why
-    if op.startswith(("avg_pool", "adaptive_avg_pool")):
+    if op.startswith(("avg_pool", "adaptive_avg_pool", "lp_pool")):
+        # a quotient (an lp_pool's average, then its root: each within 1 ulp) and the reference's own
+        # float64 rounding (Higham 2002, §3.1)
         g2 = oracle.gamma(2, dtype) + oracle.gamma(2, "float64")
         if np.all(np.abs(g - want) <= g2 * np.abs(want)):
             return "not-bit-exact-within-bound", f"{int((g != rounded).sum())} outputs within γ_2 of the exact quotient", why
     bad = ~((g == rounded) | (np.isnan(g) & np.isnan(rounded)))
     i = tuple(int(v) for v in np.argwhere(bad)[0])
     return "fail", f"out{list(i)}={got[i]!r}, but should be {rounded[i]!r} [{op}({kwargs})]", why
+
+
+def _attach_snippet(row: dict, framework: str, op: str, args: tuple, kwargs: dict, got, want) -> None:
+    """The case's native reproduction (:func:`cnnspec.adapters.reproduce`: the framework's own API,
+    no cnnspec) and the adapter's value, which the snippet run alone must print again."""
+    try:
+        row["snippet"] = reproduce(framework, op, args, kwargs, want)
+    except NotExpressible:
+        return
+    if got is not None:
+        # as the snippet prints it (text: NaN and infinities have no JSON number)
+        row["got"] = repr(np.asarray(got[0] if isinstance(got, tuple) else got, np.float64).tolist())
 
 
 def run_cell(framework: str, op: str, *, device: str = "cpu", dtype: str = "float32",
@@ -137,6 +186,7 @@ def run_cell(framework: str, op: str, *, device: str = "cpu", dtype: str = "floa
     if dtype not in DTYPES:
         raise UsageError(f"dtype: {dtype!r} is not one of {', '.join(DTYPES)} (NumPy arrays)")
     t0 = time.perf_counter()
+    native = fn is None     # a snippet in the framework's own API exists for its adapter only
     cell = {"framework": framework, "op": op, "dtype": dtype, "device": device, "cases": []}
     try:
         fn = adapter(framework, op, device) if fn is None else fn
@@ -149,20 +199,30 @@ def run_cell(framework: str, op: str, *, device: str = "cpu", dtype: str = "floa
     for name, args, kwargs, probe in cases(op):
         t = time.perf_counter()
         want, source = expected(op, args, kwargs)
-        typed = tuple(np.asarray(a).astype(dtype) if np.asarray(a).dtype.kind == "f" else a for a in args)
+        # float data in the cell's dtype; integer data (indices, uint8 and int8 ops) and scales as they are
+        typed = tuple(np.asarray(a).astype(dtype) if np.ndim(a) and np.asarray(a).dtype.kind == "f" else a
+                      for a in args)
         row = {"case": name, "kwargs": repr(kwargs), "probe": probe, "reference": source, "diagnosis": []}
         try:
             got = fn(*typed, **kwargs)
             row["status"], row["message"], row["diagnosis"] = _compare(op, typed, kwargs, got, want, dtype)
+            if row["status"] != "pass" and native:
+                _attach_snippet(row, framework, op, typed, kwargs, got, want)
         except NotExpressible as e:
             row["status"], row["message"] = "skipped", str(e)
         except Exception as e:  # noqa: BLE001 - the framework refusing a valid call is a result
             row["status"], row["message"] = "fail", f"raised {type(e).__name__}: {(str(e).splitlines() or [''])[0]}"
+            if native:
+                _attach_snippet(row, framework, op, typed, kwargs, None, want)
         row["seconds"] = time.perf_counter() - t
         cell["cases"].append(row)
     worst = max(cell["cases"], key=lambda r: _ORDER[r["status"]])
     fails = [r for r in cell["cases"] if r["status"] == "fail"]
-    diagnosis = "; ".join(dict.fromkeys(d for r in fails for d in r["diagnosis"])) or \
+    # one sentence per convention (the first case's: the counts in the others' differ); for a cell
+    # that is not bit-exact but within bound, what explains its inexact cases
+    named = fails or [r for r in cell["cases"] if r["status"] == "not-bit-exact-within-bound"]
+    firsts = {d.split(":", 1)[0]: d for r in reversed(named) for d in r["diagnosis"]}
+    diagnosis = "; ".join(dict.fromkeys(firsts[d.split(":", 1)[0]] for r in named for d in r["diagnosis"])) or \
         (fails[0]["message"] if fails else None)
     skips = [r["message"] for r in cell["cases"] if r["status"] == "skipped"]
     return {**cell, "status": worst["status"], "diagnosis": diagnosis,

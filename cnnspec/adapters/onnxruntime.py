@@ -15,11 +15,25 @@ ONNX operator specification:
 * ``avg_pool*`` -> ``AveragePool`` with ``ceil_mode`` and ``count_include_pad`` (ONNX's default is
   0, torch's True: the adapter always sets it); ``divisor_override`` is not expressible;
 * ``pad`` -> ``Pad`` (opset 21 modes ``constant``, ``reflect``, ``edge`` = torch's ``replicate``,
-  ``wrap`` = ``circular``).
+  ``wrap`` = ``circular``);
+* adaptive pools -> ``GlobalAveragePool`` / ``GlobalMaxPool`` for an output of size 1 (as
+  ``torch.onnx`` exports them; with ``return_indices``, ``MaxPool`` over the whole plane, since
+  ``GlobalMaxPool`` has no ``Indices``), the plain pool when the output size divides the input's;
+* ``lp_pool*`` -> ``LpPool`` with ``p`` (an integer attribute: other ``norm_type`` values are not
+  expressible) and ``ceil_mode``. ONNX defines ``(Σ |x|^p)^(1/p)`` over the window: the absolute
+  value and the plain sum at a ceil-mode edge are ONNX's, and are what gets checked against torch's
+  ``(K·avg(x^p))^(1/p)``;
+* ``max_unpool*`` -> ``MaxUnpool`` with ``output_shape``; torch's indices count within each
+  ``(n, c)`` plane, ONNX's over the whole tensor, so the adapter adds each plane's offset
+  ``(n·C + c)·Π output`` (the inverse of the ``MaxPool`` indices above);
+* ``conv2d_integer`` -> ``ConvInteger`` (zero points as inputs, int32 out), ``qlinear_conv2d`` ->
+  ``QLinearConv`` (scales float32, zero points of the data's dtypes, bias int32), in the argument
+  order of :mod:`cnnspec.oracle.integer`.
 
 References
 ----------
-ONNX operator specification (onnx/docs/Operators.md): Conv, MaxPool, AveragePool, Pad;
+ONNX operator specification (onnx/docs/Operators.md): Conv, ConvTranspose, MaxPool, AveragePool,
+GlobalAveragePool, GlobalMaxPool, LpPool, MaxUnpool, Pad, ConvInteger, QLinearConv;
 ONNX Runtime Python API, ``InferenceSession``; ``onnx.helper.make_node/make_graph/make_model``.
 """
 from __future__ import annotations
@@ -81,8 +95,27 @@ def _node(req: F.Request) -> tuple[str, dict, dict[str, np.ndarray], tuple[str, 
         if req.opts["mode"] == "constant":
             feeds["value"] = np.array(req.opts["value"], x.dtype)
         return "Pad", {"mode": _PAD_MODE[req.opts["mode"]]}, feeds, ("y",)
+    if req.family in ("conv_integer", "qlinear_conv"):
+        return _integer_node(req)
+    if req.family == "max_unpool":
+        k, st, pads, out = g
+        n, c = x.shape[:2]
+        plane = int(np.prod(out))
+        offset = ((np.arange(n)[:, None] * c + np.arange(c)[None, :]) * plane).reshape((n, c) + (1,) * req.nd)
+        feeds = {"x": x, "i": (req.opts["indices"] + offset).astype(np.int64),
+                 "output_shape": np.array([n, c, *out], np.int64)}
+        return "MaxUnpool", {"kernel_shape": list(k), "strides": list(st), "pads": _onnx_pads(pads)}, feeds, ("y",)
+    if "output_size" in req.call and all(m == 1 for m in g.out) and tuple(g.kernel) == tuple(x.shape[2:]) \
+            and not (req.family == "max_pool" and req.opts["return_indices"]):
+        return ("GlobalMaxPool" if req.family == "max_pool" else "GlobalAveragePool"), {}, {"x": x}, ("y",)
     attrs = {"kernel_shape": list(g.kernel), "strides": list(g.stride), "pads": _onnx_pads(g.pads),
              "dilations": list(g.dilation), "ceil_mode": int(g.ceil_mode)}
+    if req.family == "lp_pool":
+        p = req.opts["norm_type"]
+        if not np.isfinite(p) or p != int(p):
+            raise NotExpressible(NAME, f"norm_type={p!r} (LpPool's p is an integer attribute)")
+        del attrs["dilations"]
+        return "LpPool", {**attrs, "p": int(p)}, {"x": x}, ("y",)
     if req.family == "max_pool":
         return "MaxPool", attrs, {"x": x}, ("y", "indices") if req.opts["return_indices"] else ("y",)
     if req.opts["divisor_override"] is not None:
@@ -91,11 +124,37 @@ def _node(req: F.Request) -> tuple[str, dict, dict[str, np.ndarray], tuple[str, 
     return "AveragePool", attrs, {"x": x}, ("y",)
 
 
+def _integer_node(req: F.Request):
+    """ConvInteger / QLinearConv: the zero points (and scales) are inputs of the node."""
+    g, o = req.geo, req.opts
+    attrs = {"kernel_shape": list(g.kernel), "strides": list(g.stride), "pads": _onnx_pads(g.pads),
+             "dilations": list(g.dilation), "group": g.groups}
+    xz = np.asarray(o["x_zero_point"]).astype(req.x.dtype)
+    wz = np.asarray(o["w_zero_point"]).astype(req.w.dtype)
+    if req.family == "conv_integer":
+        return "ConvInteger", attrs, {"x": req.x, "w": req.w, "x_zero_point": xz, "w_zero_point": wz}, ("y",)
+    yz = np.asarray(o["y_zero_point"])
+    yz = yz.astype(yz.dtype if yz.dtype.name in ("uint8", "int8") else req.x.dtype)
+    feeds = {"x": req.x, "x_scale": np.asarray(o["x_scale"], np.float32), "x_zero_point": xz, "w": req.w,
+             "w_scale": np.asarray(o["w_scale"], np.float32), "w_zero_point": wz,
+             "y_scale": np.asarray(o["y_scale"], np.float32), "y_zero_point": yz}
+    if req.b is not None:
+        feeds["b"] = req.b
+    return "QLinearConv", attrs, feeds, ("y",)
+
+
+def _out_dtype(op_type: str, feeds: dict[str, np.ndarray]) -> np.dtype:
+    """The element type of the node's output: the input's, int32 for ConvInteger, y_zero_point's
+    for QLinearConv."""
+    return {"ConvInteger": np.dtype(np.int32)}.get(op_type, feeds["y_zero_point"].dtype if op_type == "QLinearConv"
+                                                   else feeds["x"].dtype)
+
+
 def _model(op_type: str, attrs: dict, feeds: dict[str, np.ndarray], outputs: tuple[str, ...]):
     node = helper.make_node(op_type, list(feeds), list(outputs), **attrs)
     ins = [helper.make_tensor_value_info(k, helper.np_dtype_to_tensor_dtype(v.dtype), None)
            for k, v in feeds.items()]
-    elem = helper.np_dtype_to_tensor_dtype(feeds["x"].dtype)
+    elem = helper.np_dtype_to_tensor_dtype(_out_dtype(op_type, feeds))
     outs = [helper.make_tensor_value_info(o, onnx.TensorProto.INT64 if o == "indices" else elem, None)
             for o in outputs]
     model = helper.make_model(helper.make_graph([node], "cnnspec", ins, outs),
@@ -107,6 +166,8 @@ def _model(op_type: str, attrs: dict, feeds: dict[str, np.ndarray], outputs: tup
 @functools.lru_cache(maxsize=256)
 def _session(op_type: str, attrs: tuple, inputs: tuple, outputs: tuple, provider: str):
     feeds = {k: np.zeros(0, np.dtype(dt)) for k, dt in inputs}   # only the names and dtypes count
+    if op_type == "QLinearConv":   # but the output's dtype is y_zero_point's
+        feeds["y_zero_point"] = np.zeros((), dict(inputs)["y_zero_point"])
     model = _model(op_type, {k: list(v) if isinstance(v, tuple) else v for k, v in attrs}, feeds, outputs)
     options = ort.SessionOptions()
     options.log_severity_level = 3   # the refusal is raised as an exception; keep stderr quiet
@@ -114,7 +175,7 @@ def _session(op_type: str, attrs: tuple, inputs: tuple, outputs: tuple, provider
         return ort.InferenceSession(model.SerializeToString(), options, providers=[provider])
     except Exception as e:  # noqa: BLE001 - ORT raises its own pybind classes
         if type(e).__name__ == "NotImplemented":
-            dts = ", ".join(sorted({dt for _, dt in inputs if dt != "int64"}))
+            dts = ", ".join(sorted({dt for k, dt in inputs if k in ("x", "w")}))
             raise NotExpressible(NAME, f"{op_type} on {dts} ({provider} has no kernel for it)") from None
         raise
 
@@ -151,7 +212,8 @@ def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
     names = ", ".join(feeds)
     s.append("inputs = [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)"
              f" for n, a in zip({list(feeds)!r}, [{names}])]\n")
-    s.append("outputs = [helper.make_tensor_value_info('y', helper.np_dtype_to_tensor_dtype(x.dtype), None)]"
+    out = {"ConvInteger": "np.int32", "QLinearConv": "y_zero_point.dtype"}.get(op_type, "x.dtype")
+    s.append(f"outputs = [helper.make_tensor_value_info('y', helper.np_dtype_to_tensor_dtype({out}), None)]"
              + (" + [helper.make_tensor_value_info('indices', 7, None)]  # INT64\n" if len(outputs) > 1 else "\n"))
     s.append(f'model = helper.make_model(helper.make_graph([node], "repro", inputs, outputs), '
              f'opset_imports=[helper.make_opsetid("", {OPSET})])\n'

@@ -21,7 +21,13 @@ with the arrays embedded, so the two cannot drift apart. Translations:
   ``SAME`` padding, which excludes the padding from the divisor, when the pads are SAME's;
   ``ceil_mode`` adding a window, other pads with ``count_include_pad=False`` and
   ``divisor_override`` are not expressible;
-* ``pad`` -> ``tf.pad`` (``CONSTANT``, ``REFLECT``); ``replicate``/``circular`` have no TF mode.
+* ``pad`` -> ``tf.pad`` (``CONSTANT``, ``REFLECT``); ``replicate``/``circular`` have no TF mode
+  (TF's ``SYMMETRIC`` repeats the edge pixel *and* reflects: it is neither);
+* ``lp_pool*`` -> torch's own definition ``(K·avg_pool(x^p))^(1/p)`` in ``tf.pow`` and
+  ``tf.nn.avg_pool`` (``VALID``), no absolute value; ``ceil_mode`` adding a window (``avg_pool``
+  has no ceil mode) and ``norm_type=inf`` are not expressible;
+* adaptive pools whose output size divides the input size -> the plain pool (``tf.nn`` has no
+  adaptive pooling).
 
 References
 ----------
@@ -111,6 +117,8 @@ def _plan(req: F.Request) -> str:
         return "".join(lines)
     if req.family == "max_pool":
         lines += _max_pool(req, zero_pads)
+    elif req.family == "lp_pool":
+        lines += _lp_pool(req)
     else:
         lines += _avg_pool(req)
     lines.append(f"got = np.transpose(y.numpy(), {back!r})\n")
@@ -153,6 +161,18 @@ def _max_pool(req: F.Request, zero_pads: list) -> list[str]:
     if nd == 3 and padded:
         raise NotExpressible(NAME, "padding or ceil_mode overhang in tf.nn.max_pool3d (no explicit padding)")
     return [f"y = tf.nn.max_pool{nd}d(xt, {k!r}, {s!r}, {pads if padded else 'VALID'!r})\n"]
+
+
+def _lp_pool(req: F.Request) -> list[str]:
+    g, p = req.geo, req.opts["norm_type"]
+    if p == np.inf:
+        raise NotExpressible(NAME, "norm_type=inf in lp_pool (tf.nn has no such pooling)")
+    if g.ceil_changes_output:
+        raise NotExpressible(NAME, "ceil_mode=True adding a window (tf.nn.avg_pool has no ceil_mode)")
+    k = float(np.prod(g.kernel))
+    return [f"y = tf.nn.avg_pool{req.nd}d(tf.pow(xt, {p!r}), {list(g.kernel)!r}, {list(g.stride)!r}, 'VALID')"
+            "  # avg of x^p\n",
+            f"y = tf.pow(y * {k!r}, {1 / p!r})  # (K * avg(x^p))^(1/p), torch's lp_pool\n"]
 
 
 def _avg_pool(req: F.Request) -> list[str]:

@@ -13,7 +13,13 @@ code (:func:`_plan`) that both run here and form the native reproduction.
 * ``max_pool*`` -> ``Tensor.max_pool2d`` with ``ceil_mode``, ``dilation``, ``return_indices``;
 * ``avg_pool*`` -> ``Tensor.avg_pool2d`` with ``ceil_mode``, ``count_include_pad``;
   ``divisor_override`` is not expressible;
-* ``pad`` -> ``Tensor.pad`` with torch's flat pad list and mode names.
+* ``pad`` -> ``Tensor.pad`` with torch's flat pad list and mode names;
+* ``lp_pool*`` -> torch's own definition ``(K·avg_pool(x^p))^(1/p)`` in ``Tensor.pow`` and
+  ``Tensor.avg_pool2d`` (tinygrad has no lp pooling), ``ceil_mode`` passed on;
+  ``norm_type=inf`` is not expressible;
+* ``max_unpool*`` -> ``Tensor.max_unpool2d`` (any number of axes) with the kernel, stride,
+  padding and, when the call gives one, ``output_size``;
+* adaptive pools whose output size divides the input size -> the plain pool.
 
 References
 ----------
@@ -74,7 +80,18 @@ def _plan(req: F.Request) -> str:
         flat = [v for p in reversed(g) for v in p]
         value = f", value={req.opts['value']!r}" if req.opts["mode"] == "constant" else ""
         return f"got = {t}.pad({flat!r}, mode={req.opts['mode']!r}{value}).numpy()\n"
+    if req.family == "max_unpool":
+        k, st, pads, _ = g
+        out = "" if req.call["output_size"] is None else f", output_size={tuple(req.call['output_size'])!r}"
+        return (f"got = {t}.max_unpool2d(Tensor(idx, device=dev), kernel_size={k!r}, stride={st!r}, "
+                f"padding={_flat(pads)!r}{out}).numpy()\n")
     common = f"kernel_size={g.kernel!r}, stride={g.stride!r}, padding={_flat(g.pads)!r}, ceil_mode={g.ceil_mode}"
+    if req.family == "lp_pool":
+        p = req.opts["norm_type"]
+        if p == np.inf:
+            raise NotExpressible(NAME, "norm_type=inf in lp_pool (tinygrad has no such pooling)")
+        return (f"got = ({t}.pow({p!r}).avg_pool2d({common}) * {float(np.prod(g.kernel))!r})"
+                f".pow({1 / p!r}).numpy()  # (K * avg(x^p))^(1/p), torch's lp_pool\n")
     if req.family == "max_pool":
         if req.opts["return_indices"]:
             return (f"got, indices = {t}.max_pool2d({common}, dilation={g.dilation!r}, return_indices=True)\n"
@@ -91,7 +108,8 @@ def _compiled(code: str):
 
 
 def _run(req: F.Request):
-    env = {"np": np, "Tensor": Tensor, "x": req.x, "w": req.w, "b": req.b, "dev": _DEVICE["device"]}
+    env = {"np": np, "Tensor": Tensor, "x": req.x, "w": req.w, "b": req.b, "dev": _DEVICE["device"],
+           "idx": req.opts.get("indices")}
     exec(_compiled(_plan(req)), env)  # noqa: S102 - cnnspec's own generated code, see _plan
     return (env["got"], env["indices"].astype(np.int64)) if "indices" in env else env["got"]
 
@@ -104,7 +122,8 @@ def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
     req = F.parse(op, args, kwargs, NAME)
     s = [F.header(TITLE, version(), op, req.call), "from tinygrad import Tensor\n",
          f"dev = {_DEVICE['device']!r}\n", f"x = {F.literal(req.x)}\n"]
-    s += [f"{k} = {F.literal(v)}\n" for k, v in (("w", req.w), ("b", req.b)) if v is not None]
+    s += [f"{k} = {F.literal(v)}\n" for k, v in (("w", req.w), ("b", req.b), ("idx", req.opts.get("indices")))
+          if v is not None]
     s.append(_plan(req))
     s.append(F.footer(expected))
     return "".join(s)

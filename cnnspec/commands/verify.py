@@ -20,7 +20,7 @@ from ..devices import resolve_device
 from .. import options
 from ..errors import UsageError
 from ..report.output import link_latest, write_report_dir
-from ..stages import STAGE_NAMES, TARGET_CLAIM, run_verify
+from ..stages import DEFAULT_STAGES, STAGE_NAMES, TARGET_CLAIM, run_verify
 from ..report.terminal import summary_lines
 
 DEFAULT_ROOT = Path("reports")
@@ -47,6 +47,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="what the --target ops take and return (default numpy)")
     p.add_argument("--targets-only", action="store_true",
                    help="in the conformance stage, validate the --target ops only (not torch's)")
+    p.add_argument("--frameworks", nargs="?", const="", default=None, metavar="LIST",
+                   help="add the frameworks stage: every framework x op through cnnspec's adapters at "
+                        "float32 (the matrix) into this report; optionally only these frameworks "
+                        "(comma-separated; default: all, the missing ones listed with their install command)")
+    p.add_argument("--framework-ops", metavar="LIST",
+                   help="the frameworks stage's ops (comma-separated; default: each framework's every op)")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="worker processes at a time in the frameworks stage (default 2)")
     p.add_argument("--seed", type=options.seed, default=0,
                    help="seed of every random choice, 0 to 2^32-1 (default 0)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -65,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{flag}: {text!r} names nothing; give a comma-separated list (or leave "
                              f"out {flag} for all)")
     stages = parse_stages(args.stages)
+    frameworks, framework_ops = _frameworks(args)
+    if (frameworks is not None or framework_ops is not None) and "frameworks" not in stages:
+        stages = [n for n in STAGE_NAMES if n in stages or n == "frameworks"]
     claims = parse_claims(args.claims)
     if args.device != "auto":
         resolve_device(args.device, argument="--device")
@@ -83,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     progress = None if args.quiet else Progress(stages)
     report = run_verify(stages, mode=args.mode, seed=args.seed, device=args.device, data=args.data,
                         out=out, progress=progress, claims=claims, targets=targets,
-                        targets_only=args.targets_only, strict=args.strict)
+                        targets_only=args.targets_only, strict=args.strict, frameworks=frameworks,
+                        framework_ops=framework_ops, jobs=args.jobs)
     if not args.out:
         report["run_id"] = out.name
     write_report_dir(report, out)
@@ -96,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
 def parse_stages(text: str | None) -> list[str]:
     """``"spec,arch"`` → ``["spec", "arch"]`` in run order; unknown names are a usage error."""
     if not text:
-        return list(STAGE_NAMES)
+        return list(DEFAULT_STAGES)
     names = [s.strip() for s in text.split(",") if s.strip()]
     bad = [n for n in names if n not in STAGE_NAMES]
     if bad or not names:
@@ -105,13 +117,28 @@ def parse_stages(text: str | None) -> list[str]:
     return [n for n in STAGE_NAMES if n in names]
 
 
+def _frameworks(args: argparse.Namespace) -> tuple[list[str] | None, list[str] | None]:
+    """``--frameworks [LIST]`` and ``--framework-ops LIST`` checked before any work."""
+    from ..adapters.matrix import check_frameworks, check_ops
+    from ..errors import argument_names
+
+    if args.jobs < 1:
+        raise UsageError(f"--jobs: {args.jobs} must be at least 1")
+    names = None if args.frameworks is None else [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    ops = None if args.framework_ops is None else [o.strip() for o in args.framework_ops.split(",") if o.strip()]
+    if args.framework_ops is not None and not ops:
+        raise UsageError(f"--framework-ops: {args.framework_ops!r} names no op; give a comma-separated list")
+    with argument_names(frameworks="--frameworks", ops="--framework-ops"):
+        return (check_frameworks(names) if names else names), check_ops(ops)
+
+
 def parse_claims(text: str | None) -> list[str] | None:
     """``"conv.flip,arch.*"`` → id patterns; each must match a registered claim (else a usage error)."""
     if not text:
         return None
     pats = [p.strip() for p in text.split(",") if p.strip()]
-    try:
-        select(ids=[p for p in pats if not TARGET_CLAIM.startswith(p.rstrip("*"))])
+    try:   # the frameworks stage's claims (matrix.<framework>.<op>.<dtype>) are made, not registered
+        select(ids=[p for p in pats if not TARGET_CLAIM.startswith(p.rstrip("*")) and not p.startswith("matrix.")])
     except KeyError as e:
         raise UsageError(f"--claims: {e.args[0]!r} matches no claim; give ids or prefixes ending in * "
                          f"(cnnspec prove lists the ids)") from None

@@ -180,6 +180,17 @@ def _cards(claims: list[dict], report: dict) -> tuple[list[dict], list[dict]]:
     return cards, _sorted_rows(rest)
 
 
+def _matrix_view(doc: dict, claims: list[dict]) -> dict[str, Any] | None:
+    """The framework × op table of a report's ``matrix`` section, each cell linked to its claim row;
+    a malformed section is a note on the page, never an exception."""
+    from . import matrix
+
+    try:
+        return matrix.table(doc, {c.get("id"): c["_anchor"] for c in claims})
+    except Exception as e:  # noqa: BLE001 - a bad saved section never breaks the page
+        return {"error": f"{type(e).__name__}: {e}", "grids": [], "ops": [], "missing": [], "snippets": []}
+
+
 def _panel(claim: dict, op: str | None, repro: str | None) -> dict[str, Any]:
     p = panels.panel(claim, op, repro)
     if p["diff_svg"]:   # drawn by matplotlib, which escapes its text
@@ -220,6 +231,9 @@ def render(report: dict[str, Any]) -> str:
                 "artifacts": [artifact_view(a) for a in arts[s.id]], "cards": [], "rows": []}
         if s.id == "conformance":
             view["cards"], view["rows"] = _cards(mine, report)
+        elif s.id == "frameworks" and isinstance(report.get("matrix"), dict):
+            view["matrix"] = _matrix_view(report["matrix"], mine)
+            view["rows"] = _sorted_rows(mine)
         else:
             view["rows"] = _sorted_rows(mine)
         sections.append(view)

@@ -57,6 +57,8 @@ def render(report: dict[str, Any]) -> str:
             k = count_statuses(cs)
             out.append(f"| {cell(BY_ID[sid].title)} | {k['pass']} | {k['fail']} | {k['warn']} | {k['error']} | {k['skipped']} |")
         out.append("")
+    if isinstance(report.get("matrix"), dict):
+        out += _matrix(report["matrix"])
     bad = [c for c in claims if c.get("status") not in ("pass", "warn", "skipped")]
     if bad:
         out += ["### Failing claims", "", "| verdict | claim | method | message | reproduce |",
@@ -84,3 +86,25 @@ def render(report: dict[str, Any]) -> str:
                    f"{cell(c.get('source'), 80)} |")
     out += ["", "</details>", ""]
     return "\n".join(out)
+
+
+def _matrix(doc: dict[str, Any]) -> list[str]:
+    """The frameworks stage: one row per framework (counts and the failing ops), the missing ones
+    with their install command."""
+    from collections import Counter
+
+    from .matrix import LABELS
+
+    out = ["### Frameworks × ops", "", "| framework | " + " | ".join(v[0] for v in LABELS.values())
+           + " | failing ops |", "|---|" + "---:|" * len(LABELS) + "---|"]
+    for f in doc.get("frameworks") or []:
+        if not isinstance(f, dict):
+            continue
+        mine = [c for c in doc.get("cells") or [] if isinstance(c, dict) and c.get("framework") == f.get("name")]
+        n = Counter(c.get("status") for c in mine)
+        name = f"{f.get('name')} {f.get('version') or ''}".strip() if f.get("installed", True) else \
+            f"{f.get('name')} (not installed: `{cell(f.get('install'))}`)"
+        fails = ", ".join(str(c.get("op")) for c in mine if c.get("status") == "fail")
+        out.append(f"| {cell(name) if f.get('installed', True) else name} | "
+                   + " | ".join(str(n[k]) for k in LABELS) + f" | {cell(fails, 300)} |")
+    return out + [""]

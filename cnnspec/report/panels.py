@@ -39,7 +39,8 @@ def reproduce_command(claim: dict[str, Any], fallback: str | None = None) -> str
     if not cmd or not isinstance(cmd, str):
         return None
     cid = claim.get("id")
-    if cid and "--claims" not in cmd and cmd.startswith("cnnspec "):
+    # (cnnspec matrix has no claim filter: its cell is named by framework, --ops and --dtypes)
+    if cid and "--claims" not in cmd and cmd.startswith("cnnspec ") and not cmd.startswith("cnnspec matrix "):
         cmd += f" --claims {shlex.quote(str(cid))}"
     return cmd
 

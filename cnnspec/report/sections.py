@@ -79,6 +79,13 @@ SECTIONS: tuple[Section, ...] = (
             ("Higham's bound for a sum of K products: |got − exact| ≤ γ_K Σ|x||w|",),
             ("op.", "conformance.", "validate.", "model."),
             ("conformance",)),
+    Section("frameworks", "Frameworks × ops",
+            "The same calls through every framework's own API (JAX, ONNX Runtime, TensorFlow, tinygrad, "
+            "PyTorch), translated by cnnspec's adapters and never corrected, against the exact value: "
+            "where a framework follows another convention, the cell names it and carries a snippet in "
+            "that framework's API alone.",
+            ("each cell: fixed exact-tier cases, bit for bit (an average within γ₂ of the exact quotient)",),
+            ("matrix.",), ("frameworks",)),
 )
 OTHER = Section("other", "Other claims", "Claims that belong to none of the lecture's sections above.",
                 (), (), ())
