@@ -160,3 +160,14 @@ def test_lp_pool_is_onnx_lppool_on_signed_data():
     assert np.array_equal(got, oracle.lp_pool(x.astype(np.float64), 1, 2, convention="onnx"))
     with pytest.raises(NotExpressible, match="norm_type=2.5 .* not expressible in ONNX Runtime"):
         M.lp_pool2d(x, 2.5, 2)
+
+
+def test_max_unpool_output_size_below_the_inferred_size_is_not_expressible():
+    # torch takes output_size down to one stride below (n - 1)·s + k; MaxUnpool refuses anything
+    # below its inferred shape, so the adapter says so instead of computing something else
+    x = np.array([[[[1.0, 2.0]]]], np.float32)
+    i = np.array([[[[0, 2]]]], np.int64)
+    assert M.max_unpool2d(x, i, (2, 1), stride=(1, 2)).shape == (1, 1, 2, 3)
+    with pytest.raises(NotExpressible, match="output_size"):
+        M.max_unpool2d(x, i, (2, 1), stride=(1, 2), output_size=(1, 1, 2, 2))
+    assert M.max_unpool2d(x, i, (2, 1), stride=(1, 2), output_size=(2, 4)).shape == (1, 1, 2, 4)

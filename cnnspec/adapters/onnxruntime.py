@@ -100,6 +100,13 @@ def _node(req: F.Request) -> tuple[str, dict, dict[str, np.ndarray], tuple[str, 
     if req.family == "max_unpool":
         k, st, pads, out = g
         n, c = x.shape[:2]
+        # MaxUnpool infers (n - 1)·s + k - lo - hi per axis and refuses a smaller output_shape
+        # (onnxruntime Unpool.cc: "output_shape is smaller than minimum required"); torch also
+        # takes sizes down to one stride below that.
+        inferred = [(ni - 1) * si + ki - lo - hi for ni, si, ki, (lo, hi) in zip(x.shape[2:], st, k, pads)]
+        if any(o < i for o, i in zip(out, inferred)):
+            raise NotExpressible(NAME, f"output_size {tuple(out)} below MaxUnpool's inferred size "
+                                       f"{tuple(inferred)} (its output_shape may only be larger)")
         plane = int(np.prod(out))
         offset = ((np.arange(n)[:, None] * c + np.arange(c)[None, :]) * plane).reshape((n, c) + (1,) * req.nd)
         feeds = {"x": x, "i": (req.opts["indices"] + offset).astype(np.int64),
