@@ -84,7 +84,8 @@ def op_claim(id: str, statement: str, source: str, method: str, ops: tuple[str, 
 
     The check takes ``ctx`` (a :class:`OpContext`); run without one (e.g. by ``cnnspec prove``) the
     claim is skipped, since it needs a target. A decorated check that runs a property of its own
-    names it in ``draws``, so that :func:`prepare` draws its cases ahead as it does a ``prop``'s.
+    names it in ``draws`` (or, built by a factory, carries it as its ``draws`` attribute), so that
+    :func:`prepare` draws its cases ahead as it does a ``prop``'s.
     """
     from ..claims import claim
 
@@ -99,8 +100,9 @@ def op_claim(id: str, statement: str, source: str, method: str, ops: tuple[str, 
 
         check.__name__ = id.rsplit(".", 1)[-1]
         claim(id, statement, source, method, group="conformance")(check)
-        if (prop or draws) is not None:
-            PROPERTIES[id] = prop or draws
+        ahead = prop or draws or getattr(fn, "draws", None)
+        if ahead is not None:
+            PROPERTIES[id] = ahead
         for op in ops:
             OP_CLAIMS.setdefault(op, [])
             if id not in OP_CLAIMS[op]:
