@@ -51,6 +51,46 @@ def _check(**bounds: int) -> None:
             raise InvalidArgument(f"{name}={v} is larger than max_{name[4:]}={bounds[f'max_{name[4:]}']}")
 
 
+# Strategy objects are built once per distinct argument (lru_cache) and reused across draws:
+# hypothesis validates a strategy object and computes its label on its first draw, which for
+# strategies built afresh inside a composite on every draw cost about as much as the draws
+# themselves. A reused object draws exactly what a new one with the same arguments would (the
+# same choices, the same labels), so the cases drawn for a seed do not change.
+_SEEDS = st.integers(0, 2 ** 32 - 1)
+_SIGNS = st.sampled_from(["mixed", "mixed", "negative", "positive"])
+_NORMS = st.sampled_from([1, 2, 3, 2.0])
+
+
+# Builders of composite strategies, cached on their (hashable) arguments: public strategies
+# called inside other composites (conv_params in a claim's own composite) come back as the
+# same object each draw.
+_reused = lru_cache(maxsize=None)
+_FILLS = st.none() | st.integers(-3, 3)
+
+
+@lru_cache(maxsize=None)
+def _sampled(values: tuple) -> st.SearchStrategy:
+    """``st.sampled_from(list(values))``, built once."""
+    return st.sampled_from(list(values))
+
+
+@lru_cache(maxsize=None)
+def _modes(modes: tuple[str, ...]) -> st.SearchStrategy[str]:
+    return st.sampled_from(modes)
+
+
+@lru_cache(maxsize=None)
+def _sampled_or_just(values: tuple, last: int) -> st.SearchStrategy[int]:
+    return st.one_of(st.sampled_from(list(values)), st.just(last))
+
+
+@lru_cache(maxsize=None)
+def _or_just(first: int, lo: int, hi: int, small: bool = False) -> st.SearchStrategy[int]:
+    """``first``, or an int in ``[lo, hi]`` (:func:`_small`'s when ``small``), as
+    ``st.one_of(st.just(first), ...)`` draws them."""
+    return st.one_of(st.just(first), _small(lo, hi) if small else st.integers(lo, hi))
+
+
 @lru_cache(maxsize=None)
 def _small(lo: int, hi: int) -> st.SearchStrategy[int]:
     """An int in [lo, hi], half the time the low end or 2 (where off-by-ones live)."""
@@ -104,6 +144,7 @@ def conv_params(*, ndim: int = 2, min_batch: int = 1, max_batch: int = 3, max_ch
                         max_side, max_kernel, max_stride, max_dilation, max_padding)
 
 
+@_reused
 @st.composite
 def _conv_params(draw, ndim, min_batch, max_batch, max_channels, min_groups, max_groups, min_side,
                  max_side, max_kernel, max_stride, max_dilation, max_padding) -> dict:
@@ -115,7 +156,7 @@ def _conv_params(draw, ndim, min_batch, max_batch, max_channels, min_groups, max
         ki = draw(_small(1, max_kernel))
         di = draw(_small(1, max_dilation)) if ki > 1 else 1
         span = di * (ki - 1) + 1
-        pi = draw(st.one_of(st.just(min(span // 2, max_padding)), _small(0, max_padding)))
+        pi = draw(_or_just(min(span // 2, max_padding), 0, max_padding, small=True))
         si = draw(_small(1, max_stride))
         lo = max(min_side, span - 2 * pi, 1)
         ni = draw(st.integers(lo, max(lo, max_side)))
@@ -135,7 +176,12 @@ def int_arrays(shape, *, bound: int, sign: str = "mixed") -> st.SearchStrategy[n
     if sign not in ("mixed", "negative", "positive"):
         raise InvalidArgument(f"sign={sign!r} must be 'mixed', 'negative' or 'positive'")
     lo, hi = {"mixed": (-bound, bound), "negative": (-bound, -1), "positive": (1, bound)}[sign]
-    return st.integers(0, 2 ** 32 - 1).map(
+    return _int_arrays(shape if isinstance(shape, int) else tuple(shape), lo, hi)
+
+
+@lru_cache(maxsize=4096)
+def _int_arrays(shape, lo: int, hi: int) -> st.SearchStrategy[np.ndarray]:
+    return _SEEDS.map(
         lambda seed: np.random.default_rng(seed).integers(lo, hi + 1, shape).astype(np.float64))
 
 
@@ -145,10 +191,10 @@ def _magnitudes(draw, taps: int, dtype: str, with_bias: bool) -> tuple[int, int,
         raise InvalidArgument(f"dtype={dtype!r} is not one of {sorted(PRECISION)}")
     limit = 2 ** PRECISION[dtype] - 1
     room = max((limit - 1) // max(taps, 1), 1)     # leaves at least 1 for the bias
-    mw = draw(st.sampled_from(sorted({1, min(2, room), min(4, room), min(8, room)})))
+    mw = draw(_sampled(tuple(sorted({1, min(2, room), min(4, room), min(8, room)}))))
     mx_cap = max(room // mw, 1)
-    mx = draw(st.one_of(st.sampled_from(sorted({1, min(3, mx_cap), min(16, mx_cap)})),
-                        st.just(mx_cap)))  # the last: partial sums right at the certificate's edge
+    mx = draw(_sampled_or_just(tuple(sorted({1, min(3, mx_cap), min(16, mx_cap)})),
+                               mx_cap))  # the last: partial sums right at the certificate's edge
     mb = max(min(limit - taps * mx * mw, 64), 1) if with_bias else 0
     return mx, mw, mb
 
@@ -163,13 +209,14 @@ def conv_cases(*, ndim: int = 2, dtype: str = "float32", bias: bool | None = Non
     return _conv_cases(conv_params(ndim=ndim, **bounds), dtype, bias)
 
 
+@_reused
 @st.composite
 def _conv_cases(draw, params, dtype: str, bias: bool | None) -> dict:
     geo = draw(params)
     taps = geo["C_in"] // geo["groups"] * math.prod(geo["kernel"])
     with_bias = draw(st.booleans()) if bias is None else bias
     mx, mw, mb = _magnitudes(draw, taps, dtype, with_bias)
-    sign = draw(st.sampled_from(["mixed", "mixed", "negative", "positive"]))
+    sign = draw(_SIGNS)
     x = draw(int_arrays((geo["N"], geo["C_in"], *geo["size"]), bound=mx, sign=sign))
     w_shape = geo.get("weight_shape") or (geo["C_out"], geo["C_in"] // geo["groups"], *geo["kernel"])
     w = draw(int_arrays(w_shape, bound=mw))
@@ -190,7 +237,12 @@ def round_to(a: np.ndarray, dtype: str) -> np.ndarray:
 
 def float_arrays(shape, *, dtype: str = "float32", scale: float = 1.0) -> st.SearchStrategy[np.ndarray]:
     """General float data representable in ``dtype`` (for the bound tier), drawn from a seed."""
-    return st.integers(0, 2 ** 32 - 1).map(
+    return _float_arrays(shape if isinstance(shape, int) else tuple(shape), dtype, scale)
+
+
+@lru_cache(maxsize=4096)
+def _float_arrays(shape, dtype: str, scale: float) -> st.SearchStrategy[np.ndarray]:
+    return _SEEDS.map(
         lambda seed: round_to(np.random.default_rng(seed).standard_normal(shape) * scale, dtype))
 
 
@@ -208,6 +260,7 @@ def pool_params(*, kind: str = "max", max_batch: int = 2, max_channels: int = 3,
                         max_dilation)
 
 
+@_reused
 @st.composite
 def _pool_params(draw, kind, max_batch, max_channels, min_side, max_side, max_kernel, max_stride,
                  max_dilation) -> dict:
@@ -215,7 +268,7 @@ def _pool_params(draw, kind, max_batch, max_channels, min_side, max_side, max_ke
     stride_none = draw(st.booleans())
     s = k if stride_none else tuple(draw(_small(1, max_stride)) for _ in range(2))
     d = tuple(draw(_small(1, max_dilation)) if kind == "max" and ki > 1 else 1 for ki in k)
-    p = tuple(draw(st.one_of(st.just(ki // 2), st.integers(0, ki // 2))) for ki in k)
+    p = tuple(draw(_or_just(ki // 2, 0, ki // 2)) for ki in k)
     ceil = draw(st.booleans())
     n = []
     for ki, si, pi, di in zip(k, s, p, d):
@@ -253,13 +306,14 @@ def pool_cases(*, kind: str = "max", special: bool = False, bound: int = 9,
     return _pool_cases(pool_params(kind=kind, **bounds), special, bound)
 
 
+@_reused
 @st.composite
 def _pool_cases(draw, params, special: bool, bound: int) -> dict:
     geo = draw(params)
-    sign = draw(st.sampled_from(["mixed", "mixed", "negative", "positive"]))
+    sign = draw(_SIGNS)
     x = draw(int_arrays((geo["N"], geo["C"], *geo["size"]), bound=bound, sign=sign))
     if special:
-        mask = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1))).integers(0, 6, x.shape)
+        mask = np.random.default_rng(draw(_SEEDS)).integers(0, 6, x.shape)
         x = np.where(mask == 1, np.nan, np.where(mask == 2, np.inf, np.where(mask == 3, -np.inf, x)))
     return {**geo, "x": x}
 
@@ -298,6 +352,7 @@ def pool_nd_params(*, ndim: int = 1, kind: str = "max", max_batch: int = 2, max_
                            max_stride, max_dilation, over_half, divisor_override)
 
 
+@_reused
 @st.composite
 def _pool_nd_params(draw, nd, kind, max_batch, max_channels, min_side, max_side, max_kernel,
                     max_stride, max_dilation, over_half, divisor_override) -> dict:
@@ -312,7 +367,7 @@ def _pool_nd_params(draw, nd, kind, max_batch, max_channels, min_side, max_side,
     elif over_half:
         p = tuple(draw(st.integers(ki // 2 + 1, ki - 1)) for ki in k)
     else:
-        p = tuple(draw(st.one_of(st.just(ki // 2), st.integers(0, ki // 2))) for ki in k)
+        p = tuple(draw(_or_just(ki // 2, 0, ki // 2)) for ki in k)
     ceil = False if over_half else draw(st.booleans())
     n = []
     for ki, si, pi, di in zip(k, s, p, d):
@@ -324,7 +379,7 @@ def _pool_nd_params(draw, nd, kind, max_batch, max_channels, min_side, max_side,
         n.append(ni)
     kw: dict = {}
     if kind == "lp":
-        kw["norm_type"] = draw(st.sampled_from([1, 2, 3, 2.0]))
+        kw["norm_type"] = draw(_NORMS)
     if kind == "lp" and nd == 1:
         kw["kernel_size"] = k[0]          # lp_pool1d multiplies by kernel_size: an int only
     else:
@@ -376,10 +431,11 @@ def adaptive_params(*, ndim: int = 1, max_batch: int = 2, max_channels: int = 2,
     return _adaptive_params(ndim, max_batch, max_channels, min_side, max_side, max_extra)
 
 
+@_reused
 @st.composite
 def _adaptive_params(draw, nd, max_batch, max_channels, min_side, max_side, max_extra) -> dict:
     n = tuple(draw(_small(min_side, max(min_side, max_side))) for _ in range(nd))
-    m = tuple(draw(st.one_of(st.just(1), st.integers(1, ni + max_extra))) for ni in n)
+    m = tuple(draw(_or_just(1, 1, ni + max_extra)) for ni in n)
     out = draw(_form(m, None)) if len(set(m)) == 1 else m
     if not isinstance(out, int) and nd > 1 and draw(st.booleans()):
         a = draw(st.integers(0, nd - 1))                  # None keeps the input size on that axis
@@ -444,6 +500,7 @@ def conv_transpose_params(*, ndim: int = 2, min_batch: int = 1, max_batch: int =
                                   min_side, max_side, max_kernel, max_stride, max_dilation, max_padding)
 
 
+@_reused
 @st.composite
 def _conv_transpose_params(draw, ndim, min_batch, max_batch, max_channels, min_groups, max_groups,
                            min_side, max_side, max_kernel, max_stride, max_dilation, max_padding) -> dict:
@@ -457,7 +514,7 @@ def _conv_transpose_params(draw, ndim, min_batch, max_batch, max_channels, min_g
         di = draw(_small(1, max_dilation)) if ki > 1 else 1
         pi = draw(_small(0, max_padding))
         top = max(si, di) - 1
-        ai = draw(st.one_of(st.just(top), st.integers(0, top)))
+        ai = draw(_or_just(top, 0, top))
         # the smallest input whose output is not empty: (n − 1)s ≥ 2p − d(k − 1) − a
         lo = max(min_side, 1 + max(0, -(-(2 * pi - di * (ki - 1) - ai) // si)))
         ni = draw(st.integers(lo, max(lo, max_side)))
@@ -508,9 +565,10 @@ def pad_cases(*, modes: tuple[str, ...] = PAD_MODES, max_batch: int = 2, max_cha
     return _pad_cases(tuple(modes), max_batch, max_channels, max_ndim, max_side, max_pad, bound)
 
 
+@_reused
 @st.composite
 def _pad_cases(draw, modes, max_batch, max_channels, max_ndim, max_side, max_pad, bound) -> dict:
-    mode = draw(st.sampled_from(modes))
+    mode = draw(_modes(modes))
     nd = draw(_small(1, max_ndim))
     size = [draw(_small(1, max_side)) for _ in range(nd)]
     m = draw(st.integers(1, nd)) if mode == "constant" else nd
@@ -520,7 +578,7 @@ def _pad_cases(draw, modes, max_batch, max_channels, max_ndim, max_side, max_pad
         low = -1 if mode == "constant" and n >= 3 else 0     # a crop keeps at least one entry
         pairs.append((draw(st.integers(low, top)), draw(st.integers(low, top))))
     flat = tuple(v for lo, hi in pairs[::-1] for v in (lo, hi))
-    value = draw(st.none() | st.integers(-3, 3)) if mode == "constant" else None
+    value = draw(_FILLS) if mode == "constant" else None
     x = draw(int_arrays((draw(_small(1, max_batch)), draw(_small(1, max_channels)), *size), bound=bound))
     kw: dict = {} if mode == "constant" and draw(st.booleans()) else {"mode": mode}
     if value is not None:

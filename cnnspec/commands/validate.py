@@ -63,7 +63,10 @@ def run(args) -> int:
     from ..conformance.runner import claims_for, validate_op
     from ..report.output import write_report_dir
 
-    chosen = _chosen_claims(args.claims, claims_for(args.op, args.array), args.op)
+    # --claims is read against the op's claims first (a bad id: one line, nothing started);
+    # without it validate_op loads the claims itself, while the target's process starts
+    chosen = None if args.claims is None else _chosen_claims(args.claims, claims_for(args.op, args.array),
+                                                             args.op)
     say = None if args.quiet else (lambda line: print(line, flush=True))
     results, report = validate_op(args.target, args.op, array=args.array, device=args.device,
                                   dtype=args.dtype, examples=args.examples, seed=args.seed,

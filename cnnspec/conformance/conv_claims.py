@@ -429,19 +429,27 @@ def _check_grad(c, res, ctx) -> Verdict:
     return Verdict()
 
 
+def grad_property(strategy) -> Property:
+    """The backward property over ``strategy``'s cases (each with an output gradient ``grad``)."""
+    return Property(strategy,
+                    lambda c, ctx: [Call(_args(c["x"], c["weight"], c["bias"]), c["kwargs"], grad=c["grad"])],
+                    _check_grad, share=HALF)
+
+
+_BACKWARD = grad_property(lambda ctx: _grad_cases(_nd(ctx)))
+
+
 def _backward(ctx: OpContext) -> Outcome:
-    return backward_outcome(ctx, lambda ctx: _grad_cases(_nd(ctx)))
+    return backward_outcome(ctx, _BACKWARD)
 
 
 def backward_outcome(ctx: OpContext, strategy) -> Outcome:
-    """Autograd's gradients on ``strategy``'s cases (each with an output gradient ``grad``) against
-    the exact ``(Tᵀv, Σ_n U(x_n)ᵀv_n, Σv)`` of :func:`grad_expected`; skipped for NumPy targets."""
+    """Autograd's gradients on ``strategy``'s cases (``strategy``: a function of ``ctx``, or a
+    :func:`grad_property`) against the exact ``(Tᵀv, Σ_n U(x_n)ᵀv_n, Σv)`` of
+    :func:`grad_expected`; skipped for NumPy targets."""
     if ctx.array != "torch":
         return Outcome(True, "the target takes NumPy arrays: no autograd to check", skipped=True)
-    prop = Property(strategy,
-                    lambda c, ctx: [Call(_args(c["x"], c["weight"], c["bias"]), c["kwargs"], grad=c["grad"])],
-                    _check_grad, share=HALF)
-    return run_property(prop, ctx)
+    return run_property(strategy if isinstance(strategy, Property) else grad_property(strategy), ctx)
 
 
 op_claim("conformance.conv.backward",
@@ -449,7 +457,7 @@ op_claim("conformance.conv.backward",
          "the transposed convolution Tᵀv and the weight gradient the cross-correlation of the input "
          "with the output gradient, bit for bit on integer data.",
          "Lecture (backpropagation through a convolution); Dumoulin & Visin 2016 §4 "
-         "(transposed convolution)", "exact", OPS)(_backward)
+         "(transposed convolution)", "exact", OPS, draws=_BACKWARD)(_backward)
 
 
 # --- invalid arguments -----------------------------------------------------------------------------

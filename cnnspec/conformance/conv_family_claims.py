@@ -429,6 +429,7 @@ def _padding_claim(pairs: bool):
             return Outcome(True, f"skipped: the target does not take {words} ({r.error[:120]})",
                            skipped=True)
         return run_property(prop, ctx)
+    check.draws = prop   # its cases are drawn ahead, while the target's process starts
     return check
 
 

@@ -383,7 +383,8 @@ class Worker:
     """A child process running ``target``; :meth:`call_many` sends a batch, waits at most ``timeout``."""
 
     def __init__(self, target: str, *, array: str = "numpy", dtype: str = "float32",
-                 device: str = "cpu", timeout: float = 60.0, import_timeout: float = 120.0):
+                 device: str = "cpu", timeout: float = 60.0, import_timeout: float = 120.0,
+                 wait: bool = True):
         if array not in ARRAYS:
             raise UsageError(f"array: {array!r} is not one of {', '.join(ARRAYS)}")
         if dtype not in DTYPES:
@@ -400,16 +401,32 @@ class Worker:
         self.capture = child.Capture()
         self._proc: subprocess.Popen | None = None
         self._r = self._w = -1
-        self._start()
+        self._pending = False           # started, "ready" not read yet
+        self._start(wait)
 
-    def _start(self) -> None:
+    def _start(self, wait: bool = True) -> None:
         # A fresh interpreter (not multiprocessing's spawn, which re-imports the caller's __main__).
         self._proc, self._r, self._w = child.spawn(
             "cnnspec.conformance.isolation", [self.target, self.array, self.dtype, self.device],
             self.capture)
-        mark = self.capture.mark()
+        self._ready_by, self._ready_mark = time.monotonic() + self.import_timeout, self.capture.mark()
+        self._pending = True
+        if wait:
+            self.wait_ready()
+
+    def exited(self) -> bool:
+        """True when the child has ended (a target whose import failed ends it before "ready")."""
+        return self._proc is None or self._proc.poll() is not None
+
+    def wait_ready(self) -> None:
+        """Wait until the child has imported the target (``Worker(..., wait=False)`` returns at
+        once, so that the caller's own work overlaps the child's imports); a
+        :class:`~cnnspec.errors.UsageError` if it could not. Nothing to do once it is ready."""
+        if not self._pending:
+            return
+        self._pending, mark = False, self._ready_mark
         try:
-            meta, _ = wire.decode(wire.read_frame(self._r, time.monotonic() + self.import_timeout))
+            meta, _ = wire.decode(wire.read_frame(self._r, self._ready_by))
             kind, msg = meta["kind"], meta["message"]
             if not isinstance(kind, str) or not isinstance(msg, str):
                 raise wire.WireError("the first message is not {kind, message}")
@@ -436,6 +453,7 @@ class Worker:
         """Every call's result, in order; :class:`WorkerFailure` if the child crashes or hangs."""
         if self._proc is None:
             self._start()
+        self.wait_ready()
         self.calls += len(calls)
         deadline = time.monotonic() + self.timeout
         mark = self.capture.mark()

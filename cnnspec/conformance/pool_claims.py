@@ -319,17 +319,20 @@ def _avg_grad_cases(draw):
     return {**c, "grad": draw(int_arrays(ys, bound=draw(st.sampled_from([1, 4]))))}
 
 
+_AVG_BACKWARD = Property(lambda ctx: _avg_grad_cases(), _avg_grad_calls, _check_avg_grad, share=0.5)
+
+
 def _avg_backward(ctx: OpContext) -> Outcome:
     if ctx.array != "torch":
         return Outcome(True, "the target takes NumPy arrays: no autograd to check", skipped=True)
-    return run_property(Property(lambda ctx: _avg_grad_cases(), _avg_grad_calls, _check_avg_grad,
-                                 share=0.5), ctx)
+    return run_property(_AVG_BACKWARD, ctx)
 
 
 op_claim("conformance.avg_pool.backward",
          "Backward through autograd is the adjoint: the input gradient is Aᵀv, the output gradient "
          "spread uniformly over each window (⟨A u, v⟩ = ⟨u, Aᵀ v⟩), bit for bit with power-of-two "
-         "window areas.", "Lecture (backpropagation through pooling)", "exact", AVG)(_avg_backward)
+         "window areas.", "Lecture (backpropagation through pooling)", "exact", AVG,
+         draws=_AVG_BACKWARD)(_avg_backward)
 
 
 # --- batch, invalid --------------------------------------------------------------------------------

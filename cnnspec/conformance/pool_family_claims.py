@@ -290,7 +290,7 @@ op_claim("conformance.pool_nd.over_half",
          "padding for max, the stated divisors for avg. A target that raises there, as torch does, "
          "is not failed: those cases are skipped.",
          SRC + "; ONNX MaxPool and AveragePool (pads are not limited to half the kernel)", "property",
-         ("max_pool2d", "avg_pool2d") + MAX_ND + AVG_ND)(_over_half)
+         ("max_pool2d", "avg_pool2d") + MAX_ND + AVG_ND, draws=_OVER_HALF_PROP)(_over_half)
 
 
 # --- invariances -----------------------------------------------------------------------------------------

@@ -79,11 +79,13 @@ class Verdict:
 
 
 def op_claim(id: str, statement: str, source: str, method: str, ops: tuple[str, ...],
-             prop: "Property | None" = None):
+             prop: "Property | None" = None, draws: "Property | None" = None):
     """Register a conformance claim for ``ops``: a :class:`Property` run, or the decorated check.
 
     The check takes ``ctx`` (a :class:`OpContext`); run without one (e.g. by ``cnnspec prove``) the
-    claim is skipped, since it needs a target.
+    claim is skipped, since it needs a target. A decorated check that runs a property of its own
+    names it in ``draws`` (or, built by a factory, carries it as its ``draws`` attribute), so that
+    :func:`prepare` draws its cases ahead as it does a ``prop``'s.
     """
     from ..claims import claim
 
@@ -98,6 +100,9 @@ def op_claim(id: str, statement: str, source: str, method: str, ops: tuple[str, 
 
         check.__name__ = id.rsplit(".", 1)[-1]
         claim(id, statement, source, method, group="conformance")(check)
+        ahead = prop or draws or getattr(fn, "draws", None)
+        if ahead is not None:
+            PROPERTIES[id] = ahead
         for op in ops:
             OP_CLAIMS.setdefault(op, [])
             if id not in OP_CLAIMS[op]:
@@ -108,6 +113,7 @@ def op_claim(id: str, statement: str, source: str, method: str, ops: tuple[str, 
 
 
 OP_CLAIMS: dict[str, list[str]] = {}   # op -> claim ids, in registration order
+PROPERTIES: dict[str, "Property"] = {}  # claim id -> its Property, for claims that are one run
 
 
 @dataclass
@@ -234,14 +240,40 @@ class _Found(Exception):
     pass
 
 
-def run_property(prop: Property, ctx: OpContext) -> Outcome:
-    """Search, check, shrink: the :class:`Outcome` of one property over the target."""
+def drawn_cases(prop: Property, ctx: OpContext) -> tuple[list[dict], int, st.SearchStrategy]:
+    """``(cases, n, strategy)``: the property's ``n`` cases for this run, drawn once and kept in
+    ``ctx.cache`` (properties with one ``key`` share them). Drawing needs only the run's settings
+    (op, dtype, examples, seed), not the target: :func:`prepare` draws them while the target's
+    process is still starting."""
     n = max(1, round(ctx.examples * prop.share))
     strategy = prop.strategy(ctx)
     ckey = (prop.key or id(prop), n, ctx.seed)
     cases = ctx.cache.get(ckey)
     if cases is None:
         cases = ctx.cache[ckey] = draw_cases(strategy, n, ctx.seed)
+    return cases, n, strategy
+
+
+def prepare(ctx: OpContext, ids: list[str], stop: Callable[[], bool] = lambda: False) -> int:
+    """Draw the cases of every property among the claims ``ids`` into ``ctx.cache`` ahead of the
+    run (the same cases, in the same order, that :func:`run_property` would draw for each);
+    ``stop()`` is asked between properties (the target's process failed to start: drawing more is
+    wasted). The number of properties drawn."""
+    done = 0
+    for cid in ids:
+        prop = PROPERTIES.get(cid)
+        if prop is None:
+            continue
+        if stop():
+            break
+        drawn_cases(prop, ctx)
+        done += 1
+    return done
+
+
+def run_property(prop: Property, ctx: OpContext) -> Outcome:
+    """Search, check, shrink: the :class:`Outcome` of one property over the target."""
+    cases, n, strategy = drawn_cases(prop, ctx)
     per_case = [prop.calls(c, ctx) for c in cases]
     try:
         flat = call_all(ctx, [c for calls in per_case for c in calls])

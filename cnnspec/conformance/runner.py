@@ -17,14 +17,15 @@ from typing import Callable
 
 import numpy as np
 
-from ..claims import REGISTRY, ClaimResult, load_all, run_claim
+from ..claims import REGISTRY, ClaimResult, load_conformance, run_claim
 from ..errors import UsageError
-from ..oracle import INPUT_ROUNDINGS
 from ..options import EXAMPLES, SHRINK, check_count, check_seconds
 from ..report import build_report, environment
 from . import OPS
 from .isolation import Call, Result, Worker, WorkerFailure
-from .properties import OP_CLAIMS, OpContext
+
+# Imported light on purpose: validate_op starts the target's process before it imports the
+# engine (the oracle, sympy through the spec, hypothesis), so those imports overlap the child's.
 
 DEFAULT_EXAMPLES = 40
 
@@ -36,9 +37,11 @@ def claims_for(op: str, array: str | None = None) -> list[str]:
     """The ids of the conformance claims that apply to ``op``, in registry order; with ``array``,
     those that can apply to a target of that array library (backward needs torch's autograd: a
     claim that cannot apply to a subject is not listed)."""
-    load_all()
     if op not in OPS:
         raise UsageError(f"op: {op!r} is not one of {', '.join(OPS)}")
+    load_conformance()   # the conformance claims only: the others import torch, which this need not
+    from .properties import OP_CLAIMS
+
     ids = list(OP_CLAIMS.get(op, []))
     return [i for i in ids if i not in AUTOGRAD_CLAIMS] if array == "numpy" else ids
 
@@ -63,27 +66,40 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
     multiplying (TF32 tensor cores, autocast): the bound tier adds that rounding, and results off
     the exact value but within the widened bound are reported "not bit-exact", not failures.
     ``strict`` holds warnings (arguments torch rejects but the target accepts) as failures.
+
+    The target's process is started first, and while it imports the target this process loads the
+    claims and draws every property's cases (:func:`~.properties.prepare`, the cases each claim
+    would draw when it runs): the two start-ups side by side instead of one after the other.
     """
     target, framework = framework_target(target, op)
     if framework is not None and array != "numpy":
         raise UsageError(f"{array!r}: cnnspec's {framework} adapter takes and returns NumPy arrays; "
                          f"leave --array at numpy", argument="array")
-    ids = claims_for(op, array)
-    if claims is not None:
-        ids = [i for i in ids if i in claims]
+    if op not in OPS:
+        raise UsageError(f"op: {op!r} is not one of {', '.join(OPS)}")
     if examples is not None:
         check_count(examples, "examples", EXAMPLES)
-    if input_rounding is not None and input_rounding not in INPUT_ROUNDINGS:
-        raise UsageError(f"input-rounding: {input_rounding!r} is not one of {', '.join(INPUT_ROUNDINGS)}")
     timeout = check_seconds(timeout, "timeout")
     shrink_seconds = check_seconds(shrink_seconds, "shrink_seconds", SHRINK, open_low=False)
     t0 = time.perf_counter()
+    # the child first (it is not waited for), then this process's own work while it imports
+    worker = Worker(target, array=array, dtype=dtype, device=device, timeout=timeout, wait=False)
     results: list[ClaimResult] = []
-    with Worker(target, array=array, dtype=dtype, device=device, timeout=timeout) as worker:
-        check_usage(worker, op, array)
+    with worker:
+        from ..oracle import INPUT_ROUNDINGS
+        from .properties import OpContext, prepare
+
+        if input_rounding is not None and input_rounding not in INPUT_ROUNDINGS:
+            raise UsageError(f"input-rounding: {input_rounding!r} is not one of {', '.join(INPUT_ROUNDINGS)}")
+        ids = claims_for(op, array)
+        if claims is not None:
+            ids = [i for i in ids if i in claims]
         ctx = OpContext(worker, target, op, array, device, dtype,
-                      DEFAULT_EXAMPLES if examples is None else examples, seed, timeout, progress,
-                      shrink_seconds, input_rounding)
+                        DEFAULT_EXAMPLES if examples is None else examples, seed, timeout, progress,
+                        shrink_seconds, input_rounding)
+        prepare(ctx, ids, stop=worker.exited)   # a child that ended (import failed): stop drawing
+        worker.wait_ready()
+        check_usage(worker, op, array)
         for cid in ids:
             ctx.claim = cid
             mark = worker.capture.mark()
