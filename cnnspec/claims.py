@@ -182,5 +182,6 @@ _CLAIM_MODULES: list[str] = [
     "cnnspec.conformance.pool_claims",
     "cnnspec.conformance.pool_family_claims",
     "cnnspec.conformance.conv_family_claims",
+    "cnnspec.conformance.adjoint_claims",
     "cnnspec.networks.trained_claims",
 ]
