@@ -183,5 +183,6 @@ _CLAIM_MODULES: list[str] = [
     "cnnspec.conformance.pool_family_claims",
     "cnnspec.conformance.conv_family_claims",
     "cnnspec.conformance.adjoint_claims",
+    "cnnspec.conformance.layout_claims",
     "cnnspec.networks.trained_claims",
 ]

@@ -79,3 +79,12 @@ def test_a_target_without_a_partner_is_skipped_not_failed():
     (r,), report = validate_op(target, "conv_transpose2d", **ONLY)
     assert r.status == "skipped" and report["verdict"] == "pass"
     assert r.message.startswith("skipped: the target has no conv2d beside it"), r.message
+
+
+def test_in_process_the_partner_is_looked_up_beside_the_callable():
+    from cnnspec.conformance.api import conformance_results
+    from cnnspec.conformance.shims import numpy_ops
+    (r,) = conformance_results(numpy_ops.conv_transpose2d, "conv_transpose2d", examples=6, claims=[CLAIM])
+    assert r.status == "pass" and r.evidence["partner"] == "conv2d", r.message
+    (r,) = conformance_results(lambda *a, **k: numpy_ops.conv2d(*a, **k), "conv2d", examples=6, claims=[CLAIM])
+    assert r.status == "skipped" and "no conv_transpose2d beside it" in r.message

@@ -95,14 +95,15 @@ def partner(target: str, name: str) -> Callable:
     """The callable ``name`` beside ``target`` (``mod:conv_transpose2d`` -> ``mod:conv2d``; a
     dotted attr keeps its owner: ``mod:ops.conv2d``), from the module the child already imported;
     :class:`LookupError` when there is none."""
-    mod, attr = parse(target)
+    try:
+        mod, attr = parse(target)
+        module = sys.modules.get(package_name(Path(mod))[1]) if mod.endswith(".py") else \
+            importlib.import_module(mod)
+    except Exception:  # noqa: BLE001 - no module to look in (a lambda's, a closure's)
+        module = None
+    if module is None:
+        raise LookupError(f"the target has no {name} beside it (no module to find it in)")
     owner = attr.rpartition(".")[0]
-    if mod.endswith(".py"):
-        module = sys.modules.get(package_name(Path(mod))[1])
-        if module is None:
-            raise LookupError(f"the module of {target!r} is not imported")
-    else:
-        module = importlib.import_module(mod)
     obj: Any = module
     for part in ([*owner.split(".")] if owner else []) + [name]:
         try:
