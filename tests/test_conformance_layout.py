@@ -58,3 +58,20 @@ def test_refusing_unbatched_input_is_a_warning_and_strict_makes_it_a_failure():
     assert r.evidence["unbatched_rejected"] == r.examples
     _, strict = validate_op(f"{BUGS}:conv2d_batched_only", "conv2d", strict=True, **ONLY)
     assert strict["verdict"] == "fail"
+
+
+def test_with_input_rounding_a_path_within_the_bound_is_accepted_and_a_wrong_value_is_not():
+    from cnnspec.conformance import conv_claims as cc
+    from cnnspec.conformance.isolation import Result
+    from cnnspec.conformance.layout_claims import _within_bound
+    from cnnspec.conformance.properties import OpContext, draw_cases
+    from cnnspec.strategies import conv_cases
+    c = draw_cases(conv_cases(ndim=2, bias=False), 1, 3)[0]
+    exact = cc.expected(c)
+    off = exact.copy()
+    off.flat[0] += 1                                  # far outside γ·Σ|x||w| on these small integers
+    tf32 = OpContext(None, "t:x", "conv2d", input_rounding="tf32")
+    assert _within_bound(c, Result(True, exact, dtype="float32"), tf32, False)
+    assert _within_bound(c, Result(True, exact[0], dtype="float32"), tf32, True)     # unbatched x[0]
+    assert not _within_bound(c, Result(True, off, dtype="float32"), tf32, False)
+    assert not _within_bound(c, Result(True, exact, dtype="float32"), OpContext(None, "t:x", "conv2d"), False)
