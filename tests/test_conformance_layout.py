@@ -75,3 +75,13 @@ def test_with_input_rounding_a_path_within_the_bound_is_accepted_and_a_wrong_val
     assert _within_bound(c, Result(True, exact[0], dtype="float32"), tf32, True)     # unbatched x[0]
     assert not _within_bound(c, Result(True, off, dtype="float32"), tf32, False)
     assert not _within_bound(c, Result(True, exact, dtype="float32"), OpContext(None, "t:x", "conv2d"), False)
+
+
+def test_under_the_pytest_plugin_a_warning_is_a_warning_not_a_failure():
+    from cnnspec.conformance.isolation import Worker
+    from cnnspec.conformance.properties import OpContext
+    from cnnspec.conformance.suite import CnnspecWarning, test_claim
+    with Worker(f"{BUGS}:conv2d_batched_only") as worker:
+        ctx = OpContext(worker, f"{BUGS}:conv2d_batched_only", "conv2d", examples=4)
+        with pytest.warns(CnnspecWarning, match="rejects the unbatched input"):
+            test_claim(CLAIM, ctx)
