@@ -194,6 +194,8 @@ CONFORMANCE_MODULES: tuple[str, ...] = (
     "cnnspec.conformance.conv_family_claims",
     "cnnspec.conformance.pool_indices_claims",
     "cnnspec.conformance.integer_claims",
+    "cnnspec.conformance.adjoint_claims",
+    "cnnspec.conformance.layout_claims",
 )
 _CLAIM_MODULES: list[str] = [
     "cnnspec.spec.conv_claims",

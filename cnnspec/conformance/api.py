@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 from ..claims import REGISTRY, ClaimResult, run_claim
 from ..errors import UsageError
-from .isolation import ARRAYS, DTYPES, Call, Result, _Adapter, _run_call
+from .isolation import ARRAYS, DTYPES, Call, Result, _Adapter, _run_call, _run_partner
 
 
 class LocalWorker:
@@ -38,10 +38,13 @@ class LocalWorker:
         if dtype not in DTYPES:
             raise UsageError(f"{dtype!r} is not one of {', '.join(DTYPES)}", argument="dtype")
         self.fn, self.adapter, self.calls = fn, _Adapter(array, dtype, device), 0
+        # a call's partner (the adjoint claim's) is looked up beside fn in its module, if it has one
+        self.name, self.partners = f"{getattr(fn, '__module__', None)}:{getattr(fn, '__qualname__', '')}", {}
 
     def call_many(self, calls: list[Call]) -> list[Result]:
         self.calls += len(calls)
-        return [_run_call(self.fn, self.adapter, c) for c in calls]
+        return [_run_call(self.fn, self.adapter, c) if c.partner is None else
+                _run_partner(self.name, c, self.adapter, self.partners) for c in calls]
 
     def close(self) -> None:
         pass

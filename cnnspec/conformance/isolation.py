@@ -35,7 +35,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..targets import load_op, parse
-from . import child, wire
+from . import call_forms, child, wire
 
 ARRAYS = ("numpy", "torch")
 DTYPES = ("float32", "float64", "float16", "bfloat16")
@@ -56,7 +56,8 @@ class Call:
     ``typed``: every array crosses in its own dtype (the integer ops: uint8/int8 data, int32 bias,
     float32 scales), not the run's ``--dtype``; integer arrays always keep theirs. ``names``: what
     a message calls each positional argument (``modified its input indices at ...``).
-    """
+    ``layout`` gives the arrays another memory layout in the child, ``partner`` calls another op
+    beside the target in its module instead (:mod:`.call_forms`); both plain data."""
 
     args: tuple
     kwargs: dict = field(default_factory=dict)
@@ -64,6 +65,8 @@ class Call:
     returns: int = 1
     typed: bool = False
     names: tuple = INPUT_NAMES          # the positional arguments' names, for messages
+    layout: str | None = None
+    partner: str | None = None
 
 
 @dataclass
@@ -230,6 +233,7 @@ def _run_call(fn: Callable, ad: _Adapter, call: Call) -> Result:
         want_grad = call.grad is not None
         args = [ad.to_target(a, want_grad and i < 3 and isinstance(a, np.ndarray), call.typed)
                 for i, a in enumerate(call.args)]
+        args = call_forms.arrange(args, call.layout, ad.array)
         before = [(i, ad.snapshot(t)) for i, (a, t) in enumerate(zip(call.args, args))
                   if isinstance(a, np.ndarray)]
         y = fn(*args, **call.kwargs)
@@ -361,6 +365,7 @@ def _child(r: int, w: int, target: str, array: str, dtype: str, device: str) -> 
         say("usage", f"target: setting up {array} on {device} failed: {_type_name(e)}: {_text(e)}")
         return
     say("ready")
+    partners: dict[str, Callable | str] = {}    # partner name -> callable, or why there is none
     while True:
         payload = wire.recv_blocking(r)
         if payload is None:
@@ -368,13 +373,28 @@ def _child(r: int, w: int, target: str, array: str, dtype: str, device: str) -> 
         calls = pickle.loads(payload)            # from the parent, which this process trusts
         if calls is None:
             return
-        results = [_run_call(fn, ad, c) for c in calls]
+        results = [_run_call(fn, ad, c) if c.partner is None else
+                   _run_partner(target, c, ad, partners) for c in calls]
         try:
             data = _encode_results(results)
         except Exception as e:  # noqa: BLE001 - e.g. a value too large: one failing result each
             data = _encode_results([Result(False, error=f"a reply that cannot be sent ({_text(e)})")
                                     for _ in calls])
         wire.send_blocking(w, data)
+
+
+def _run_partner(target: str, call: Call, ad: _Adapter, partners: dict) -> Result:
+    """The call of ``call.partner`` beside the target; a :data:`call_forms.NO_PARTNER` result
+    (not raised: no code of the target's failed) when the module has none."""
+    if call.partner not in partners:
+        try:
+            partners[call.partner] = call_forms.partner(target, call.partner)
+        except LookupError as e:
+            partners[call.partner] = _text(e)
+    fn = partners[call.partner]
+    if isinstance(fn, str):
+        return Result(False, error=call_forms.NO_PARTNER + fn)
+    return _run_call(fn, ad, call)
 
 
 # --- the parent's handle ---------------------------------------------------------------------------

@@ -17,6 +17,8 @@ def _tuple(name: str, v, nd: int, lo: int) -> tuple[int, ...]:
 
 def _conv(x, weight, bias, stride, padding, dilation, groups, nd):
     x, weight = np.asarray(x), np.asarray(weight)
+    if x.ndim == nd + 1:   # unbatched (C, *spatial), which torch.nn.functional takes too
+        return _conv(x[None], weight, bias, stride, padding, dilation, groups, nd)[0]
     s, p, d = _tuple("stride", stride, nd, 1), _tuple("padding", padding, nd, 0), \
         _tuple("dilation", dilation, nd, 1)
     n, c = x.shape[:2]
