@@ -1,0 +1,141 @@
+"""Every code path of the fast exact convolution equals the spec's convolution matrix T(w).
+
+cnnspec.oracle.conv picks one of three kernels (few input channels: im2col channels-first; the
+general and grouped case: im2col channels-last; depthwise: one batched matmul over the channels)
+and runs each over blocks of samples, with the GEMM split into chunks of rows. The block and the
+chunk sizes are forced small here, so that one sample per block, a short last block and a short
+last chunk all occur on small data; each result must equal ``T(w)·x + b`` computed in int64
+(cnnspec.spec.toeplitz.ConvMatrix) and the same convolution in Python rationals (the oracle's
+object path), bit for bit.
+"""
+import contextlib
+import importlib
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cnnspec import oracle
+from cnnspec.spec.convolution import ConvSpec
+from cnnspec.spec.toeplitz import ConvMatrix
+
+conv_mod = importlib.import_module("cnnspec.oracle.conv")
+core_mod = importlib.import_module("cnnspec.oracle.core")
+
+
+@contextlib.contextmanager
+def blocking(cache: int | None = None, small: int | None = None, chunk: int | None = None):
+    """The oracle with its block size (``_CACHE_BLOCK`` entries), GEMM chunk limit
+    (``_SMALL_GEMM``) and certificate chunk (``_CHUNK``) set, restored afterwards."""
+    saved = conv_mod._CACHE_BLOCK, conv_mod._SMALL_GEMM, core_mod._CHUNK
+    try:
+        if cache is not None:
+            conv_mod._CACHE_BLOCK = cache
+        if small is not None:
+            conv_mod._SMALL_GEMM = small
+        if chunk is not None:
+            core_mod._CHUNK = chunk
+        yield
+    finally:
+        conv_mod._CACHE_BLOCK, conv_mod._SMALL_GEMM, core_mod._CHUNK = saved
+
+
+def toeplitz(x, w, b, stride, pads, dilation, groups) -> np.ndarray:
+    """``T(w)·x + b`` in int64, from the spec's matrix."""
+    n, c, *size = x.shape
+    co, _, *k = w.shape
+    spec = ConvSpec.make(tuple(size), tuple(k), in_channels=c, out_channels=co, groups=groups,
+                         stride=stride, padding=tuple(pads), dilation=dilation)
+    T = ConvMatrix(spec).numeric(w.astype(np.int64))
+    y = (T @ x.reshape(n, -1).astype(np.int64).T).T.reshape(n, *spec.output_shape)
+    return y if b is None else y + b.astype(np.int64).reshape(-1, *[1] * len(size))
+
+
+@st.composite
+def geometries(draw, depthwise: bool | None = None):
+    """A 1-D to 3-D convolution with integer data; ``depthwise`` forces C_in = C_out = groups."""
+    nd = draw(st.integers(1, 3))
+    dw = draw(st.booleans()) if depthwise is None else depthwise
+    g = draw(st.integers(2, 4)) if dw else draw(st.integers(1, 2))
+    cg, og = (1, 1) if dw else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    ax = lambda lo, hi: tuple(draw(st.integers(lo, hi)) for _ in range(nd))  # noqa: E731
+    k, s, d = ax(1, 3), ax(1, 2), ax(1, 2)
+    pads = [(draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(nd)]
+    size = tuple(max(draw(st.integers(1, 7 - nd)), di * (ki - 1) + 1 - lo - hi)
+                 for ki, di, (lo, hi) in zip(k, d, pads))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    x = rng.integers(-5, 6, (draw(st.integers(1, 5)), g * cg, *size)).astype(np.float32)
+    w = rng.integers(-5, 6, (g * og, cg, *k)).astype(np.float32)
+    b = rng.integers(-9, 10, g * og).astype(np.float32) if draw(st.booleans()) else None
+    return dict(x=x, w=w, b=b, stride=s, pads=pads, dilation=d, groups=g)
+
+
+def _run(c) -> np.ndarray:
+    return oracle.conv(c["x"], c["w"], c["b"], c["stride"], c["pads"], c["dilation"], c["groups"])
+
+
+def _assert_exact(c, got):
+    want = toeplitz(c["x"], c["w"], c["b"], c["stride"], c["pads"], c["dilation"], c["groups"])
+    assert got.dtype == np.float64 and got.shape == want.shape and np.array_equal(got, want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(geometries(), st.sampled_from([1, 40, 400]), st.booleans())
+def test_every_path_and_blocking_equals_the_toeplitz_matrix(c, cache, chunked):
+    """One sample per block (``cache=1``), short last blocks, and GEMM chunks of 16 rows with a
+    short last chunk (``chunked``) all give T(w)·x + b exactly."""
+    kk = c["w"].shape[1] * math.prod(c["w"].shape[2:])
+    small = 16 * kk * (c["w"].shape[0] // c["groups"]) if chunked else 0
+    with blocking(cache=cache, small=small):
+        _assert_exact(c, _run(c))
+
+
+@settings(max_examples=40, deadline=None)
+@given(geometries(depthwise=True), st.sampled_from([1, 100, 10 ** 6]))
+def test_depthwise_matmul_over_channels_equals_the_toeplitz_matrix(c, cache):
+    with blocking(cache=cache):
+        _assert_exact(c, _run(c))
+
+
+@settings(max_examples=30, deadline=None)
+@given(geometries())
+def test_float_path_equals_python_rational_arithmetic(c):
+    """The certified float32 GEMMs and the object path (Python Fractions, no rounding anywhere)
+    agree: the data halved are not integers, so the oracle takes the object path, and the
+    convolution being linear, twice its result is the integer one."""
+    c["x"].flat[0] = 1                                  # an odd entry: x/2 is not all integers
+    half = lambda a: None if a is None else np.vectorize(  # noqa: E731
+        lambda v: Fraction(int(v), 2), otypes=[object])(a)
+    exact = oracle.conv(half(c["x"]), c["w"], half(c["b"]), c["stride"], c["pads"],
+                        c["dilation"], c["groups"])
+    assert exact.dtype == object
+    assert np.array_equal(_run(c), (2 * exact).astype(np.float64))
+
+
+def test_gemm_chunks_and_remainder_equal_one_product():
+    rng = np.random.default_rng(0)
+    a = rng.integers(-9, 10, (37, 5)).astype(np.float32)
+    b = rng.integers(-9, 10, (5, 3)).astype(np.float32)
+    out = np.full((37, 3), np.nan, np.float32)
+    with blocking(small=16 * 5 * 3):                      # chunks of 16 rows: 16 + 16 + 5
+        conv_mod.gemm(a, b, out)
+    assert np.array_equal(out, a.astype(np.int64) @ b.astype(np.int64))
+
+
+@pytest.mark.parametrize("chunk", [4, 7, 2 ** 18])
+def test_certificate_scan_is_chunk_independent(chunk):
+    """The chunked scan finds a non-integer, a NaN or an infinity in any chunk, and the peak."""
+    x = np.arange(-20, 21, dtype=np.float32).reshape(1, 1, 41)
+    w = np.ones((1, 1, 3), np.float32)
+    with blocking(chunk=chunk):
+        assert core_mod.exact_arith(x, w, None, 3) == np.float32
+        assert core_mod._integral_peak(x) == 20.0
+        for bad in (0.5, np.nan, np.inf):
+            y = x.copy()
+            y[0, 0, 37] = bad
+            assert core_mod.exact_arith(y, w, None, 3) == object
+        big = x * 2.0 ** 20                                 # 3·20·2^20 >= 2^24: float64
+        assert core_mod.exact_arith(big, w, None, 3) == np.float64
