@@ -139,3 +139,17 @@ def test_certificate_scan_is_chunk_independent(chunk):
             assert core_mod.exact_arith(y, w, None, 3) == object
         big = x * 2.0 ** 20                                 # 3·20·2^20 >= 2^24: float64
         assert core_mod.exact_arith(big, w, None, 3) == np.float64
+
+
+@pytest.mark.parametrize("stride,groups", [(1, 1), (2, 1), (1, 2)])
+def test_planes_of_4_kib_take_the_padded_route_and_stay_exact(stride, groups):
+    """32x32 float32 planes are 4 KiB apart: the input is padded channels-first before it moves
+    channels-last (the other route of the channels-last kernel)."""
+    rng = np.random.default_rng(stride + groups)
+    x = rng.integers(-5, 6, (3, 4, 32, 32)).astype(np.float32)
+    w = rng.integers(-5, 6, (4, 4 // groups, 3, 3)).astype(np.float32)
+    b = rng.integers(-9, 10, 4).astype(np.float32)
+    c = dict(x=x, w=w, b=b, stride=(stride, stride), pads=[(1, 1), (1, 1)], dilation=(1, 1),
+             groups=groups)
+    with blocking(cache=2 * 9 * 32 * 32 * 4 // groups):      # blocks of two samples, then one
+        _assert_exact(c, _run(c))
