@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from cnnspec import oracle
 from cnnspec.spec.convolution import ConvSpec
 from cnnspec.spec.toeplitz import ConvMatrix
+from cnnspec.spec.transposed import TransposedMatrix, TransposedSpec
 
 conv_mod = importlib.import_module("cnnspec.oracle.conv")
 core_mod = importlib.import_module("cnnspec.oracle.core")
@@ -153,3 +154,43 @@ def test_planes_of_4_kib_take_the_padded_route_and_stay_exact(stride, groups):
              groups=groups)
     with blocking(cache=2 * 9 * 32 * 32 * 4 // groups):      # blocks of two samples, then one
         _assert_exact(c, _run(c))
+
+
+@st.composite
+def transposed_geometries(draw):
+    """A 1-D to 3-D transposed convolution with output_padding < max(stride, dilation)."""
+    nd = draw(st.integers(1, 3))
+    g = draw(st.integers(1, 2))
+    ci, cgo = g * draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    ax = lambda lo, hi: tuple(draw(st.integers(lo, hi)) for _ in range(nd))  # noqa: E731
+    n, k, s, d = ax(1, 5 - nd), ax(1, 3), ax(1, 3), ax(1, 2)
+    op = tuple(draw(st.integers(0, max(a, b) - 1)) for a, b in zip(s, d))
+    full = [(a - 1) * si + di * (ki - 1) + 1 + o for a, si, di, ki, o in zip(n, s, d, k, op)]
+    pads = [(draw(st.integers(0, (f - 1) // 2)), draw(st.integers(0, (f - 1) // 2))) for f in full]
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    x = rng.integers(-5, 6, (draw(st.integers(1, 4)), ci, *n)).astype(np.float32)
+    w = rng.integers(-5, 6, (ci, cgo, *k)).astype(np.float32)
+    b = rng.integers(-9, 10, cgo * g).astype(np.float32) if draw(st.booleans()) else None
+    return dict(x=x, w=w, b=b, kwargs=dict(stride=s, padding=pads, output_padding=op, groups=g,
+                                           dilation=d))
+
+
+@settings(max_examples=50, deadline=None)
+@given(transposed_geometries(), st.sampled_from([1, 60, 10 ** 6]), st.booleans())
+def test_transposed_paths_equal_the_spec_transposed_matrix(c, cache, chunked):
+    """Blocks of one sample, short last blocks and chunked GEMMs: ``T(w)ᵀ x + b`` exactly, with
+    the matrix from the spec's scatter form (cnnspec.spec.transposed.TransposedMatrix)."""
+    x, w, b, kw = c["x"], c["w"], c["b"], c["kwargs"]
+    n, ci, *size = x.shape
+    spec = TransposedSpec.make(tuple(size), tuple(w.shape[2:]), in_channels=ci,
+                               out_channels=w.shape[1] * kw["groups"], groups=kw["groups"],
+                               stride=kw["stride"], padding=tuple(kw["padding"]),
+                               dilation=kw["dilation"], output_padding=kw["output_padding"])
+    T = TransposedMatrix(spec).numeric(w.astype(np.int64))
+    want = (T @ x.reshape(n, -1).astype(np.int64).T).T.reshape(n, *spec.output_shape)
+    if b is not None:
+        want = want + b.astype(np.int64).reshape(-1, *[1] * len(size))
+    small = 16 * (ci // kw["groups"]) * w.shape[1] * math.prod(w.shape[2:]) if chunked else 0
+    with blocking(cache=cache, small=small):
+        got = oracle.conv_transpose(x, w, b, **kw)
+    assert got.dtype == np.float64 and got.shape == want.shape and np.array_equal(got, want)

@@ -35,6 +35,11 @@ _CACHE_BLOCK = 2 ** 19 * _blas_threads()
 _SMALL_GEMM = 10 ** 6 if _blas_threads() == 1 else 0
 
 
+def block(n: int, per_sample: int) -> int:
+    """Samples per block: as many as fit ``_CACHE_BLOCK`` entries of working data, 1 to ``n``."""
+    return min(n, max(1, _CACHE_BLOCK // max(1, per_sample)))
+
+
 def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out[...] = a @ b`` for ``a (R, K)``, ``b (K, N)``; ``out (R, N)`` (any dtype, objects too).
 
@@ -117,7 +122,7 @@ def _im2col_gemm_nchw(xp: np.ndarray, w: np.ndarray, b, s, d, y: np.ndarray) -> 
     m = v.shape[2:2 + nd]
     mm = math.prod(m)
     wk = w.reshape(co, kk)
-    step = max(1, _CACHE_BLOCK // max(1, kk * mm))
+    step = block(n, kk * mm)
     buf = np.empty((cg, *k, min(step, n), *m), dtype=w.dtype)
     order = (1, *range(2 + nd, 2 + 2 * nd), 0, *range(2, 2 + nd))   # (C, *k, B, *m)
     yf = y.reshape(n, co, mm)
@@ -150,7 +155,7 @@ def _im2col_gemm(x: np.ndarray, w: np.ndarray, b, pads, s, d, groups: int, y: np
     # weights as (g, Πk·C_in/g, C_out/g), the taps in the order of the window rows below
     wg = np.ascontiguousarray(w.reshape(groups, og, cg, *k).transpose(
         0, *range(3, 3 + nd), 2, 1)).reshape(groups, kk, og)
-    step = min(n, max(1, _CACHE_BLOCK // max(1, kk * groups * mm)))
+    step = block(n, kk * groups * mm)
     # reused buffers: no fresh pages per block, and the padding border of xc is written once
     xc = np.zeros((step, *[a + lo + hi for a, (lo, hi) in zip(size, pads)], c), dtype=w.dtype)
     inner = tuple(slice(lo, lo + a) for a, (lo, _) in zip(size, pads))
@@ -204,7 +209,7 @@ def _depthwise(x: np.ndarray, w: np.ndarray, b, pads, s, d, y: np.ndarray) -> No
     padded = [a + lo + hi for a, (lo, hi) in zip(size, pads)]
     plane = math.prod(padded)
     taps = list(itertools.product(*map(range, k)))
-    step = min(n, max(1, _CACHE_BLOCK // (c * plane * (len(taps) + 2))))
+    step = block(n, c * plane * (len(taps) + 2))
     xp = np.zeros((step, c, *padded), dtype=w.dtype)     # reused; its border stays zero
     inner = tuple(slice(lo, lo + a) for a, (lo, _) in zip(size, pads))
     stride1 = all(v == 1 for v in s)
