@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import math
 import os
 import platform
 import re
@@ -56,6 +57,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from cnnspec import oracle  # noqa: E402
+from cnnspec.oracle.conv import gemm  # noqa: E402
 
 # name, op, (C_in, spatial), (C_out, kernel), kwargs, batch (None: --batch)
 SHAPES = [
@@ -150,9 +152,35 @@ def torch_info() -> str:
             f"CPU capability {torch.backends.cpu.get_cpu_capability()}")
 
 
+def gemm_operands(rng, op, x, w, kw):
+    """Random operands of the GEMM the oracle runs for this layer (its unavoidable work): rows
+    ``(N·Πm, K)`` times ``(K, C_out/g)`` for a convolution, ``(N·Πn, C_in/g)`` times
+    ``(C_in/g, Πk·C_out/g)`` for a transposed one; depthwise: ``(C, 1, Πk)`` times ``(C, Πk, N·Πm)``."""
+    n, g = x.shape[0], kw.get("groups", 1)
+    k = math.prod(w.shape[2:])
+    if op.startswith("conv_transpose"):
+        a, b = (n * math.prod(x.shape[2:]), w.shape[0] // g), (w.shape[0] // g, k * w.shape[1])
+    else:
+        out = ORACLE[op](x[:1], w, None, **kw).shape[2:]
+        if g > 1 and w.shape[0] == g and w.shape[1] == 1:
+            return (rng.integers(-3, 4, (g, 1, k)).astype(np.float32),
+                    rng.integers(-3, 4, (g, k, n * math.prod(out))).astype(np.float32), None)
+        a, b = (n * math.prod(out), w.shape[1] * k), (w.shape[1] * k, w.shape[0] // g)
+    a, b = rng.integers(-3, 4, a).astype(np.float32), rng.integers(-3, 4, b).astype(np.float32)
+    return a, b, np.empty((a.shape[0], b.shape[1]), np.float32)
+
+
+def gemm_only(a, b, out) -> None:
+    if out is None:
+        np.matmul(a, b)
+    else:
+        gemm(a, b, out)
+
+
 def run_table(args, rng) -> list[float]:
     """One table: every shape, interleaved rounds; returns the per-shape median ratios."""
-    print(f"{'layer':34} {'oracle ms':>10} {'torch ms':>10} {'ratio':>7} {'IQR':>13}  exact")
+    print(f"{'layer':34} {'oracle ms':>10} {'torch ms':>10} {'ratio':>7} {'IQR':>13}  exact"
+          + ("  GEMM alone / torch" if args.floor else ""))
     ratios = []
     for name, op, (cin, size), (cout, k), kw, batch in SHAPES:
         if args.only and args.only not in name:
@@ -166,8 +194,14 @@ def run_table(args, rng) -> list[float]:
         r = to / tt
         q1, med, q3 = np.percentile(r, [25, 50, 75])
         ratios.append(med)
+        floor = ""
+        if args.floor:
+            a, b, out = gemm_operands(rng, op, x, w, kw)
+            tg, tt2 = interleaved(lambda: gemm_only(a, b, out), lambda: TORCH[op](tx, tw, None, **kw),
+                                  args.warmup, args.repeat)
+            floor = f"  {np.median(tg / tt2):7.2f}"
         print(f"{name:34} {np.median(to) * 1e3:10.2f} {np.median(tt) * 1e3:10.2f} {med:7.2f} "
-              f"[{q1:5.2f}, {q3:5.2f}]  {same}")
+              f"[{q1:5.2f}, {q3:5.2f}]  {same}{floor}")
     print(f"{'geometric mean of the median ratios':45} {geomean(ratios):18.2f}  (worst {max(ratios):.2f})")
     return ratios
 
@@ -183,6 +217,9 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=3, help="untimed calls of each first (default 3)")
     ap.add_argument("--runs", type=int, default=1, help="consecutive tables (default 1; 3 to check "
                                                         "that their geometric means agree)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also time the oracle's GEMM alone on operands of the layer's shapes "
+                         "(interleaved with torch): the part no data movement can remove")
     ap.add_argument("--only", default=None, help="run the shapes whose name contains this text")
     ap.add_argument("--threads", type=int, default=1,
                     help="threads of torch and of NumPy's BLAS alike (default 1: on a shared machine "

@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnspec import oracle
+from cnnspec.errors import UsageError
 from cnnspec.spec.convolution import ConvSpec
 from cnnspec.spec.toeplitz import ConvMatrix
 from cnnspec.spec.transposed import TransposedMatrix, TransposedSpec
@@ -194,3 +195,40 @@ def test_transposed_paths_equal_the_spec_transposed_matrix(c, cache, chunked):
     with blocking(cache=cache, small=small):
         got = oracle.conv_transpose(x, w, b, **kw)
     assert got.dtype == np.float64 and got.shape == want.shape and np.array_equal(got, want)
+
+
+BAD = [
+    (lambda: oracle.conv2d(np.ones((1, 3, 5, 5)), np.ones((2, 2, 3, 3))), "weight"),
+    (lambda: oracle.conv2d(np.ones((1, 4, 5, 5)), np.ones((3, 2, 3, 3)), groups=2), "groups"),
+    (lambda: oracle.conv2d(np.ones((1, 2, 5, 5)), np.ones((2, 1, 3, 3)), groups=0), "groups"),
+    (lambda: oracle.conv(np.ones((1, 2, 5, 5)), np.ones((2, 2, 3))), "weight"),
+    (lambda: oracle.conv2d(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), stride=0), "stride"),
+    (lambda: oracle.conv2d(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), dilation=(1, 0)), "dilation"),
+    (lambda: oracle.conv2d(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), padding=-1), "padding"),
+    (lambda: oracle.conv2d(np.ones((1, 1, 5, 5)), np.ones((2, 1, 3, 3)), np.ones(3)), "bias"),
+    (lambda: oracle.conv2d(np.full((1, 1, 3, 3), np.nan), np.ones((1, 1, 2, 2))), "input"),
+    (lambda: oracle.conv2d(np.ones((1, 1, 3, 3)), np.full((1, 1, 2, 2), np.inf)), "weight"),
+    (lambda: oracle.conv_transpose2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)),
+                                     np.array([np.nan])), "bias"),
+]
+
+
+@pytest.mark.parametrize("call,arg", BAD, ids=[f"{a}-{i}" for i, (_, a) in enumerate(BAD)])
+def test_bad_geometry_and_special_values_are_one_line_naming_the_argument(call, arg):
+    with pytest.raises(UsageError) as e:
+        call()
+    assert str(e.value).startswith(f"{arg}: ") and "\n" not in str(e.value)
+
+
+def test_special_values_are_ieee_in_the_float64_tier():
+    y = oracle.conv(np.array([[[np.nan, 1.0, 2.0]]]), np.ones((1, 1, 2)), exact=False)
+    assert np.isnan(y[0, 0, 0]) and y[0, 0, 1] == 3.0
+
+
+@pytest.mark.parametrize("groups,cg", [(1, 1), (1, 2), (2, 1)])
+def test_an_empty_batch_gives_an_empty_output_of_the_right_shape(groups, cg):
+    x = np.zeros((0, groups * cg, 6, 6), np.float32)
+    w = np.ones((groups * 2 if cg > 1 else groups, cg, 3, 3), np.float32)
+    assert oracle.conv2d(x, w, None, 1, 1, 1, groups).shape == (0, w.shape[0], 6, 6)
+    assert oracle.conv_transpose2d(x, np.ones((groups * cg, 2, 3, 3)), None, 2, 0, 0,
+                                   groups).shape == (0, 2 * groups, 13, 13)

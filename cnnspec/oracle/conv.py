@@ -15,7 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..errors import UsageError
-from .core import _pairs, as_arith, exact_arith, pad
+from .core import _pairs, as_arith, exact_arith, pad, require_finite
 from .padding import CONV_PADDING_MODES, conv_pads, pad_pairs
 
 def _blas_threads() -> int:
@@ -37,7 +37,7 @@ _SMALL_GEMM = 10 ** 6 if _blas_threads() == 1 else 0
 
 def block(n: int, per_sample: int) -> int:
     """Samples per block: as many as fit ``_CACHE_BLOCK`` entries of working data, 1 to ``n``."""
-    return min(n, max(1, _CACHE_BLOCK // max(1, per_sample)))
+    return max(1, min(n, _CACHE_BLOCK // max(1, per_sample)))
 
 
 def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -69,7 +69,8 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride=1, pa
     b = None if b is None else np.asarray(b)
     nd = x.ndim - 2
     s, d = _pairs(stride, nd), _pairs(dilation, nd)
-    if isinstance(padding, (int, np.integer)) and padding_mode == "zeros":
+    _check(x, w, b, s, d, groups)
+    if isinstance(padding, (int, np.integer)) and padding >= 0 and padding_mode == "zeros":
         p = [(int(padding), int(padding))] * nd           # the common case, unchanged
     else:
         p = conv_pads(padding, w.shape[2:], d, s)
@@ -86,6 +87,7 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride=1, pa
                              f"{di * (ki - 1) + 1} on spatial axis {ax}, but the padded input has "
                              f"{ni + lo + hi}; rule: d*(k-1)+1 <= n + p_lo + p_hi")
     arith = exact_arith(x, w, b, cg * math.prod(k)) if exact else np.dtype(np.float64)
+    require_finite(arith, input=x, weight=w, bias=b)
     xa, wa = as_arith(x, arith), as_arith(w, arith)
     ba = None if b is None else as_arith(b, arith)
     m = [(a + lo + hi - di * (ki - 1) - 1) // si + 1 for a, (lo, hi), ki, di, si in zip(x.shape[2:], p, k, d, s)]
@@ -99,6 +101,28 @@ def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride=1, pa
     else:
         _im2col_gemm(xa, wa, ba, p, s, d, groups, y)
     return y
+
+
+def _check(x: np.ndarray, w: np.ndarray, b, s, d, groups) -> None:
+    """One-line :class:`UsageError` for a geometry ``torch.nn.functional.conv2d`` also refuses."""
+    nd = x.ndim - 2
+    if w.ndim != x.ndim:
+        raise UsageError(f"weight: shape {w.shape} for {nd}-D input {x.shape}; rule: "
+                         f"(C_out, C_in/groups, *k) with {nd} kernel axes")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1 \
+            or x.shape[1] % groups or w.shape[0] % groups:
+        raise UsageError(f"groups: {groups!r} must be a positive integer dividing the input "
+                         f"channels ({x.shape[1]}) and the output channels ({w.shape[0]})")
+    if w.shape[1] * groups != x.shape[1]:
+        raise UsageError(f"weight: shape {w.shape} reads {w.shape[1]} channels per group but the "
+                         f"input has {x.shape[1]} in {groups} group(s); rule: C_in = "
+                         f"groups * weight.shape[1]")
+    for name, vals in (("stride", s), ("dilation", d)):
+        if len(vals) != nd or any(v < 1 for v in vals):
+            raise UsageError(f"{name}: {vals}; rule: {nd} integer(s) >= 1")
+    if b is not None and b.shape != (w.shape[0],):
+        raise UsageError(f"bias: shape {b.shape}; rule: one entry per output channel "
+                         f"({w.shape[0]},)")
 
 
 def _window_view(xp: np.ndarray, axes: tuple[int, ...], k, s, d) -> np.ndarray:

@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..errors import UsageError
 from ..shapes import as_tuple
 
 # Significand bits (with the hidden bit) and unit roundoff of the dtypes cnnspec validates.
@@ -143,6 +144,17 @@ def exact_arith(x, w, b, taps: int) -> np.dtype:
         if value < 2 ** PRECISION[dt]:
             return np.dtype(dt)
     return np.dtype(object)
+
+
+def require_finite(arith: np.dtype, **arrays) -> None:
+    """One-line :class:`UsageError` when exact (object) arithmetic meets a NaN or an infinity:
+    an IEEE special value is no rational, so it has no exact product."""
+    if arith != object:
+        return
+    for name, a in arrays.items():
+        if a is not None and a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            raise UsageError(f"{name}: contains NaN or an infinity; rule: the exact oracle takes "
+                             f"finite values (exact=False computes in IEEE float64)")
 
 
 def as_arith(a: np.ndarray, arith: np.dtype) -> np.ndarray:

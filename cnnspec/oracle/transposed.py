@@ -36,7 +36,7 @@ import numpy as np
 
 from ..errors import UsageError
 from .conv import block, gemm, unbatched
-from .core import _pairs, as_arith, exact_arith
+from .core import _pairs, as_arith, exact_arith, require_finite
 from .padding import conv_pads
 
 
@@ -97,6 +97,7 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, st
                          f"(n-1)s - p_lo - p_hi + d(k-1) + output_padding + 1 >= 1")
     cpg = ci // groups
     arith = exact_arith(x, w, b, cpg * math.prod(k)) if exact else np.dtype(np.float64)
+    require_finite(arith, input=x, weight=w, bias=b)
     xa, wa = as_arith(x, arith), as_arith(w, arith)
     ba = None if b is None else as_arith(b, arith)
     y = np.empty((n, co, *m), dtype=np.float64 if arith != object else object)
