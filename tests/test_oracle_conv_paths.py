@@ -143,17 +143,19 @@ def test_certificate_scan_is_chunk_independent(chunk):
         assert core_mod.exact_arith(big, w, None, 3) == np.float64
 
 
-@pytest.mark.parametrize("stride,groups", [(1, 1), (2, 1), (1, 2)])
-def test_planes_of_4_kib_take_the_padded_route_and_stay_exact(stride, groups):
-    """32x32 float32 planes are 4 KiB apart: the input is padded channels-first before it moves
-    channels-last (the other route of the channels-last kernel)."""
-    rng = np.random.default_rng(stride + groups)
-    x = rng.integers(-5, 6, (3, 4, 32, 32)).astype(np.float32)
-    w = rng.integers(-5, 6, (4, 4 // groups, 3, 3)).astype(np.float32)
-    b = rng.integers(-9, 10, 4).astype(np.float32)
+@pytest.mark.parametrize("side", [32, 10])
+@pytest.mark.parametrize("channels,stride,groups", [(3, 1, 1), (12, 1, 1), (12, 2, 1), (12, 1, 3)])
+def test_each_route_to_channels_last_stays_exact(side, channels, stride, groups):
+    """Three routes move the input channels-last: one copy per channel (8 channels or fewer),
+    padding channels-first first (32x32 float32 planes, 4 KiB apart), one strided copy (else)."""
+    rng = np.random.default_rng(side + channels + stride + groups)
+    x = rng.integers(-5, 6, (3, channels, side, side)).astype(np.float32)
+    w = rng.integers(-5, 6, (4 * groups, channels // groups, 3, 3)).astype(np.float32)
+    b = rng.integers(-9, 10, 4 * groups).astype(np.float32)
     c = dict(x=x, w=w, b=b, stride=(stride, stride), pads=[(1, 1), (1, 1)], dilation=(1, 1),
              groups=groups)
-    with blocking(cache=2 * 9 * 32 * 32 * 4 // groups):      # blocks of two samples, then one
+    per_sample = 9 * channels * (side // stride) ** 2
+    with blocking(cache=2 * per_sample):                    # blocks of two samples, then one
         _assert_exact(c, _run(c))
 
 

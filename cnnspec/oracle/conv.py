@@ -196,7 +196,10 @@ def _im2col_gemm(x: np.ndarray, w: np.ndarray, b, pads, s, d, groups: int, y: np
     yf = y.reshape(n, co, mm)
     for i in range(0, n, step):
         nb = min(step, n - i)
-        if xp is None:
+        if c <= 8:   # few channels: one copy per channel runs along rows (a long inner loop)
+            for ch in range(c):
+                xc[(slice(0, nb), *inner, ch)] = x[i:i + nb, ch]
+        elif xp is None:
             xc[(slice(0, nb), *inner)] = np.moveaxis(x[i:i + nb], 1, -1)
         else:   # pad channels-first (contiguous rows), then move the padded planes channels-last
             xp[(slice(0, nb), slice(None), *inner)] = x[i:i + nb]
