@@ -183,6 +183,23 @@ def transposed_geometries(draw):
 def test_transposed_paths_equal_the_spec_transposed_matrix(c, cache, chunked):
     """Blocks of one sample, short last blocks and chunked GEMMs: ``T(w)ᵀ x + b`` exactly, with
     the matrix from the spec's scatter form (cnnspec.spec.transposed.TransposedMatrix)."""
+    _assert_transposed_exact(c, cache, chunked)
+
+
+@pytest.mark.parametrize("kernel", [(2,), (3, 2), (2, 1, 3)])
+@pytest.mark.parametrize("groups", [1, 2])
+def test_kernel_equal_to_stride_is_a_pixel_shuffle_of_the_columns(kernel, groups):
+    """k = s without padding (a U-Net up-convolution) takes the pixel-shuffle route."""
+    rng = np.random.default_rng(len(kernel) + groups)
+    x = rng.integers(-5, 6, (3, 2 * groups, *[3] * len(kernel))).astype(np.float32)
+    w = rng.integers(-5, 6, (2 * groups, 3, *kernel)).astype(np.float32)
+    b = rng.integers(-9, 10, 3 * groups).astype(np.float32)
+    c = dict(x=x, w=w, b=b, kwargs=dict(stride=kernel, padding=[(0, 0)] * len(kernel),
+                                        output_padding=0, groups=groups, dilation=1))
+    _assert_transposed_exact(c, 1, False)                        # one sample per block
+
+
+def _assert_transposed_exact(c, cache, chunked):
     x, w, b, kw = c["x"], c["w"], c["b"], c["kwargs"]
     n, ci, *size = x.shape
     spec = TransposedSpec.make(tuple(size), tuple(w.shape[2:]), in_channels=ci,

@@ -123,7 +123,9 @@ def _scatter_gemm(x: np.ndarray, w: np.ndarray, b, s, d, op, pads, groups: int,
     step = block(n, cg_out * (taps * math.prod(size) + math.prod(full)))
     xc = np.empty((step, *size, cpg), dtype=w.dtype)
     cols = np.empty((step * math.prod(size), taps * cg_out), dtype=w.dtype)
-    out = np.zeros((step, *full, cg_out), dtype=w.dtype)
+    shuffle = list(k) == list(s) and all(v == 1 for v in d) and not any(op) \
+        and not any(lo or hi for lo, hi in pads)
+    out = None if shuffle else np.zeros((step, *full, cg_out), dtype=w.dtype)
     for g in range(groups):
         # (C_in/g, C_out/g, *k) -> (C_in/g, *k, C_out/g): the columns in (tap, channel) order
         wg = np.ascontiguousarray(np.moveaxis(w[g * cpg:(g + 1) * cpg], 1, -1)).reshape(cpg, -1)
@@ -133,6 +135,14 @@ def _scatter_gemm(x: np.ndarray, w: np.ndarray, b, s, d, op, pads, groups: int,
             xc[:nb] = np.moveaxis(x[i:i + nb, g * cpg:(g + 1) * cpg], 1, -1)   # (B, *n, C_in/g)
             part = gemm(xc[:nb].reshape(-1, cpg), wg, cols[:nb * math.prod(size)])
             part = part.reshape(nb, *size, *k, cg_out)
+            if shuffle:
+                # k = s, no padding: input a's taps fill the disjoint block a·s + [0, s), so the
+                # output is the columns rearranged (a pixel shuffle; Shi et al. 2016), one copy
+                if b is not None:
+                    part += b[g * cg_out:(g + 1) * cg_out]
+                yg[i:i + nb].reshape(nb, cg_out, *[v for a, si in zip(size, s) for v in (a, si)])[
+                    ...] = part.transpose(0, 1 + 2 * nd, *[v for a in range(nd) for v in (1 + a, 1 + nd + a)])
+                continue
             o = out[:nb]
             o[...] = 0
             for j in itertools.product(*map(range, k)):
