@@ -167,8 +167,9 @@ def _im2col_gemm(x: np.ndarray, w: np.ndarray, b, pads, s, d, groups: int, y: np
     Blocks of samples small enough to stay in cache go through every step in turn: zero-padded
     and moved channels-last (so that each window row ``(k_last, C_in/g)`` is one contiguous run),
     copied into im2col rows ``(Πm, g, Πk·C_in/g)``, multiplied by the weight, biased, and written
-    to ``y`` channels-first, converted to ``y``'s dtype in the same copy. Only the input and the
-    output ever pass through main memory.
+    to ``y`` channels-first, converted to ``y``'s dtype in the same copy; a sample too large for
+    one block goes in slabs of output rows. Only the input and the output ever pass through main
+    memory.
     """
     nd = x.ndim - 2
     n, c, *size = x.shape
@@ -189,11 +190,16 @@ def _im2col_gemm(x: np.ndarray, w: np.ndarray, b, pads, s, d, groups: int, y: np
     aliased = x.dtype != object and (math.prod(size) * x.itemsize) % 4096 == 0 and c > 1 \
         and any(lo or hi for lo, hi in pads)
     xp = np.zeros((step, c, *xc.shape[1:-1]), dtype=w.dtype) if aliased else None
-    cols = np.empty((step, *m, groups, *k, cg), dtype=w.dtype)
-    acc = np.empty((step * mm, groups, og), dtype=w.dtype)
-    part = np.empty((step * mm, og), dtype=w.dtype) if groups > 1 else None
+    # one sample too large for a block (a 3-D clip, a large image): slabs of q output rows
+    # (first spatial axis) instead
+    q = m[0] if step > 1 else block(m[0], kk * groups * (mm // max(1, m[0])))
+    slab = q * (mm // max(1, m[0]))                          # output positions per sample and slab
+    cols = np.empty(step * slab * groups * kk, dtype=w.dtype)
+    acc = np.empty((step * slab, groups, og), dtype=w.dtype)
+    part = np.empty((step * slab, og), dtype=w.dtype) if groups > 1 else None
     order = (0, *range(1, 1 + nd), 1 + nd, *range(3 + nd, 3 + 2 * nd), 2 + nd)
     yf = y.reshape(n, co, mm)
+    per_row = mm // max(1, m[0])
     for i in range(0, n, step):
         nb = min(step, n - i)
         if c <= 8:   # few channels: one copy per channel runs along rows (a long inner loop)
@@ -205,18 +211,23 @@ def _im2col_gemm(x: np.ndarray, w: np.ndarray, b, pads, s, d, groups: int, y: np
             xp[(slice(0, nb), slice(None), *inner)] = x[i:i + nb]
             xc[:nb] = np.moveaxis(xp[:nb], 1, -1)
         v = _window_view(xc[:nb], tuple(range(1, 1 + nd)), k, s, d)   # (B, *m, C, *k)
-        # (B, *m, g, C_in/g, *k) -> (B, *m, g, *k, C_in/g) -> (B·Πm, g, Πk·C_in/g): the copy
-        cols[:nb] = v.reshape(nb, *m, groups, cg, *k).transpose(order)
-        rows = cols[:nb].reshape(nb * mm, groups, kk)
-        out = acc[:nb * mm]
-        if groups == 1:
-            gemm(rows[:, 0], wg[0], out.reshape(nb * mm, og))
-        else:
-            for g in range(groups):                 # contiguous per-group products, then placed
-                out[:, g] = gemm(rows[:, g], wg[g], part[:nb * mm])
-        if b is not None:
-            out += b.reshape(groups, og)
-        yf[i:i + nb] = out.reshape(nb, mm, co).transpose(0, 2, 1)
+        for o0 in range(0, m[0], q):
+            nq = min(q, m[0] - o0)
+            r = nb * nq * per_row                                          # GEMM rows
+            # (B, q, *m', g, C_in/g, *k) -> (B, q, *m', g, *k, C_in/g) -> (rows, g, Πk·C_in/g)
+            cb = cols[:r * groups * kk].reshape(nb, nq, *m[1:], groups, *k, cg)
+            cb[...] = v[:, o0:o0 + nq].reshape(nb, nq, *m[1:], groups, cg, *k).transpose(order)
+            rows = cb.reshape(r, groups, kk)
+            out = acc[:r]
+            if groups == 1:
+                gemm(rows[:, 0], wg[0], out.reshape(r, og))
+            else:
+                for g in range(groups):             # contiguous per-group products, then placed
+                    out[:, g] = gemm(rows[:, g], wg[g], part[:r])
+            if b is not None:
+                out += b.reshape(groups, og)
+            yf[i:i + nb, :, o0 * per_row:(o0 + nq) * per_row] = \
+                out.reshape(nb, nq * per_row, co).transpose(0, 2, 1)
 
 
 def _depthwise(x: np.ndarray, w: np.ndarray, b, pads, s, d, y: np.ndarray) -> None:
