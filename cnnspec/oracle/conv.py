@@ -155,10 +155,12 @@ def _im2col_gemm_nchw(xp: np.ndarray, w: np.ndarray, b, s, d, y: np.ndarray) -> 
         nb = vb.shape[0]
         cols = buf[(slice(None),) * (1 + nd) + (slice(0, nb),)]
         cols[...] = vb.transpose(order)
-        out = np.dot(wk, cols.reshape(kk, -1))                       # (C_out, B·Πm)
+        # one GEMM per sample, (C_out, C·Πk) @ (C·Πk, Πm): small enough for the BLAS's unpacked
+        # kernels (see _SMALL_GEMM), and the result comes out channels-first
+        out = np.matmul(wk, cols.reshape(kk, nb, mm).transpose(1, 0, 2))   # (B, C_out, Πm)
         if b is not None:
             out += b[:, None]
-        yf[i:i + nb] = out.reshape(co, nb, mm).transpose(1, 0, 2)   # into float64 while in cache
+        yf[i:i + nb] = out                                          # into float64 while in cache
 
 
 def _im2col_gemm(x: np.ndarray, w: np.ndarray, b, pads, s, d, groups: int, y: np.ndarray) -> None:
