@@ -1,5 +1,13 @@
 """Exact convolution: pad, window view, one GEMM per group (im2col) in the narrowest exact arithmetic.
 
+Exactness rests on the certificate alone (:mod:`cnnspec.oracle.core`): within it every product and
+partial sum is an integer below ``2^p``, so any blocking, chunking or summation order gives the
+same exact result. Speed comes from doing every step on blocks of samples (or slabs of output
+rows) that stay in cache: zero padding, the move to channels-last, the im2col copy, the GEMM in
+chunks small enough for the BLAS's unpacked kernels, the bias and the write to the float64 output
+(Chellapilla, Puri & Simard 2006, im2col; Goto & van de Geijn 2008, why blocking for the cache
+decides GEMM speed). Depthwise convolution is one batched matrix-vector product over the channels.
+
 ``padding`` follows ``torch.nn.functional.conv2d`` (an int, one per axis, ``'same'``, ``'valid'``)
 plus the calling convention's ``(lo, hi)`` pairs; ``padding_mode`` is ``nn.Conv2d``'s
 (``zeros | reflect | replicate | circular``: pad in that mode, then convolve with no padding).
