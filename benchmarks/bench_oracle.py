@@ -1,6 +1,6 @@
 """The exact oracle against torch's own float32 convolutions, side by side in one process.
 
-    python benchmarks/bench_oracle.py [--batch 256] [--repeat 15] [--warmup 3] [--only NAME]
+    python benchmarks/bench_oracle.py [--batch 256] [--repeat 15] [--warmup 3] [--runs 3] [--only NAME]
 
 Shapes: LeNet-5's convolutions C1, C3, C5 (LeCun et al. 1998, 32x32 input); the three stages of
 the CIFAR ResNets and their stride-2 transitions (He et al. 2016 §4.2); a U-Net decoder step (a 2x2
@@ -17,14 +17,21 @@ oracle and torch back to back, in alternating order, so that both see the same l
 the median of each and the ratio's median over rounds (the per-round ratio is load-robust) with
 its interquartile range. Both run on one thread by default (``--threads``) and are timed by the
 process's CPU time (``--clock cpu``): on a shared machine, elapsed time and multi-threaded pools
-measure the neighbours. The header states torch's thread count and backend; the last line is the
-geometric mean of the per-shape median ratios.
+measure the neighbours. The header states torch's thread count, parallel backend and kernels, and
+NumPy's BLAS with the thread count its own pool reports (threadpoolctl when installed, else the
+OpenBLAS library's ``openblas_get_num_threads``); each table ends with the geometric mean of the
+per-shape median ratios. ``--runs`` repeats the whole table (three consecutive runs whose geometric
+means agree within 10% make the figure trustworthy) and prints each run's mean, their spread and the
+load average before and after.
 """
 from __future__ import annotations
 
 import argparse
+import ctypes
+import math
 import os
 import platform
+import re
 import sys
 import time
 
@@ -50,6 +57,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from cnnspec import oracle  # noqa: E402
+from cnnspec.oracle.conv import gemm  # noqa: E402
 
 # name, op, (C_in, spatial), (C_out, kernel), kwargs, batch (None: --batch)
 SHAPES = [
@@ -104,35 +112,75 @@ def arrays(rng, op, cin, size, cout, k, groups, batch):
     return x, rng.integers(-3, 4, wshape).astype(np.float32)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--batch", type=int, default=256, help="batch of the 2-D convolutions (default 256)")
-    ap.add_argument("--repeat", type=int, default=15, help="timed rounds per shape (default 15)")
-    ap.add_argument("--warmup", type=int, default=3, help="untimed calls of each first (default 3)")
-    ap.add_argument("--only", default=None, help="run the shapes whose name contains this text")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="threads of torch and of NumPy's BLAS alike (default 1: on a shared machine "
-                         "a spinning thread pool measures the neighbours' load, not the kernel)")
-    ap.add_argument("--clock", choices=sorted(CLOCK), default="cpu",
-                    help="cpu: the process's CPU time (default; with one thread each, what the work "
-                         "costs, whatever the neighbours do); wall: elapsed time")
-    args = ap.parse_args()
-    global clock
-    clock = CLOCK[args.clock]
-    torch.set_num_threads(max(args.threads, 1))
-    for name in ("batch", "repeat", "threads"):
-        if getattr(args, name) < 1:
-            ap.error(f"--{name}: {getattr(args, name)} must be >= 1")
-    rng = np.random.default_rng(0)
-    backend = ("oneDNN (mkldnn) enabled" if torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
-               else "oneDNN off (ATen / NNPACK kernels)")
-    print(f"torch {torch.__version__}: {torch.get_num_threads()} threads, {backend}; numpy {np.__version__} "
-          f"(BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}); "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.2f}")
-    print(f"{args.clock} clock; 2-D batch {args.batch}; warm-up {args.warmup}; {args.repeat} interleaved rounds; medians "
-          f"[interquartile range of the per-round ratio]")
-    print(f"{'layer':34} {'oracle ms':>10} {'torch ms':>10} {'ratio':>7} {'IQR':>13}  exact")
+def blas_info() -> str:
+    """NumPy's BLAS and the threads its pool uses now (not the environment variable's request)."""
+    try:
+        from threadpoolctl import threadpool_info
+        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+        if pools:
+            return "; ".join(f"{p['internal_api']} {p.get('version')}: {p['num_threads']} threads"
+                             for p in pools)
+    except ImportError:
+        pass
+    try:   # OpenBLAS as NumPy's wheels bundle it: ask the loaded library itself (Linux)
+        with open("/proc/self/maps") as f:
+            libs = sorted(set(re.findall(r"(/\S*openblas\S*\.so\S*)", f.read())))
+    except OSError:
+        libs = []
+    for path in libs:
+        lib = ctypes.CDLL(path)
+        for pre, suf in (("", ""), ("scipy_", "64_"), ("", "64_"), ("scipy_", "")):
+            threads, config = (getattr(lib, f"{pre}openblas_get_{what}{suf}", None)
+                               for what in ("num_threads", "config"))
+            if threads is not None:
+                threads.restype, version = ctypes.c_int, ""
+                if config is not None:
+                    config.restype = ctypes.c_char_p
+                    version = " ".join(config().decode().split()[:2]) + ", "
+                return f"{version}{threads()} threads (openblas_get_num_threads)"
+    return f"BLAS threads unknown (OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']})"
+
+
+def torch_info() -> str:
+    """torch's threads, parallel backend and convolution kernels."""
+    info = torch.__config__.parallel_info()
+    backend = re.search(r"ATen parallel backend: (\S+)", info)
+    dnn = ("oneDNN (mkldnn) enabled" if torch.backends.mkldnn.is_available()
+           and torch.backends.mkldnn.enabled else "oneDNN off (ATen / NNPACK kernels)")
+    return (f"torch {torch.__version__}: {torch.get_num_threads()} threads "
+            f"({backend.group(1) if backend else 'unknown'} backend), {dnn}, "
+            f"CPU capability {torch.backends.cpu.get_cpu_capability()}")
+
+
+def gemm_operands(rng, op, x, w, kw):
+    """Random operands of the GEMM the oracle runs for this layer (its unavoidable work): rows
+    ``(N·Πm, K)`` times ``(K, C_out/g)`` for a convolution, ``(N·Πn, C_in/g)`` times
+    ``(C_in/g, Πk·C_out/g)`` for a transposed one; depthwise: ``(C, 1, Πk)`` times ``(C, Πk, N·Πm)``."""
+    n, g = x.shape[0], kw.get("groups", 1)
+    k = math.prod(w.shape[2:])
+    if op.startswith("conv_transpose"):
+        a, b = (n * math.prod(x.shape[2:]), w.shape[0] // g), (w.shape[0] // g, k * w.shape[1])
+    else:
+        out = ORACLE[op](x[:1], w, None, **kw).shape[2:]
+        if g > 1 and w.shape[0] == g and w.shape[1] == 1:
+            return (rng.integers(-3, 4, (g, 1, k)).astype(np.float32),
+                    rng.integers(-3, 4, (g, k, n * math.prod(out))).astype(np.float32), None)
+        a, b = (n * math.prod(out), w.shape[1] * k), (w.shape[1] * k, w.shape[0] // g)
+    a, b = rng.integers(-3, 4, a).astype(np.float32), rng.integers(-3, 4, b).astype(np.float32)
+    return a, b, np.empty((a.shape[0], b.shape[1]), np.float32)
+
+
+def gemm_only(a, b, out) -> None:
+    if out is None:
+        np.matmul(a, b)
+    else:
+        gemm(a, b, out)
+
+
+def run_table(args, rng) -> list[float]:
+    """One table: every shape, interleaved rounds; returns the per-shape median ratios."""
+    print(f"{'layer':34} {'oracle ms':>10} {'torch ms':>10} {'ratio':>7} {'IQR':>13}  exact"
+          + ("  GEMM alone / torch" if args.floor else ""))
     ratios = []
     for name, op, (cin, size), (cout, k), kw, batch in SHAPES:
         if args.only and args.only not in name:
@@ -146,10 +194,67 @@ def main() -> None:
         r = to / tt
         q1, med, q3 = np.percentile(r, [25, 50, 75])
         ratios.append(med)
+        floor = ""
+        if args.floor:
+            a, b, out = gemm_operands(rng, op, x, w, kw)
+            tg, tt2 = interleaved(lambda: gemm_only(a, b, out), lambda: TORCH[op](tx, tw, None, **kw),
+                                  args.warmup, args.repeat)
+            floor = f"  {np.median(tg / tt2):7.2f}"
         print(f"{name:34} {np.median(to) * 1e3:10.2f} {np.median(tt) * 1e3:10.2f} {med:7.2f} "
-              f"[{q1:5.2f}, {q3:5.2f}]  {same}")
-    print(f"{'geometric mean of the median ratios':45} {float(np.exp(np.mean(np.log(ratios)))):18.2f}  "
-          f"(worst {max(ratios):.2f})")
+              f"[{q1:5.2f}, {q3:5.2f}]  {same}{floor}")
+    print(f"{'geometric mean of the median ratios':45} {geomean(ratios):18.2f}  (worst {max(ratios):.2f})")
+    return ratios
+
+
+def geomean(values) -> float:
+    return float(np.exp(np.mean(np.log(values))))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=int, default=256, help="batch of the 2-D convolutions (default 256)")
+    ap.add_argument("--repeat", type=int, default=15, help="timed rounds per shape (default 15)")
+    ap.add_argument("--warmup", type=int, default=3, help="untimed calls of each first (default 3)")
+    ap.add_argument("--runs", type=int, default=1, help="consecutive tables (default 1; 3 to check "
+                                                        "that their geometric means agree)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also time the oracle's GEMM alone on operands of the layer's shapes "
+                         "(interleaved with torch): the part no data movement can remove")
+    ap.add_argument("--only", default=None, help="run the shapes whose name contains this text")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads of torch and of NumPy's BLAS alike (default 1: on a shared machine "
+                         "a spinning thread pool measures the neighbours' load, not the kernel)")
+    ap.add_argument("--clock", choices=sorted(CLOCK), default="cpu",
+                    help="cpu: the process's CPU time (default; with one thread each, what the work "
+                         "costs, whatever the neighbours do); wall: elapsed time")
+    args = ap.parse_args()
+    for name in ("batch", "repeat", "threads", "runs"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name}: {getattr(args, name)} must be >= 1")
+    if args.warmup < 0:
+        ap.error(f"--warmup: {args.warmup} must be >= 0")
+    if args.only and not any(args.only in s[0] for s in SHAPES):
+        ap.error(f"--only: {args.only!r} names no shape; the shapes are: "
+                 + ", ".join(s[0] for s in SHAPES))
+    global clock
+    clock = CLOCK[args.clock]
+    torch.set_num_threads(args.threads)
+    print(torch_info())
+    print(f"numpy {np.__version__}, BLAS {blas_info()}; {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs")
+    print(f"{args.clock} clock; 2-D batch {args.batch}; warm-up {args.warmup}; {args.repeat} interleaved "
+          f"rounds; medians [interquartile range of the per-round ratio]")
+    means, loads = [], [os.getloadavg()[0]]
+    for run in range(args.runs):
+        if args.runs > 1:
+            print(f"-- run {run + 1} of {args.runs} (load average {os.getloadavg()[0]:.2f})")
+        means.append(geomean(run_table(args, np.random.default_rng(run))))
+        loads.append(os.getloadavg()[0])
+    if args.runs > 1:
+        spread = max(means) / min(means) - 1
+        print(f"geometric means of the {args.runs} runs: {', '.join(f'{m:.2f}' for m in means)}; "
+              f"spread {spread:.1%} ({'within' if spread <= 0.10 else 'NOT within'} 10%); "
+              f"load average {loads[0]:.2f} before, {loads[-1]:.2f} after")
 
 
 if __name__ == "__main__":

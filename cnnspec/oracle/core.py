@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..errors import UsageError
 from ..shapes import as_tuple
 
 # Significand bits (with the hidden bit) and unit roundoff of the dtypes cnnspec validates.
@@ -108,27 +109,52 @@ def _cast(a: np.ndarray, arith: np.dtype) -> np.ndarray:
                         int(v) if isinstance(v, np.integer) else Fraction(float(v)), otypes=[object])(a)
 
 
+_CHUNK = 2 ** 18   # entries per step of the certificate's scan: its temporaries stay in cache
+
+
+def _integral_peak(a: np.ndarray) -> float | None:
+    """``max |a|`` when every entry of the float or integer array ``a`` is a finite integer, else
+    ``None``: one pass in cache-sized chunks (min, max and, for floats, ``a == rint(a)``)."""
+    flat = a.reshape(-1)
+    if flat.size == 0:
+        return 0.0
+    buf = np.empty(min(flat.size, _CHUNK), dtype=a.dtype) if a.dtype.kind == "f" else None
+    peak = 0.0
+    for i in range(0, flat.size, _CHUNK):
+        part = flat[i:i + _CHUNK]
+        lo, hi = float(part.min()), float(part.max())
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return None                                    # NaN or an infinity
+        if buf is not None and not np.array_equal(part, np.rint(part, out=buf[:part.size])):
+            return None
+        peak = max(peak, abs(lo), abs(hi))
+    return peak
+
+
 def exact_arith(x, w, b, taps: int) -> np.dtype:
-    """:func:`_arith`, decided in fewer passes for float and integer arrays (min, max and one
-    rounding per array instead of four temporaries); other data go to :func:`_arith` itself."""
+    """:func:`_arith`, decided in one chunked pass per float or integer array (see
+    :func:`_integral_peak`); other data go to :func:`_arith` itself."""
     if any(a is not None and a.dtype.kind not in "fiu" for a in (x, w, b)):
         return _arith(x, w, b, taps)
-    peak = []
-    for a in (x, w, b):
-        if a is None or a.size == 0:
-            peak.append(0.0)
-            continue
-        lo, hi = float(a.min()), float(a.max())
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            return _arith(x, w, b, taps)
-        if a.dtype.kind == "f" and not np.array_equal(a, np.rint(a)):
-            return np.dtype(object)
-        peak.append(max(abs(lo), abs(hi)))
+    peak = [0.0 if a is None else _integral_peak(a) for a in (x, w, b)]
+    if None in peak:
+        return np.dtype(object)
     value = taps * peak[0] * peak[1] + peak[2]
     for dt in ("float32", "float64"):
         if value < 2 ** PRECISION[dt]:
             return np.dtype(dt)
     return np.dtype(object)
+
+
+def require_finite(arith: np.dtype, **arrays) -> None:
+    """One-line :class:`UsageError` when exact (object) arithmetic meets a NaN or an infinity:
+    an IEEE special value is no rational, so it has no exact product."""
+    if arith != object:
+        return
+    for name, a in arrays.items():
+        if a is not None and a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            raise UsageError(f"{name}: contains NaN or an infinity; rule: the exact oracle takes "
+                             f"finite values (exact=False computes in IEEE float64)")
 
 
 def as_arith(a: np.ndarray, arith: np.dtype) -> np.ndarray:

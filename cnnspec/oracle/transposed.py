@@ -35,9 +35,8 @@ import math
 import numpy as np
 
 from ..errors import UsageError
-from .conv import unbatched
-from .conv import _CACHE_BLOCK
-from .core import _pairs, as_arith, exact_arith
+from .conv import block, gemm, unbatched
+from .core import _pairs, as_arith, exact_arith, require_finite
 from .padding import conv_pads
 
 
@@ -98,30 +97,63 @@ def conv_transpose(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, st
                          f"(n-1)s - p_lo - p_hi + d(k-1) + output_padding + 1 >= 1")
     cpg = ci // groups
     arith = exact_arith(x, w, b, cpg * math.prod(k)) if exact else np.dtype(np.float64)
+    require_finite(arith, input=x, weight=w, bias=b)
     xa, wa = as_arith(x, arith), as_arith(w, arith)
+    ba = None if b is None else as_arith(b, arith)
+    y = np.empty((n, co, *m), dtype=np.float64 if arith != object else object)
+    _scatter_gemm(xa, wa, ba, s, d, op, pads, groups, y)
+    return y
+
+
+def _scatter_gemm(x: np.ndarray, w: np.ndarray, b, s, d, op, pads, groups: int,
+                  y: np.ndarray) -> None:
+    """``y (N, C_out, *m)``: per group and block of samples, one GEMM gives every tap's
+    contribution ``x[a]·w[:, :, j]``; each tap is added into the full output at ``a·s + j·d``.
+
+    Channels last throughout the block, so every tap's addition moves runs of contiguous channels;
+    the block (its input, the GEMM's columns and its full output) stays in cache, and leaves it
+    cropped by the padding, biased and written channels-first in ``y``'s dtype in one copy.
+    """
+    nd = x.ndim - 2
+    n, ci, *size = x.shape
+    _, cg_out, *k = w.shape
+    cpg, taps = ci // groups, math.prod(k)
     full = [(a - 1) * si + di * (ki - 1) + 1 + o for a, si, di, ki, o in zip(size, s, d, k, op)]
-    # channels last throughout, so every tap's scatter adds runs of contiguous channels
-    y = np.zeros((n, *full, co), dtype=arith)
-    xc = np.moveaxis(xa, 1, -1)                                      # (N, *n, C_in) view
-    step = max(1, _CACHE_BLOCK // max(1, cg_out * math.prod(k) * math.prod(size)))
+    crop = tuple(slice(lo, lo + mi) for (lo, _), mi in zip(pads, y.shape[2:]))
+    step = block(n, cg_out * (taps * math.prod(size) + math.prod(full)))
+    xc = np.empty((step, *size, cpg), dtype=w.dtype)
+    cols = np.empty((step * math.prod(size), taps * cg_out), dtype=w.dtype)
+    shuffle = list(k) == list(s) and all(v == 1 for v in d) and not any(op) \
+        and not any(lo or hi for lo, hi in pads)
+    out = None if shuffle else np.zeros((step, *full, cg_out), dtype=w.dtype)
     for g in range(groups):
         # (C_in/g, C_out/g, *k) -> (C_in/g, *k, C_out/g): the columns in (tap, channel) order
-        wg = np.ascontiguousarray(np.moveaxis(wa[g * cpg:(g + 1) * cpg], 1, -1)).reshape(cpg, -1)
+        wg = np.ascontiguousarray(np.moveaxis(w[g * cpg:(g + 1) * cpg], 1, -1)).reshape(cpg, -1)
+        yg = y[:, g * cg_out:(g + 1) * cg_out]
         for i in range(0, n, step):
-            xg = np.ascontiguousarray(xc[i:i + step, ..., g * cpg:(g + 1) * cpg])   # (B, *n, C_in/g)
-            nb = xg.shape[0]
-            cols = np.dot(xg.reshape(-1, cpg), wg).reshape(nb, *size, *k, cg_out)
-            out = y[i:i + nb, ..., g * cg_out:(g + 1) * cg_out]
+            nb = min(step, n - i)
+            xc[:nb] = np.moveaxis(x[i:i + nb, g * cpg:(g + 1) * cpg], 1, -1)   # (B, *n, C_in/g)
+            part = gemm(xc[:nb].reshape(-1, cpg), wg, cols[:nb * math.prod(size)])
+            part = part.reshape(nb, *size, *k, cg_out)
+            if shuffle:
+                # k = s, no padding: input a's taps fill the disjoint block a·s + [0, s), so the
+                # output is the columns rearranged (a pixel shuffle; Shi et al. 2016), one copy
+                if b is not None:
+                    part += b[g * cg_out:(g + 1) * cg_out]
+                yg[i:i + nb].reshape(nb, cg_out, *[v for a, si in zip(size, s) for v in (a, si)])[
+                    ...] = part.transpose(0, 1 + 2 * nd, *[v for a in range(nd) for v in (1 + a, 1 + nd + a)])
+                continue
+            o = out[:nb]
+            o[...] = 0
             for j in itertools.product(*map(range, k)):
                 # tap j of input position a lands on full-output position a·s + j·d
                 dst = tuple(slice(jj * di, jj * di + si * (a - 1) + 1, si)
                             for jj, di, si, a in zip(j, d, s, size))
-                out[(slice(None), *dst)] += cols[(slice(None), *[slice(None)] * nd, *j)]
-    y = y[(slice(None), *[slice(lo, lo + mi) for (lo, _), mi in zip(pads, m)])]
-    if b is not None:
-        y = y + as_arith(b, arith)
-    y = np.moveaxis(y, -1, 1)
-    return y.astype(np.float64, order="C") if arith != object else np.ascontiguousarray(y)
+                o[(slice(None), *dst)] += part[(slice(None), *[slice(None)] * nd, *j)]
+            res = o[(slice(None), *crop)]
+            if b is not None:
+                res = res + b[g * cg_out:(g + 1) * cg_out]
+            yg[i:i + nb] = np.moveaxis(res, -1, 1)
 
 
 def conv_transpose1d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
