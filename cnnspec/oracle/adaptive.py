@@ -19,7 +19,8 @@ import math
 import numpy as np
 
 from ..spec.pooling import adaptive_output_size, adaptive_windows
-from .pool import _finite_split, avg_pool, max_pool, argmax_torch, batched, divide, exact_terms, named, unbatch
+from .pool import argmax_torch, avg_pool, batched, max_pool, named, unbatch
+from .pool_sums import divide_pair, row_sums, window_sums_exact
 
 
 def adaptive_gather(x: np.ndarray, output_size) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -58,22 +59,27 @@ def _divides(x: np.ndarray, output_size) -> tuple[int, ...] | None:
 
 
 def adaptive_avg_pool(x: np.ndarray, output_size) -> np.ndarray:
-    """Adaptive average pooling over the trailing ``x.ndim − 2`` axes, exactly (rounded once)."""
+    """Adaptive average pooling over the trailing ``x.ndim − 2`` axes, exactly (rounded once).
+
+    Global pooling (every output size 1) is one reshape and one sum per plane; sizes that divide
+    are pooling with ``kernel = stride = n/m``; other sizes gather the windows padded to the
+    largest one. Each sum is exact (:func:`cnnspec.oracle.pool_sums.window_sums_exact`).
+    """
     x = np.asarray(x)
+    n = x.shape[2:]
+    m = adaptive_output_size(n, output_size)
+    if all(v == 1 for v in m):
+        plane = math.prod(n)
+        s, e = window_sums_exact(x, plane, lambda a: row_sums(a.reshape(*a.shape[:2], plane)).reshape(
+            *a.shape[:2], *m))
+        return divide_pair(s, e, np.int64(plane))
     k = _divides(x, output_size)
     if k is not None:
         return avg_pool(x, k)
-    finite, bad = _finite_split(x)
-    v, valid, _, count = adaptive_gather(finite, output_size)
-    y, e = exact_terms(np.where(valid, v, 0), v.shape[-1])
-    s = y.sum(axis=-1)
-    if e:
-        s = np.ldexp(s, -e)
-    if bad is not None:
-        with np.errstate(invalid="ignore"):              # inf − inf is NaN, as IEEE says
-            b = np.where(valid, adaptive_gather(bad, output_size)[0], 0.0).sum(axis=-1)
-        s = np.where(b != 0, b, s)
-    return divide(s, count)
+    _, valid, _, count = adaptive_gather(x[:0, :0], output_size)
+    s, e = window_sums_exact(x, int(count.max()), lambda a: row_sums(
+        np.where(valid, adaptive_gather(a, output_size)[0], np.zeros((), a.dtype))))
+    return divide_pair(s, e, count)
 
 
 def adaptive_max_pool(x: np.ndarray, output_size, return_indices: bool = False):
