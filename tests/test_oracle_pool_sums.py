@@ -115,15 +115,28 @@ def test_adaptive_and_global_average_are_exact_on_wide_float32(size, out):
             want = [[float(sum(Fraction(float(v)) for v in x[n, c, a:b, u:w].flat) / int((b - a) * (w - u)))
                      for u, w in zip(cs, ce)] for a, b in zip(rs, re)]
             assert got[n, c].tolist() == want, (size, out)
+    assert np.array_equal(oracle.adaptive_avg_pool2d(x.astype(object), out), got)   # exact objects
 
 
-def test_global_average_3d_of_a_large_gaussian_batch_takes_the_two_part_path():
+def test_global_average_3d_certifies_every_plane_but_those_holding_a_tiny_entry():
     x = RNG.normal(size=(4, 64, 2, 7, 7)).astype(np.float32)
     x[0, 0, 0, 0, 0] = np.float32(3e-9)                    # a span the one-part certificate refuses
+    x[1, 5, 1, 2, 3] = np.float32(-2.0 ** -60)
+    x[2, 7, 0, 0, :2] = [4.0, 2.0 ** -60]                 # an exact sum past 53 bits: S + E
     assert 98 * 2.0 ** (np.subtract(*S.span(x)) + 24) > 2.0 ** 53
+    s, e = S.window_sums_exact(x, 98, lambda a: S.row_sums(a.reshape(4, 64, 98)), windows_of=
+                               lambda a, pos: (np.unique(pos // 98), [S.exact_float_sum(a.reshape(-1, 98)[r])
+                                                                      for r in np.unique(pos // 98)]))
+    assert e is not None and e[2, 7] != 0 and np.count_nonzero(e) <= 3
     got = oracle.adaptive_avg_pool3d(x, 1)
-    for n, c in ((0, 0), (1, 5), (3, 63)):
-        assert got[n, c].item() == float(fraction_rows(x[n, c].reshape(1, -1))[0] / 98)
+    for n, c in ((0, 0), (1, 5), (2, 7), (3, 63)):
+        want = fraction_rows(x[n, c].reshape(1, -1))[0]
+        assert got[n, c].item() == float(want / 98)
+        assert Fraction(float(s[n, c])) + Fraction(float(e[n, c])) == want
+    x[3, 0, 0, 0, :2] = [2.0 ** -60, 2.0 ** -120]         # a remainder past 53 bits: no shortcut
+    got = oracle.adaptive_avg_pool3d(x, 1)
+    assert got[3, 0].item() == float(fraction_rows(x[3, 0].reshape(1, -1))[0] / 98)
+    assert S.exact_float_sum([0.5, -2.0 ** -70, 3.0]) == Fraction(7, 2) - Fraction(1, 2 ** 70)
 
 
 @pytest.mark.parametrize("spread", [0, 8, 30])

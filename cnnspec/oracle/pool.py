@@ -1,4 +1,4 @@
-"""Exact max, average and power-average pooling in 1-D, 2-D and 3-D: pad, window view, one reduction.
+"""Exact max, average and power-average pooling in 1-D, 2-D and 3-D: pad, strided taps, one reduction per axis.
 
 Max pooling pads with ``−inf`` and takes ``max`` over the window axes (a NaN in a window gives NaN,
 as IEEE ``max`` and torch do); with ``return_indices`` it also returns torch's index: the flat
@@ -43,7 +43,7 @@ import math
 import numpy as np
 
 from ..spec.pooling import PoolError, PoolGeometry, avg_divisors, pool_geometry, window_taps
-from .core import _all_integer, _cast, _maxabs, windows
+from .core import _all_integer, _cast, _maxabs
 from .pool_sums import divide_pair, exact_sum_object, exact_terms, finite_split, window_sums_exact
 
 _finite_split = finite_split      # the name the adaptive module imported
@@ -83,18 +83,15 @@ def padded(x: np.ndarray, pads, value) -> np.ndarray:
     return y
 
 
-def _view(x: np.ndarray, geo: PoolGeometry, value) -> np.ndarray:
-    return windows(padded(x, geo.pads, value), geo.kernel, geo.stride, geo.dilation)
-
-
-def _reduce(x: np.ndarray, geo: PoolGeometry, value, op: np.ufunc) -> np.ndarray:
-    """``op`` (``np.add`` or ``np.maximum``) over every window of ``x`` padded with ``value``.
+def _reduce(x: np.ndarray, geo: PoolGeometry, value, op: np.ufunc, pad: bool = True) -> np.ndarray:
+    """``op`` (``np.add`` or ``np.maximum``) over every window of ``x`` padded with ``value``
+    (``pad=False``: ``x`` is padded already).
 
     A window is a box, and max and (exact) sums over a box are iterated over its axes: one axis at
     a time, one strided slice of the padded input per tap of that axis (``Σ k`` passes, not ``Π k``).
     """
     nd = len(geo.kernel)
-    y = padded(x, geo.pads, value)
+    y = padded(x, geo.pads, value) if pad else x
     for a, (m, k, s, d) in enumerate(zip(geo.output_size, geo.kernel, geo.stride, geo.dilation)):
         lead = (slice(None),) * (y.ndim - nd + a)
         y = functools.reduce(op, (y[lead + (slice(j * d, j * d + s * (m - 1) + 1, s),)] for j in range(k)))
@@ -125,27 +122,47 @@ def max_pool(x: np.ndarray, kernel_size, stride=None, padding=0, dilation=1, cei
     low = np.iinfo(x.dtype).min if x.dtype.kind in "iu" else -np.inf
     if not return_indices:
         return _reduce(x, geo, low, np.maximum)          # np.maximum propagates NaN
-    best = _reduce(x, geo, low, np.maximum)
-    # torch's index, tap by tap: the first tap equal to the maximum (a reverse scan keeps the
-    # first), the last NaN (a forward scan keeps the last), and for a window whose maximum is −inf
-    # torch's starting index (its scan never replaces the start there). The scan records the tap
-    # number (one byte); a tap's flat index is its window's origin plus the tap's offset, both
+    xp = padded(x, geo.pads, low)
+    best = _reduce(xp, geo, low, np.maximum, pad=False)
+    # torch's index: the first tap equal to the maximum, the last NaN, and for a window whose
+    # maximum is −inf torch's starting index (its scan never replaces the start there). Tap j
+    # scores K − j where it equals the maximum, and the best score names the first such tap (one
+    # byte per output); a tap's flat index is its window's origin plus the tap's offset, both
     # linear in the coordinates (``Σ_a (o_a·s_a − lo_a + j_a·d_a)·stride_a``).
-    v = _view(x, geo, low)
-    taps = list(itertools.product(*(range(k) for k in geo.kernel)))
-    choice = np.zeros(best.shape, np.uint8 if len(taps) <= 256 else np.int64)
-    hit = np.empty(best.shape, bool)
-    for j in reversed(range(len(taps))):
-        np.equal(v[(..., *taps[j])], best, out=hit)
-        np.copyto(choice, j, where=hit)
+    taps = _taps(xp, geo)
+    k = len(taps)
+    kind = np.uint8 if k < 2 ** 8 else np.uint16 if k < 2 ** 16 else np.uint32
+    score, hit = np.zeros(best.shape, kind), np.empty(best.shape, bool)
+    for j, tap in enumerate(taps):
+        np.equal(tap, best, out=hit)
+        np.maximum(score, np.multiply(hit, kind(k - j), dtype=kind), out=score)
+    choice = np.subtract(kind(k), score, dtype=np.int64 if kind != np.uint8 else kind)
     if x.dtype.kind == "f" and np.isnan(best).any():
-        for j, t in enumerate(taps):
-            np.copyto(choice, j, where=np.isnan(v[(..., *t)]))
+        for j, tap in enumerate(taps):
+            np.copyto(choice, j, where=np.isnan(tap))
     origin, offset = _tap_index(x.shape[2:], geo)
-    idx = origin + offset[choice]
+    idx = origin + offset[np.minimum(choice, k - 1)]
     _, _, empty = window_taps(x.shape[2:], geo)
     np.copyto(idx, np.broadcast_to(empty, best.shape), where=best == low)
     return best, idx
+
+
+def _taps(xp: np.ndarray, geo: PoolGeometry) -> list[np.ndarray]:
+    """Every tap of the padded input ``xp`` as a ``(N, C, *m)`` view, in row-major tap order.
+
+    With a stride along the last axis the input is first split into its ``stride`` phases
+    (``xp[..., r::s]``, each contiguous), so that every tap reads contiguous rows: a strided
+    view is several times slower to compare in NumPy's inner loop.
+    """
+    m, k, s, d = geo.output_size[-1], geo.kernel[-1], geo.stride[-1], geo.dilation[-1]
+    phases = [np.ascontiguousarray(xp[..., r::s]) for r in range(s)] if s > 1 else [xp]
+    last = [phases[(j * d) % s][..., (j * d) // s:(j * d) // s + m] for j in range(k)]
+    out = []
+    for lead in itertools.product(*(range(kk) for kk in geo.kernel[:-1])):
+        rows = tuple(slice(j * dd, j * dd + ss * (mm - 1) + 1, ss) for j, dd, ss, mm in
+                     zip(lead, geo.dilation, geo.stride, geo.output_size))
+        out += [t[(..., *rows, slice(None))] for t in last]
+    return out
 
 
 def _tap_index(size, geo: PoolGeometry) -> tuple[np.ndarray, np.ndarray]:

@@ -41,6 +41,8 @@ import numpy as np
 from .core import _cast, _maxabs
 
 Total = Callable[[np.ndarray], np.ndarray]      # the window sums of an array, float64 or object
+Locate = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, list]]   # (array, flat positions) ->
+#                                                   (the windows holding them, their exact sums)
 
 _CHUNK = 1 << 18                                  # entries per pass of the bit scan
 
@@ -75,6 +77,28 @@ def span(x: np.ndarray) -> tuple[int, int] | None:
     return math.frexp(as_float(top >> 1))[1], math.frexp(as_float((low + 1) >> 1))[1]
 
 
+def _below(x: np.ndarray, limit: float, most: int = 64) -> np.ndarray | None:
+    """Flat positions of the non-zero entries below ``limit`` in magnitude (``limit`` a power of
+    two), or None when there are more than ``most`` (by the bit scan of :func:`span`)."""
+    uint = _BITS[x.dtype][0]
+    if limit < float(np.finfo(x.dtype).smallest_subnormal):
+        return np.empty(0, np.int64)
+    if limit > float(np.finfo(x.dtype).max):
+        return None
+    cut = uint((int(np.array([limit], x.dtype).view(uint)[0]) << 1) - 1)
+    u = np.ascontiguousarray(x).reshape(-1).view(uint)
+    buf, found = np.empty(min(u.size, _CHUNK), uint), []
+    for i in range(0, u.size, _CHUNK):
+        a = buf[:min(_CHUNK, u.size - i)]
+        np.left_shift(u[i:i + _CHUNK], uint(1), out=a)
+        np.subtract(a, uint(1), out=a)                   # zeros wrap past every other value
+        hit = np.flatnonzero(a < cut)
+        found.append(hit + i)
+        if sum(map(len, found)) > most:
+            return None
+    return np.concatenate(found) if found else np.empty(0, np.int64)
+
+
 def split(x: np.ndarray, grid: int) -> tuple[np.ndarray, np.ndarray]:
     """``(h, l)`` in ``x``'s dtype: ``h`` is ``x`` rounded to a multiple of ``2^grid`` and
     ``l = x − h``, both exact (the caller keeps ``x·2^−grid`` in range; see the module)."""
@@ -84,26 +108,43 @@ def split(x: np.ndarray, grid: int) -> tuple[np.ndarray, np.ndarray]:
     return h, x - h
 
 
-def certified_sums(x: np.ndarray, taps: int, total: Total, bits: int | None = None
-                   ) -> tuple[np.ndarray, np.ndarray | None] | None:
+def certified_sums(x: np.ndarray, taps: int, total: Total, bits: int | None = None,
+                   windows_of: Locate | None = None) -> tuple[np.ndarray, np.ndarray | None] | None:
     """``(S, E)``: float64 window sums of the finite array ``x`` with ``S + E`` exact (``E`` None
-    where ``S`` alone is exact); ``None`` when neither certificate covers ``x``.
+    where ``S`` alone is exact); ``None`` when no certificate covers ``x``.
 
     ``bits``: significant bits of every entry (default 24 for float32; float64 entries need it
     stated, e.g. 48 for squares of float32 numbers, else there is no certificate).
+    ``windows_of(x, positions)``: for non-overlapping windows, the windows of ``x`` that hold the
+    given flat positions, and their exact sums. When the one-part certificate fails only because of a few tiny
+    entries (Gaussian data: a handful per million), every other window is certified by itself and
+    the windows holding a tiny entry take their exact sums; else the two-part split.
     """
     bits = bits or (24 if x.dtype == np.float32 else None)
     if bits is None or x.dtype not in _BITS:
         return None
+    lg = max(taps - 1, 0).bit_length()                # ⌈log2 taps⌉
+    if windows_of is not None and x.size:
+        top = max(float(x.max()), -float(x.min()))
+        if not math.isfinite(top):
+            return None
+        # a window whose non-zero entries all have exponents >= e_max + bits + lg − 53 is certified
+        tiny = _below(x, 2.0 ** (math.frexp(top)[1] + bits + lg - 54))
+        if tiny is not None and tiny.size == 0:
+            return total(x), None
+        if tiny is not None:
+            done = _with_exact_windows(total(x), *windows_of(x, tiny))
+            if done is not None:
+                return done
     s = span(x)
     if s is None:
         return None
     e_max, e_min = s
     if x.size == 0 or taps * 2.0 ** (e_max - e_min + bits) <= 2.0 ** 53:
         return total(x), None
-    g = e_max + max(taps - 1, 0).bit_length() - 53
-    tiny = _BITS[x.dtype][2]
-    if taps * 2.0 ** (g - 1 - e_min + bits) > 2.0 ** 53 or g < tiny or e_min - bits - g < tiny:
+    g = e_max + lg - 53
+    least = _BITS[x.dtype][2]
+    if taps * 2.0 ** (g - 1 - e_min + bits) > 2.0 ** 53 or g < least or e_min - bits - g < least:
         return None
     h, low = split(x, g)
     a, b = total(h), total(low)
@@ -111,6 +152,31 @@ def certified_sums(x: np.ndarray, taps: int, total: Total, bits: int | None = No
     bb = big - a
     err = (a - (big - bb)) + (b - bb)                 # TwoSum: a + b == big + err exactly
     return big, (err if err.any() else None)
+
+
+def _with_exact_windows(s: np.ndarray, ids: np.ndarray, sums: list[Fraction]
+                        ) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """``(S, E)`` with the exact ``sums`` at the flat windows ``ids``: ``S`` their rounding, ``E``
+    the remainder (None if that remainder is not a float64, which the caller then avoids)."""
+    if not len(sums):
+        return s, None
+    flat, e = s.reshape(-1), np.zeros(s.size)
+    flat[ids] = [float(f) for f in sums]
+    rest = [f - Fraction(float(v)) for f, v in zip(sums, flat[ids])]
+    if any(Fraction(float(r)) != r for r in rest):
+        return None
+    e[ids] = [float(r) for r in rest]
+    return s, (e.reshape(s.shape) if e.any() else None)
+
+
+def exact_float_sum(values) -> Fraction:
+    """The exact sum of floats: integer significands shifted to the least exponent, one ``int`` sum."""
+    parts = [(int(math.ldexp(m, 53)), e - 53) for m, e in map(math.frexp, map(float, values))]
+    if not parts:
+        return Fraction(0)
+    low = min(e for _, e in parts)
+    n = sum(m << (e - low) for m, e in parts)
+    return Fraction(n, 1 << -low) if low < 0 else Fraction(n << low)
 
 
 def exact_sum_object(s: np.ndarray, e: np.ndarray | None) -> np.ndarray:
@@ -206,8 +272,8 @@ def finite_split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return np.where(bad, 0, x), np.where(bad, x, 0).astype(np.float64)
 
 
-def window_sums_exact(x: np.ndarray, taps: int, total: Total, bits: int | None = None
-                      ) -> tuple[np.ndarray, np.ndarray | None]:
+def window_sums_exact(x: np.ndarray, taps: int, total: Total, bits: int | None = None,
+                      windows_of: Locate | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """``(S, E)``: the window sums of ``x`` (``total`` computes them for any array of ``x``'s shape)
     with ``S + E`` exact: float64 under a certificate, else exact integers/``Fraction`` s in an
     object ``S`` (``E`` None); a window holding ``±inf`` or NaN has its IEEE sum. ``bits`` as in
@@ -215,11 +281,11 @@ def window_sums_exact(x: np.ndarray, taps: int, total: Total, bits: int | None =
     x = np.asarray(x)
     if x.dtype == np.float16:                     # every float16 is a float32
         x = x.astype(np.float32)
-    done = certified_sums(x, taps, total, bits)
+    done = certified_sums(x, taps, total, bits, windows_of)
     if done is not None:
         return done
     finite, bad = finite_split(x)
-    done = certified_sums(finite, taps, total, bits) if bad is not None else None
+    done = certified_sums(finite, taps, total, bits, windows_of) if bad is not None else None
     if done is not None:
         s, e = done
     else:
