@@ -1,4 +1,4 @@
-"""Exact max, average and power-average pooling in 1-D, 2-D and 3-D: pad, strided taps, one reduction per axis.
+"""Exact max, average and power pooling in 1-D to 3-D: pad, strided taps, one reduction per axis.
 
 Max pooling pads with ``−inf`` and takes ``max`` over the window axes (a NaN in a window gives NaN,
 as IEEE ``max`` and torch do); with ``return_indices`` it also returns torch's index: the flat
@@ -83,19 +83,28 @@ def padded(x: np.ndarray, pads, value) -> np.ndarray:
     return y
 
 
-def _reduce(x: np.ndarray, geo: PoolGeometry, value, op: np.ufunc, pad: bool = True) -> np.ndarray:
-    """``op`` (``np.add`` or ``np.maximum``) over every window of ``x`` padded with ``value``
-    (``pad=False``: ``x`` is padded already).
+def _reduce(x: np.ndarray, geo: PoolGeometry, value, op: np.ufunc) -> np.ndarray:
+    """``op`` (``np.add`` or ``np.maximum``) over every window of ``x`` padded with ``value``.
 
     A window is a box, and max and (exact) sums over a box are iterated over its axes: one axis at
     a time, one strided slice of the padded input per tap of that axis (``Σ k`` passes, not ``Π k``).
     """
     nd = len(geo.kernel)
-    y = padded(x, geo.pads, value) if pad else x
-    for a, (m, k, s, d) in enumerate(zip(geo.output_size, geo.kernel, geo.stride, geo.dilation)):
+    y = padded(x, geo.pads, value)
+    per_axis = list(zip(geo.output_size, geo.kernel, geo.stride, geo.dilation))
+    for a, (m, k, s, d) in enumerate(per_axis[:-1]):
         lead = (slice(None),) * (y.ndim - nd + a)
         y = functools.reduce(op, (y[lead + (slice(j * d, j * d + s * (m - 1) + 1, s),)] for j in range(k)))
-    return y
+    y = functools.reduce(op, _last_axis_taps(y, *per_axis[-1]))
+    return y.copy() if np.may_share_memory(y, x) else y        # a 1-tap window is a view of x
+
+
+def _last_axis_taps(y: np.ndarray, m: int, k: int, s: int, d: int) -> list[np.ndarray]:
+    """The ``k`` taps ``y[..., j·d :: s][..., :m]`` along the last axis; with a stride, read from
+    the ``s`` phases ``y[..., r::s]`` made contiguous first (NumPy's inner loops run several times
+    faster on contiguous rows than on strided ones)."""
+    phases = [np.ascontiguousarray(y[..., r::s]) for r in range(s)] if s > 1 else [y]
+    return [phases[(j * d) % s][..., (j * d) // s:(j * d) // s + m] for j in range(k)]
 
 
 def argmax_torch(v: np.ndarray, flat: np.ndarray, valid: np.ndarray, empty=-1) -> np.ndarray:
@@ -123,13 +132,13 @@ def max_pool(x: np.ndarray, kernel_size, stride=None, padding=0, dilation=1, cei
     if not return_indices:
         return _reduce(x, geo, low, np.maximum)          # np.maximum propagates NaN
     xp = padded(x, geo.pads, low)
-    best = _reduce(xp, geo, low, np.maximum, pad=False)
+    taps = _taps(xp, geo)
+    best = functools.reduce(np.maximum, taps)
     # torch's index: the first tap equal to the maximum, the last NaN, and for a window whose
     # maximum is −inf torch's starting index (its scan never replaces the start there). Tap j
     # scores K − j where it equals the maximum, and the best score names the first such tap (one
     # byte per output); a tap's flat index is its window's origin plus the tap's offset, both
     # linear in the coordinates (``Σ_a (o_a·s_a − lo_a + j_a·d_a)·stride_a``).
-    taps = _taps(xp, geo)
     k = len(taps)
     kind = np.uint8 if k < 2 ** 8 else np.uint16 if k < 2 ** 16 else np.uint32
     score, hit = np.zeros(best.shape, kind), np.empty(best.shape, bool)
@@ -148,15 +157,9 @@ def max_pool(x: np.ndarray, kernel_size, stride=None, padding=0, dilation=1, cei
 
 
 def _taps(xp: np.ndarray, geo: PoolGeometry) -> list[np.ndarray]:
-    """Every tap of the padded input ``xp`` as a ``(N, C, *m)`` view, in row-major tap order.
-
-    With a stride along the last axis the input is first split into its ``stride`` phases
-    (``xp[..., r::s]``, each contiguous), so that every tap reads contiguous rows: a strided
-    view is several times slower to compare in NumPy's inner loop.
-    """
-    m, k, s, d = geo.output_size[-1], geo.kernel[-1], geo.stride[-1], geo.dilation[-1]
-    phases = [np.ascontiguousarray(xp[..., r::s]) for r in range(s)] if s > 1 else [xp]
-    last = [phases[(j * d) % s][..., (j * d) // s:(j * d) // s + m] for j in range(k)]
+    """Every tap of the padded input ``xp`` as a ``(N, C, *m)`` view, in row-major tap order; the
+    last axis is read from contiguous stride phases (:func:`_last_axis_taps`)."""
+    last = _last_axis_taps(xp, geo.output_size[-1], geo.kernel[-1], geo.stride[-1], geo.dilation[-1])
     out = []
     for lead in itertools.product(*(range(kk) for kk in geo.kernel[:-1])):
         rows = tuple(slice(j * dd, j * dd + ss * (mm - 1) + 1, ss) for j, dd, ss, mm in
@@ -303,12 +306,12 @@ def _power_sums(x: np.ndarray, p: float, geo: PoolGeometry, absolute: bool
     """
     base = np.abs(x) if absolute else x
     bits = None
-    if p == int(p) and (x.dtype == object or _all_integer(x)):
+    if p in (1, 2) and x.dtype in (np.float32, np.float16):
+        powers, bits = np.power(base, int(p), dtype=np.float64), 24 * int(p)   # exact in float64
+    elif p == int(p) and (x.dtype == object or _all_integer(x)):
         powers = _cast(base, np.dtype(object)) ** int(p)        # exact integers or Fractions
         if all(isinstance(v, int) for v in powers.flat) and _maxabs(powers) < 2 ** 53:
             powers = powers.astype(np.float64)
-    elif p in (1, 2) and x.dtype in (np.float32, np.float16):
-        powers, bits = base.astype(np.float64) ** int(p), 24 * int(p)   # exact in float64
     else:
         with np.errstate(invalid="ignore"):
             powers = np.power(base.astype(np.float64), p)      # x^p itself is irrational: float64
