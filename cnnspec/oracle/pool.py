@@ -133,7 +133,7 @@ def max_pool(x: np.ndarray, kernel_size, stride=None, padding=0, dilation=1, cei
         return _reduce(x, geo, low, np.maximum)          # np.maximum propagates NaN
     xp = padded(x, geo.pads, low)
     taps = _taps(xp, geo)
-    best = functools.reduce(np.maximum, taps)
+    best = functools.reduce(np.maximum, taps) if len(taps) > 1 else taps[0].copy()
     # torch's index: the first tap equal to the maximum, the last NaN, and for a window whose
     # maximum is −inf torch's starting index (its scan never replaces the start there). Tap j
     # scores K − j where it equals the maximum, and the best score names the first such tap (one
