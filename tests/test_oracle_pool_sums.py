@@ -167,3 +167,17 @@ def test_max_unpool_keeps_the_last_of_colliding_values():
     assert np.array_equal(got, want)
     z = np.array([[[0.0, -0.0]]], np.float32)                          # equal but not the same bits
     assert np.signbit(oracle.max_unpool(z, np.array([[[1, 1]]]), 1)[0, 0, 1])
+
+
+def test_tiling_average_pooling_sums_only_windows_with_tiny_entries_exactly():
+    x = RNG.normal(size=(2, 3, 13, 13)).astype(np.float32)
+    x[0, 1, 4, 5], x[1, 2, 0, 0] = 2.0 ** -70, -3 * 2.0 ** -60     # a span no certificate covers
+    x[1, 0, 12, 3] = 2.0 ** -90                          # past the last 2x2 window: in none
+    assert S.certified_sums(x, 4, lambda a: a, windows_of=None) is None
+    got = oracle.avg_pool2d(x, 2)
+    for n, c in ((0, 1), (1, 2), (1, 0)):
+        want = [[float(sum(Fraction(float(v)) for v in x[n, c, 2 * i:2 * i + 2, 2 * j:2 * j + 2].flat) / 4)
+                 for j in range(6)] for i in range(6)]
+        assert got[n, c].tolist() == want
+    ids, sums = S.tiles((2, 2), (6, 6))(x, np.array([np.ravel_multi_index((1, 0, 12, 3), x.shape)]))
+    assert ids.size == 0 and sums == []

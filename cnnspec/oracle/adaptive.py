@@ -21,7 +21,7 @@ import numpy as np
 
 from ..spec.pooling import adaptive_output_size, adaptive_windows
 from .pool import argmax_torch, avg_pool, batched, max_pool, named, unbatch
-from .pool_sums import divide_pair, exact_float_sum, row_sums, window_sums_exact
+from .pool_sums import divide_pair, row_sums, tiles, window_sums_exact
 
 
 def adaptive_gather(x: np.ndarray, output_size) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -70,13 +70,8 @@ def adaptive_avg_pool(x: np.ndarray, output_size) -> np.ndarray:
     m = adaptive_output_size(n, output_size)
     if all(v == 1 for v in m):
         plane = math.prod(n)
-
-        def exact_rows(a: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, list]:
-            ids = np.unique(pos // plane)
-            return ids, [exact_float_sum(a.reshape(-1, plane)[r]) for r in ids]
-
         s, e = window_sums_exact(x, plane, lambda a: row_sums(a.reshape(*a.shape[:2], plane)).reshape(
-            *a.shape[:2], *m), windows_of=exact_rows)
+            *a.shape[:2], *m), windows_of=tiles(n, m))
         return divide_pair(s, e, np.int64(plane))
     k = _divides(x, output_size)
     if k is not None:

@@ -169,6 +169,21 @@ def _with_exact_windows(s: np.ndarray, ids: np.ndarray, sums: list[Fraction]
     return s, (e.reshape(s.shape) if e.any() else None)
 
 
+def tiles(kernel: tuple[int, ...], out: tuple[int, ...]) -> Locate:
+    """``windows_of`` (:func:`certified_sums`) for windows that tile an ``(N, C, *n)`` input:
+    window ``o`` of axis ``a`` is ``[o·k_a, (o + 1)·k_a)`` (entries past the last window belong to
+    none); each window's exact sum by :func:`exact_float_sum`."""
+    def windows_of(a: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, list]:
+        shape = a.shape[:2] + tuple(out)
+        n, c, *coords = np.unravel_index(pos, a.shape)
+        win = [v // k for v, k in zip(coords, kernel)]
+        keep = np.logical_and.reduce([w < m for w, m in zip(win, out)])
+        ids = np.unique(np.ravel_multi_index((n[keep], c[keep], *(w[keep] for w in win)), shape))
+        return ids, [exact_float_sum(a[(i, j, *(slice(o * k, o * k + k) for o, k in zip(rest, kernel)))].ravel())
+                     for i, j, *rest in zip(*np.unravel_index(ids, shape))]
+    return windows_of
+
+
 def exact_float_sum(values) -> Fraction:
     """The exact sum of floats: integer significands shifted to the least exponent, one ``int`` sum."""
     parts = [(int(math.ldexp(m, 53)), e - 53) for m, e in map(math.frexp, map(float, values))]
