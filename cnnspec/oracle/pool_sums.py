@@ -234,13 +234,15 @@ def divide_pair(s: np.ndarray, e: np.ndarray | None, div: np.ndarray) -> np.ndar
     return q
 
 
-def row_sums(x: np.ndarray, rows: int = 8192) -> np.ndarray:
+def row_sums(x: np.ndarray, block: int = 1 << 18) -> np.ndarray:
     """``x.sum(axis=-1)`` in float64 (objects: exact Python sums); a float32 array by cache-sized
     blocks: converting a block and summing it while it is in cache is twice as fast as
-    ``x.sum(-1, dtype=float64)``. Exact whenever the caller's certificate holds (any order is)."""
+    ``x.sum(-1, dtype=float64)`` (``block`` entries, 2 MiB, a block). Exact whenever the caller's
+    certificate holds (any order is)."""
     if x.size == 0 or x.dtype != np.float32:
         return x.sum(axis=-1, dtype=None if x.dtype == object else np.float64)
     flat = x.reshape(-1, x.shape[-1])
+    rows = max(1, block // flat.shape[1])
     out = np.empty(flat.shape[0])
     buf = np.empty((min(rows, flat.shape[0]), flat.shape[1]))
     for i in range(0, flat.shape[0], rows):
