@@ -127,6 +127,19 @@ def test_tie_and_nan_rules_are_torchs():
                           equal_nan=True)
 
 
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_indices_with_nan_and_infinities_under_strides_and_dilation(nd):
+    # the stride phases and tap scores of the index scan, on the data where the rules differ:
+    # ties, NaN (last one), −inf-only windows (torch's start), +inf
+    for g in geometries(nd, 25):
+        size = g.pop("size")
+        x = RNG.choice(np.array([0.0, 1.0, 1.0, np.nan, -np.inf, np.inf], np.float32), (2, 2, *size))
+        want_y, want_i = getattr(F, f"max_pool{nd}d")(torch.from_numpy(x), return_indices=True, **g)
+        y, i = getattr(oracle, f"max_pool{nd}d")(x, return_indices=True, **g)
+        assert np.array_equal(y, want_y.numpy(), equal_nan=True) and np.array_equal(i, want_i.numpy()), g
+        assert np.array_equal(getattr(oracle, f"max_pool{nd}d")(x, **g), y, equal_nan=True)
+
+
 def test_windows_without_a_real_entry():
     # dilated taps that all land in the padding: -inf, and torch's index outside the plane
     x = np.array([[[[0.0, 0, 2, 3, -3, -2, 2]]]], np.float32)

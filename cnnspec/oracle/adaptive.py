@@ -1,10 +1,11 @@
 """Exact adaptive and global pooling: each output reduces its own window ``[⌊i·n/m⌋, ⌈(i+1)·n/m⌉)``.
 
-Windows differ in size by at most one along an axis, so the oracle gathers every window padded to
+Windows differ in size by at most one along an axis. Max pooling gathers every window padded to
 the largest size ``K`` along each axis (positions clipped, a validity mask beside them) and
-reduces once: an exact sum over the real taps divided by the window's size (the rational rounded
-once to float64), or the max with torch's index (first maximum; last NaN; see
-:mod:`cnnspec.oracle.pool`). Global pooling is adaptive pooling to size 1.
+reduces once: the max with torch's index (first maximum; last NaN; see :mod:`cnnspec.oracle.pool`).
+Average pooling sums each window's box one axis at a time (global pooling: one reshape and one sum
+per plane), exactly (:mod:`cnnspec.oracle.pool_sums`), and divides by the window's size: the
+rational rounded once to float64. Global pooling is adaptive pooling to size 1.
 
 References
 ----------
@@ -19,7 +20,8 @@ import math
 import numpy as np
 
 from ..spec.pooling import adaptive_output_size, adaptive_windows
-from .pool import _finite_split, avg_pool, max_pool, argmax_torch, batched, divide, exact_terms, named, unbatch
+from .pool import argmax_torch, avg_pool, batched, max_pool, named, unbatch
+from .pool_sums import divide_pair, row_sums, tiles, window_sums_exact
 
 
 def adaptive_gather(x: np.ndarray, output_size) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -58,22 +60,53 @@ def _divides(x: np.ndarray, output_size) -> tuple[int, ...] | None:
 
 
 def adaptive_avg_pool(x: np.ndarray, output_size) -> np.ndarray:
-    """Adaptive average pooling over the trailing ``x.ndim − 2`` axes, exactly (rounded once)."""
+    """Adaptive average pooling over the trailing ``x.ndim − 2`` axes, exactly (rounded once).
+
+    Global pooling (every output size 1) is one reshape and one sum per plane; sizes that divide
+    are pooling with ``kernel = stride = n/m``; other sizes sum each window's box axis by axis. Each sum is exact (:func:`cnnspec.oracle.pool_sums.window_sums_exact`).
+    """
     x = np.asarray(x)
+    n = x.shape[2:]
+    m = adaptive_output_size(n, output_size)
+    if all(v == 1 for v in m):
+        plane = math.prod(n)
+        s, e = window_sums_exact(x, plane, lambda a: row_sums(a.reshape(*a.shape[:2], plane)).reshape(
+            *a.shape[:2], *m), windows_of=tiles(n, m))
+        return divide_pair(s, e, np.int64(plane))
     k = _divides(x, output_size)
     if k is not None:
         return avg_pool(x, k)
-    finite, bad = _finite_split(x)
-    v, valid, _, count = adaptive_gather(finite, output_size)
-    y, e = exact_terms(np.where(valid, v, 0), v.shape[-1])
-    s = y.sum(axis=-1)
-    if e:
-        s = np.ldexp(s, -e)
-    if bad is not None:
-        with np.errstate(invalid="ignore"):              # inf − inf is NaN, as IEEE says
-            b = np.where(valid, adaptive_gather(bad, output_size)[0], 0.0).sum(axis=-1)
-        s = np.where(b != 0, b, s)
-    return divide(s, count)
+    count = _outer([e - s for s, e in (adaptive_windows(a, b) for a, b in zip(n, m))])
+    s, e = window_sums_exact(x, int(count.max()), lambda a: _box_sums(a, m))
+    return divide_pair(s, e, count)
+
+
+def _outer(per_axis: list[np.ndarray]) -> np.ndarray:
+    out = per_axis[0]
+    for c in per_axis[1:]:
+        out = np.multiply.outer(out, c)
+    return np.asarray(out, np.int64)
+
+
+def _box_sums(x: np.ndarray, m) -> np.ndarray:
+    """The sum over every adaptive window (a box: a product of intervals), one axis at a time: per
+    axis, tap ``j`` of window ``i`` is entry ``start_i + j``, masked where the window is shorter.
+    Float32 data add into float64, objects exactly."""
+    y = x
+    for a, mm in enumerate(m):
+        axis = 2 + a
+        start, end = adaptive_windows(x.shape[axis], mm)
+        shape = [1] * y.ndim
+        shape[axis] = mm
+        acc = None
+        for j in range(int((end - start).max())):
+            t = np.take(y, np.minimum(start + j, x.shape[axis] - 1), axis=axis)
+            if j >= int((end - start).min()):
+                t = np.where((start + j < end).reshape(shape), t, np.zeros((), t.dtype))
+            acc = t.astype(np.float64 if t.dtype != object else object) if acc is None \
+                else np.add(acc, t, dtype=acc.dtype)
+        y = acc
+    return y
 
 
 def adaptive_max_pool(x: np.ndarray, output_size, return_indices: bool = False):

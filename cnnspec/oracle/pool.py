@@ -1,4 +1,4 @@
-"""Exact max, average and power-average pooling in 1-D, 2-D and 3-D: pad, window view, one reduction.
+"""Exact max, average and power pooling in 1-D to 3-D: pad, strided taps, one reduction per axis.
 
 Max pooling pads with ``−inf`` and takes ``max`` over the window axes (a NaN in a window gives NaN,
 as IEEE ``max`` and torch do); with ``return_indices`` it also returns torch's index: the flat
@@ -18,10 +18,11 @@ first tap at or after 0, which may lie outside the window and even outside the p
 (measured: ``max_pool2d`` of a ``1×7`` input, kernel ``(2, 1)``, padding ``(1, 0)``, dilation 2
 gives indices 7, 10, 13).
 
-Average pooling returns exact window sums and divisors (:func:`avg_pool_parts`). Float32 data
-whose exponents span a modest range are summed straight into float64, exactly
-(:func:`narrow_certified`); other float data are first scaled by a power of two that makes every
-entry an integer (a float is ``m·2^e`` with an integer ``m``) when the scaled sums stay below
+Average pooling returns exact window sums and divisors (:func:`avg_pool_parts`). Float32 and
+float16 data are summed straight into float64 under an exactness certificate read off the data's
+exponent range, splitting each value exactly into two float32 parts when the range is wide
+(:mod:`cnnspec.oracle.pool_sums`); other float data are first scaled by a power of two that makes
+every entry an integer (a float is ``m·2^e`` with an integer ``m``) when the scaled sums stay below
 ``2^53`` (:func:`exact_terms`); the rest in Python ``Fraction`` arithmetic. The quotient of the
 exact sum by the integer divisor is one IEEE division: the exact rational rounded once to float64.
 Max and sums over a window are reduced one axis at a time (a box is a product of intervals).
@@ -38,12 +39,14 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from fractions import Fraction
 
 import numpy as np
 
 from ..spec.pooling import PoolError, PoolGeometry, avg_divisors, pool_geometry, window_taps
-from .core import _all_integer, _cast, _maxabs, windows
+from .core import _all_integer, _cast, _maxabs
+from .pool_sums import divide_pair, exact_sum_object, exact_terms, finite_split, tiles, window_sums_exact
+
+_finite_split = finite_split      # the name the adaptive module imported
 
 
 def batched(x, nd: int, op: str) -> tuple[np.ndarray, bool]:
@@ -68,43 +71,6 @@ def named(op, name: str, doc: str):
     return op
 
 
-def exact_terms(x: np.ndarray, taps: int) -> tuple[np.ndarray, int]:
-    """``(y, e)`` with ``y = x·2^e`` such that every sum of ``taps`` entries of ``y`` is exact.
-
-    ``e`` is the least exponent that makes every entry an integer (a float ``f = M·2^(ex−53)``
-    with an integer ``M`` whose trailing zeros ``tz`` give ``e ≥ 53 − ex − tz``). ``y`` is float64
-    when ``taps·max|y| < 2^53``, else an object array of ``int``/``Fraction`` with ``e = 0``.
-    Non-finite entries are the caller's business (:func:`_finite_split`).
-    """
-    if x.dtype == object or x.dtype.kind not in "iubf":
-        return _cast(x, np.dtype(object)), 0
-    if x.dtype.kind in "iub":
-        if _maxabs(x) * taps < 2 ** 53:
-            return x.astype(np.float64), 0
-        return _cast(x, np.dtype(object)), 0
-    f = x.astype(np.float64)
-    nz = f[(f != 0) & np.isfinite(f)]
-    if nz.size == 0:
-        return np.zeros(x.shape), 0
-    m, ex = np.frexp(nz)
-    big = np.ldexp(m, 53).astype(np.int64)                    # |M| < 2^53: exact
-    tz = np.log2((big & -big).astype(np.float64)).astype(np.int64)
-    e = int((53 - ex - tz).max())
-    with np.errstate(over="ignore"):
-        y = np.ldexp(f, e)
-    if np.all(np.isfinite(y)) and _maxabs(y) * taps < 2 ** 53:
-        return y, e
-    return _cast(x, np.dtype(object)), 0
-
-
-def _finite_split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(finite part, non-finite part or None)``: IEEE sums with ``±inf``/NaN follow the latter."""
-    if x.dtype == object or x.dtype.kind != "f" or np.all(np.isfinite(x)):
-        return x, None
-    bad = ~np.isfinite(x)
-    return np.where(bad, 0, x), np.where(bad, x, 0).astype(np.float64)
-
-
 def padded(x: np.ndarray, pads, value) -> np.ndarray:
     """``x`` with its trailing axes padded by ``(lo, hi)`` copies of ``value`` (as
     :func:`cnnspec.oracle.core.pad`, by one fill and one copy: ``np.pad`` is 10x slower here)."""
@@ -117,10 +83,6 @@ def padded(x: np.ndarray, pads, value) -> np.ndarray:
     return y
 
 
-def _view(x: np.ndarray, geo: PoolGeometry, value) -> np.ndarray:
-    return windows(padded(x, geo.pads, value), geo.kernel, geo.stride, geo.dilation)
-
-
 def _reduce(x: np.ndarray, geo: PoolGeometry, value, op: np.ufunc) -> np.ndarray:
     """``op`` (``np.add`` or ``np.maximum``) over every window of ``x`` padded with ``value``.
 
@@ -129,10 +91,20 @@ def _reduce(x: np.ndarray, geo: PoolGeometry, value, op: np.ufunc) -> np.ndarray
     """
     nd = len(geo.kernel)
     y = padded(x, geo.pads, value)
-    for a, (m, k, s, d) in enumerate(zip(geo.output_size, geo.kernel, geo.stride, geo.dilation)):
+    per_axis = list(zip(geo.output_size, geo.kernel, geo.stride, geo.dilation))
+    for a, (m, k, s, d) in enumerate(per_axis[:-1]):
         lead = (slice(None),) * (y.ndim - nd + a)
         y = functools.reduce(op, (y[lead + (slice(j * d, j * d + s * (m - 1) + 1, s),)] for j in range(k)))
-    return y
+    y = functools.reduce(op, _last_axis_taps(y, *per_axis[-1]))
+    return y.copy() if np.may_share_memory(y, x) else y        # a 1-tap window is a view of x
+
+
+def _last_axis_taps(y: np.ndarray, m: int, k: int, s: int, d: int) -> list[np.ndarray]:
+    """The ``k`` taps ``y[..., j·d :: s][..., :m]`` along the last axis; with a stride, read from
+    the ``s`` phases ``y[..., r::s]`` made contiguous first (NumPy's inner loops run several times
+    faster on contiguous rows than on strided ones)."""
+    phases = [np.ascontiguousarray(y[..., r::s]) for r in range(s)] if s > 1 else [y]
+    return [phases[(j * d) % s][..., (j * d) // s:(j * d) // s + m] for j in range(k)]
 
 
 def argmax_torch(v: np.ndarray, flat: np.ndarray, valid: np.ndarray, empty=-1) -> np.ndarray:
@@ -154,29 +126,61 @@ def max_pool(x: np.ndarray, kernel_size, stride=None, padding=0, dilation=1, cei
     ``padding`` may be ``(lo, hi)`` pairs; ``torch_limits=False`` allows pads over half the kernel.
     """
     x = np.asarray(x)
-    x.ndim - 2
     geo = pool_geometry(x.shape[2:], kernel_size, stride, padding, dilation, ceil_mode,
                         torch_limits=torch_limits)
     low = np.iinfo(x.dtype).min if x.dtype.kind in "iu" else -np.inf
     if not return_indices:
         return _reduce(x, geo, low, np.maximum)          # np.maximum propagates NaN
-    best = _reduce(x, geo, low, np.maximum)
-    # torch's index, tap by tap: the first tap equal to the maximum (a reverse scan keeps the
-    # first), the last NaN (a forward scan keeps the last), and for a window whose maximum is −inf
-    # torch's starting index (its scan never replaces the start there)
-    v = _view(x, geo, low)
-    taps = list(itertools.product(*(range(k) for k in geo.kernel)))
-    flat, _, empty = window_taps(x.shape[2:], geo)
-    idx = np.broadcast_to(empty, best.shape).astype(np.int64)
-    hit = np.empty(best.shape, bool)
-    for j in reversed(range(len(taps))):
-        np.equal(v[(..., *taps[j])], best, out=hit)
-        np.copyto(idx, flat[..., j], where=hit)
+    xp = padded(x, geo.pads, low)
+    taps = _taps(xp, geo)
+    best = functools.reduce(np.maximum, taps) if len(taps) > 1 else taps[0].copy()
+    # torch's index: the first tap equal to the maximum, the last NaN, and for a window whose
+    # maximum is −inf torch's starting index (its scan never replaces the start there). Tap j
+    # scores K − j where it equals the maximum, and the best score names the first such tap (one
+    # byte per output); a tap's flat index is its window's origin plus the tap's offset, both
+    # linear in the coordinates (``Σ_a (o_a·s_a − lo_a + j_a·d_a)·stride_a``).
+    k = len(taps)
+    kind = np.uint8 if k < 2 ** 8 else np.uint16 if k < 2 ** 16 else np.uint32
+    score, hit = np.zeros(best.shape, kind), np.empty(best.shape, bool)
+    for j, tap in enumerate(taps):
+        np.equal(tap, best, out=hit)
+        np.maximum(score, np.multiply(hit, kind(k - j), dtype=kind), out=score)
+    choice = np.subtract(kind(k), score, dtype=np.int64 if kind != np.uint8 else kind)
     if x.dtype.kind == "f" and np.isnan(best).any():
-        for j, t in enumerate(taps):
-            np.copyto(idx, flat[..., j], where=np.isnan(v[(..., *t)]))
+        for j, tap in enumerate(taps):
+            np.copyto(choice, j, where=np.isnan(tap))
+    origin, offset = _tap_index(x.shape[2:], geo)
+    idx = origin + offset[np.minimum(choice, k - 1)]
+    _, _, empty = window_taps(x.shape[2:], geo)
     np.copyto(idx, np.broadcast_to(empty, best.shape), where=best == low)
     return best, idx
+
+
+def _taps(xp: np.ndarray, geo: PoolGeometry) -> list[np.ndarray]:
+    """Every tap of the padded input ``xp`` as a ``(N, C, *m)`` view, in row-major tap order; the
+    last axis is read from contiguous stride phases (:func:`_last_axis_taps`)."""
+    last = _last_axis_taps(xp, geo.output_size[-1], geo.kernel[-1], geo.stride[-1], geo.dilation[-1])
+    out = []
+    for lead in itertools.product(*(range(kk) for kk in geo.kernel[:-1])):
+        rows = tuple(slice(j * dd, j * dd + ss * (mm - 1) + 1, ss) for j, dd, ss, mm in
+                     zip(lead, geo.dilation, geo.stride, geo.output_size))
+        out += [t[(..., *rows, slice(None))] for t in last]
+    return out
+
+
+def _tap_index(size, geo: PoolGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """``(origin, offset)``: ``origin + offset[j]`` is the flat input index of tap ``j`` (row-major)
+    of each window (:func:`cnnspec.spec.pooling.window_taps`'s ``flat``, separated)."""
+    nd = len(size)
+    plane = [math.prod(size[a + 1:]) for a in range(nd)]
+    origin = np.zeros((1,) * nd, np.int64)
+    offset = np.zeros((1,) * nd, np.int64)
+    for a in range(nd):
+        shape = [-1 if b == a else 1 for b in range(nd)]
+        start = np.arange(geo.output_size[a]) * geo.stride[a] - geo.pads[a][0]
+        origin = origin + (start * plane[a]).reshape(shape)
+        offset = offset + (np.arange(geo.kernel[a]) * geo.dilation[a] * plane[a]).reshape(shape)
+    return origin, offset.reshape(-1)
 
 
 def _max_nd(nd: int, name: str):
@@ -193,52 +197,27 @@ max_pool2d = _max_nd(2, "max_pool2d")
 max_pool3d = _max_nd(3, "max_pool3d")
 
 
-def narrow_certified(x: np.ndarray, taps: int) -> bool:
-    """Whether float64 sums of any ``taps`` entries of the float32 (float16) array ``x`` are exact.
-
-    Every entry is an integer multiple of ``2^(e_min − p)`` (``e_min`` the least binary exponent of a
-    non-zero entry, ``p`` = 24 or 11 significand bits) and below ``2^e_max`` in magnitude, so every
-    partial sum is a multiple of ``2^(e_min − p)`` below ``taps·2^e_max``: exact in float64 when
-    ``taps·2^(e_max − e_min + p) <= 2^53``. N(0, 1) float32 samples by the million pass.
-    """
-    bits = {"float32": 24, "float16": 11}.get(x.dtype.name)
-    if bits is None or x.size == 0:
-        return False
-    a = np.abs(x)
-    top = float(a.max())
-    if not math.isfinite(top):
-        return False
-    if top == 0:
-        return True
-    a[a == 0] = np.inf
-    low = float(a.min())
-    return taps * 2.0 ** (math.frexp(top)[1] - math.frexp(low)[1] + bits) <= 2.0 ** 53
-
-
 def _add64(a, b):
-    return np.add(a, b, dtype=np.float64)
+    return np.add(a, b, dtype=np.float64) if a.dtype != object else a + b
+
+
+def _window_total(geo: PoolGeometry):
+    """The zero-padded window sums of an array (float64, or exact objects for object input)."""
+    return lambda a: _reduce(a, geo, 0, _add64).astype(np.float64, copy=False) if a.dtype != object \
+        else _reduce(a, geo, 0, np.add)
+
+
+def window_sums_pair(x: np.ndarray, geo: PoolGeometry) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(S, E)`` of every zero-padded window, ``S + E`` exact (:mod:`cnnspec.oracle.pool_sums`)."""
+    tiling = geo.kernel == geo.stride and set(geo.dilation) == {1} and not any(map(any, geo.pads))
+    return window_sums_exact(x, math.prod(geo.kernel), _window_total(geo),
+                             windows_of=tiles(geo.kernel, geo.output_size) if tiling else None)
 
 
 def window_sums(x: np.ndarray, geo: PoolGeometry) -> np.ndarray:
     """The exact sum of every zero-padded window: float64 when exact there, else ``int``/``Fraction``
     objects; IEEE semantics for windows holding ``±inf`` or NaN."""
-    taps = math.prod(geo.kernel)
-    if narrow_certified(x, taps):         # certified data are finite: no IEEE part to split off
-        return _reduce(x, geo, 0, _add64).astype(np.float64, copy=False)
-    finite, bad = _finite_split(x)
-    if narrow_certified(finite, taps):    # float32 data, summed straight into float64
-        s = _reduce(finite, geo, 0, _add64).astype(np.float64, copy=False)
-        e = 0
-    else:
-        y, e = exact_terms(finite, taps)
-        s = _reduce(y, geo, 0, np.add)
-    if e:
-        s = np.ldexp(s, -e)          # a power of two: exact
-    if bad is not None:
-        with np.errstate(invalid="ignore"):              # inf − inf is NaN, as IEEE says
-            b = _reduce(bad, geo, 0.0, np.add)
-        s = np.where(b != 0, b, s) if s.dtype != object else np.where(b != 0, b, s).astype(object)
-    return s
+    return exact_sum_object(*window_sums_pair(np.asarray(x), geo))
 
 
 def avg_pool_parts(x: np.ndarray, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
@@ -255,32 +234,23 @@ def avg_pool_parts(x: np.ndarray, kernel_size, stride=None, padding=0, ceil_mode
     return window_sums(x, geo), avg_divisors(x.shape[2:], geo, count_include_pad, divisor_override)
 
 
-def _quotient(s, d):
-    if isinstance(s, float):                       # a non-finite sum: IEEE
-        return s / d if d else math.nan
-    if d == 0:
-        return math.nan if s == 0 else math.copysign(math.inf, s)
-    return float(Fraction(s) / int(d))             # Fraction -> float rounds correctly
-
-
 def divide(sums: np.ndarray, div: np.ndarray) -> np.ndarray:
     """The exact quotient ``sums / div`` rounded once to float64 (``0/0`` is NaN).
 
     Exact float64 operands: IEEE division rounds the exact quotient correctly (IEEE 754 §5.4.1).
     """
-    sums, div = np.asarray(sums), np.asarray(div)
-    if sums.dtype != object:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return sums / div
-    return np.vectorize(_quotient, otypes=[np.float64])(sums, div)
+    return divide_pair(sums, None, div)
 
 
 def avg_pool(x: np.ndarray, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
              count_include_pad: bool = True, divisor_override: int | None = None, dilation=1,
              *, torch_limits: bool = True) -> np.ndarray:
     """Average pooling over the trailing axes: exact window sum / divisor, rounded once to float64."""
-    return divide(*avg_pool_parts(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                                  divisor_override, dilation, torch_limits=torch_limits))
+    x = np.asarray(x)
+    geo = pool_geometry(x.shape[2:], kernel_size, stride, padding, dilation, ceil_mode,
+                        torch_limits=torch_limits)
+    div = avg_divisors(x.shape[2:], geo, count_include_pad, divisor_override)
+    return divide_pair(*window_sums_pair(x, geo), div)
 
 
 def avg_pool2d_parts(x: np.ndarray, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
@@ -325,15 +295,29 @@ def lp_pool_parts(x: np.ndarray, norm_type, kernel_size, stride=None, padding=0,
     p = check_norm_type(norm_type)
     geo = pool_geometry(x.shape[2:], kernel_size, stride, padding, dilation, ceil_mode,
                         torch_limits=torch_limits)
+    s, e = _power_sums(x, p, geo, absolute)
+    return exact_sum_object(s, e), avg_divisors(x.shape[2:], geo, True)
+
+
+def _power_sums(x: np.ndarray, p: float, geo: PoolGeometry, absolute: bool
+                ) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(S, E)`` with ``S + E`` the exact window sums of the powers (:func:`lp_pool_parts`).
+
+    The square of a float32 (float16) number is exact in float64 with at most 48 significant bits,
+    its first power has 24: both are summed under :func:`~cnnspec.oracle.pool_sums.certified_sums`.
+    """
     base = np.abs(x) if absolute else x
-    if p == int(p) and (x.dtype == object or _all_integer(x)):
+    bits = None
+    if p in (1, 2) and x.dtype in (np.float32, np.float16):
+        powers, bits = np.power(base, int(p), dtype=np.float64), 24 * int(p)   # exact in float64
+    elif p == int(p) and (x.dtype == object or _all_integer(x)):
         powers = _cast(base, np.dtype(object)) ** int(p)        # exact integers or Fractions
         if all(isinstance(v, int) for v in powers.flat) and _maxabs(powers) < 2 ** 53:
             powers = powers.astype(np.float64)
     else:
         with np.errstate(invalid="ignore"):
             powers = np.power(base.astype(np.float64), p)      # x^p itself is irrational: float64
-    return window_sums(powers, geo), avg_divisors(x.shape[2:], geo, True)
+    return window_sums_exact(powers, math.prod(geo.kernel), _window_total(geo), bits)
 
 
 def lp_pool(x: np.ndarray, norm_type, kernel_size, stride=None, padding=0, dilation=1,
@@ -346,7 +330,8 @@ def lp_pool(x: np.ndarray, norm_type, kernel_size, stride=None, padding=0, dilat
     absolute value: a negative power sum (odd ``p``, negative data) gives NaN unless ``p = 1``
     (``sign(f)·relu(|f|)`` in torch's code equals ``f``); ``p = inf`` is ``max_pool(|x|)``.
     ``convention="onnx"`` (LpPool): ``(Σ |x|^p)^(1/p)`` over the zero-padded, dilated window.
-    The power sums are exact for integer ``p`` on integer data; the root is rounded in float64.
+    The power sums are exact for integer ``p`` on integer data, and for ``p`` = 1, 2 on float32 and
+    float16 data (their squares are exact in float64); the root is rounded in float64.
     """
     p = check_norm_type(norm_type)
     if convention not in ("torch", "onnx"):
@@ -355,14 +340,27 @@ def lp_pool(x: np.ndarray, norm_type, kernel_size, stride=None, padding=0, dilat
     if p == math.inf:
         return max_pool(np.abs(x), kernel_size, stride, padding, dilation, ceil_mode,
                         torch_limits=torch_limits).astype(np.float64)
-    s, c = lp_pool_parts(x, p, kernel_size, stride, padding, dilation, ceil_mode,
-                         absolute=convention == "onnx", torch_limits=torch_limits)
-    k = math.prod(pool_geometry(x.shape[2:], kernel_size, stride, padding, dilation, ceil_mode,
-                                torch_limits=torch_limits).kernel)
+    geo = pool_geometry(x.shape[2:], kernel_size, stride, padding, dilation, ceil_mode,
+                        torch_limits=torch_limits)
+    s, e = _power_sums(x, p, geo, convention == "onnx")
+    c, k = avg_divisors(x.shape[2:], geo, True), math.prod(geo.kernel)
     if convention == "torch":
-        s = s * k / c if s.dtype == object else divide(s * k, c)
+        s = s * k / c if s.dtype == object else _times_k_over_c(s, e, c, k)
+    elif e is not None:
+        s = s + e                                # the exact S + E rounded once (one IEEE add)
     with np.errstate(invalid="ignore"):
         return np.power(np.asarray(s, np.float64), 1.0 / p)
+
+
+def _times_k_over_c(s: np.ndarray, e: np.ndarray | None, c: np.ndarray, k: int) -> np.ndarray:
+    """``K·(S + E)/c`` in float64: the exact sum rounded once where ``c = K`` (every window inside
+    the padded input); at ceil-mode edges the exact ``(S + E)/c`` rounded once, times ``K``."""
+    out = s if e is None else s + e
+    edge = np.nonzero(np.broadcast_to(c != k, s.shape))
+    if edge[0].size:
+        c = np.broadcast_to(c, s.shape)
+        out[edge] = divide_pair(s[edge], None if e is None else e[edge], c[edge]) * k
+    return out
 
 
 def _lp_nd(nd: int, name: str):

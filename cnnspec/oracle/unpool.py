@@ -55,12 +55,27 @@ def max_unpool(x: np.ndarray, indices, kernel_size, stride=None, padding=0,
     plane = math.prod(out)
     idx = check_indices(indices, x.shape, plane).reshape(n * c, -1)
     target = (idx + plane * np.arange(n * c)[:, None]).ravel()
-    # the last occurrence of every target in row-major order: written explicitly, not left to the
-    # order in which NumPy's fancy assignment happens to store repeated indices
-    uniq, first_rev = np.unique(target[::-1], return_index=True)
+    values = x.reshape(-1)
     y = np.zeros(n * c * plane, x.dtype)
-    y[uniq] = x.reshape(-1)[target.size - 1 - first_rev]
+    y[target] = values
+    # the last occurrence of every target in row-major order wins, without trusting the order in
+    # which NumPy's fancy assignment stores repeated indices: where every value reads back
+    # bit for bit, the values sharing a target are equal and any order gives the same result;
+    # the targets that disagree are written again, explicitly, from their last occurrence
+    lost = ~_same_bits(y[target], values)
+    if lost.any():
+        sel = np.nonzero(np.isin(target, target[lost]))[0]
+        uniq, first_rev = np.unique(target[sel][::-1], return_index=True)
+        y[uniq] = values[sel[::-1][first_rev]]
     return y.reshape(n, c, *out)
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elementwise identity: float bit patterns (NaN = NaN, 0 ≠ −0), else ``==``."""
+    if a.dtype.kind == "f":
+        u = np.dtype(f"u{a.dtype.itemsize}")
+        return a.view(u) == b.view(u)
+    return a == b
 
 
 def colliding(indices) -> np.ndarray:

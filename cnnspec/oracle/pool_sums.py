@@ -1,0 +1,319 @@
+"""Exact sums of pooling windows in float64, with a certificate per call, and the quotient by the
+window's divisor rounded once.
+
+Every float32 value is an integer multiple of ``2^(e_min − 24)``, where ``e_min`` is the binary
+exponent (``frexp``) of the least non-zero magnitude in the array, and is below ``2^e_max`` in
+magnitude. A sum of ``K`` such values is therefore an integer multiple of that grid below
+``K·2^e_max``: when ``K·2^(e_max − e_min + 24) <= 2^53`` every partial sum is an integer times the
+grid under ``2^53``, representable in float64, so float64 additions in *any* order are exact
+(the **one-part certificate**).
+
+Large arrays of Gaussian data span more binades than that (the least of 10^7 N(0, 1) samples is
+near ``2^-23``). Then each value is split exactly as ``x = h + l``: ``h`` is ``x`` rounded to the
+grid ``2^G`` (``G = e_max + ⌈log2 K⌉ − 53``, so sums of ``h`` stay under ``2^53`` grid units) and
+``l = x − h`` is the rounding error, ``|l| <= 2^(G−1)``, on the fine grid; both are float32
+numbers (rounding to a coarser grid keeps at most 24 bits, and its error is representable —
+Sterbenz). Sums of ``h`` and of ``l`` are each exact in float64 when
+``K·2^(G − 1 − e_min + 24) <= 2^53`` (the **two-part certificate**, about 107 − 2·log2 K binades
+instead of 53 − log2 K). The exact window sum is then ``A + B`` of two exact float64 sums; one
+IEEE addition gives ``S = fl(A + B)`` and TwoSum its exact error ``E`` (Knuth, TAOCP vol. 2,
+§4.2.2, Theorem B), so ``S + E`` is the exact sum; where ``E = 0`` (nearly always) ``S`` is it.
+
+Data that neither certificate covers (float64 data, wider spans, integers past ``2^53``, objects)
+go to :func:`cnnspec.oracle.pool.exact_terms` (scaling by a power of two to integers) or Python
+``Fraction`` arithmetic: slow, exact. ``±inf`` and NaN are split off first and summed by IEEE
+rules, as any float implementation does.
+
+References
+----------
+Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed. (2002), §2.1 (a float is
+``m·2^(e−t)``), §4.3 (exact summation; TwoSum); Sterbenz (1974), *Floating-Point Computation*, §4.3.
+IEEE 754-2019 §5.4.1 (division is correctly rounded).
+"""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Callable
+
+import numpy as np
+
+from .core import _cast, _maxabs
+
+Total = Callable[[np.ndarray], np.ndarray]      # the window sums of an array, float64 or object
+Locate = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, list]]   # (array, flat positions) ->
+#                                                   (the windows holding them, their exact sums)
+
+_CHUNK = 1 << 18                                  # entries per pass of the bit scan
+
+
+_BITS = {np.dtype(np.float32): (np.uint32, 0xFF000000, -149), np.dtype(np.float64): (np.uint64, 0xFFE0000000000000, -1074)}
+
+
+def span(x: np.ndarray) -> tuple[int, int] | None:
+    """``(e_max, e_min)``: the ``frexp`` exponents of the largest and of the least non-zero
+    magnitude of a float32 or float64 array (``(0, 0)`` if all are zero); ``None`` if it holds
+    ``±inf`` or NaN.
+
+    Read off the bits: ``bits << 1`` drops the sign and keeps the order of magnitudes; subtracting
+    one wraps zeros past every other value, so the minimum is the least non-zero magnitude. The scan
+    goes by chunks that stay in cache (and cost a fixed scratch buffer).
+    """
+    uint, inf, _ = _BITS[x.dtype]
+    u = np.ascontiguousarray(x).reshape(-1).view(uint)
+    top, low = 0, int(np.iinfo(uint).max)
+    buf = np.empty(min(u.size, _CHUNK), uint)
+    for i in range(0, u.size, _CHUNK):
+        a = buf[:min(_CHUNK, u.size - i)]
+        np.left_shift(u[i:i + _CHUNK], uint(1), out=a)
+        top = max(top, int(a.max()))
+        np.subtract(a, uint(1), out=a)
+        low = min(low, int(a.min()))
+    if top >= inf:                                # the exponent field all ones: inf or NaN
+        return None
+    if top == 0:
+        return 0, 0
+    as_float = lambda bits: float(np.array([bits], uint).view(x.dtype)[0])  # noqa: E731
+    return math.frexp(as_float(top >> 1))[1], math.frexp(as_float((low + 1) >> 1))[1]
+
+
+def _below(x: np.ndarray, limit: float, most: int = 64) -> np.ndarray | None:
+    """Flat positions of the non-zero entries below ``limit`` in magnitude (``limit`` a power of
+    two), or None when there are more than ``most`` (by the bit scan of :func:`span`)."""
+    uint = _BITS[x.dtype][0]
+    if limit < float(np.finfo(x.dtype).smallest_subnormal):
+        return np.empty(0, np.int64)
+    if limit > float(np.finfo(x.dtype).max):
+        return None
+    cut = uint((int(np.array([limit], x.dtype).view(uint)[0]) << 1) - 1)
+    u = np.ascontiguousarray(x).reshape(-1).view(uint)
+    buf, found = np.empty(min(u.size, _CHUNK), uint), []
+    for i in range(0, u.size, _CHUNK):
+        a = buf[:min(_CHUNK, u.size - i)]
+        np.left_shift(u[i:i + _CHUNK], uint(1), out=a)
+        np.subtract(a, uint(1), out=a)                   # zeros wrap past every other value
+        hit = np.flatnonzero(a < cut)
+        found.append(hit + i)
+        if sum(map(len, found)) > most:
+            return None
+    return np.concatenate(found) if found else np.empty(0, np.int64)
+
+
+def split(x: np.ndarray, grid: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(h, l)`` in ``x``'s dtype: ``h`` is ``x`` rounded to a multiple of ``2^grid`` and
+    ``l = x − h``, both exact (the caller keeps ``x·2^−grid`` in range; see the module)."""
+    h = np.multiply(x, x.dtype.type(2.0 ** -grid))          # a power of two: exact
+    np.rint(h, out=h)
+    h *= x.dtype.type(2.0 ** grid)
+    return h, x - h
+
+
+def certified_sums(x: np.ndarray, taps: int, total: Total, bits: int | None = None,
+                   windows_of: Locate | None = None) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """``(S, E)``: float64 window sums of the finite array ``x`` with ``S + E`` exact (``E`` None
+    where ``S`` alone is exact); ``None`` when no certificate covers ``x``.
+
+    ``bits``: significant bits of every entry (default 24 for float32; float64 entries need it
+    stated, e.g. 48 for squares of float32 numbers, else there is no certificate).
+    ``windows_of(x, positions)``: for non-overlapping windows, the windows of ``x`` that hold the
+    given flat positions, and their exact sums. When the one-part certificate fails only because of a few tiny
+    entries (Gaussian data: a handful per million), every other window is certified by itself and
+    the windows holding a tiny entry take their exact sums; else the two-part split.
+    """
+    bits = bits or (24 if x.dtype == np.float32 else None)
+    if bits is None or x.dtype not in _BITS:
+        return None
+    lg = max(taps - 1, 0).bit_length()                # ⌈log2 taps⌉
+    if windows_of is not None and x.size:
+        top = max(float(x.max()), -float(x.min()))
+        if not math.isfinite(top):
+            return None
+        # a window whose non-zero entries all have exponents >= e_max + bits + lg − 53 is certified
+        tiny = _below(x, 2.0 ** (math.frexp(top)[1] + bits + lg - 54))
+        if tiny is not None and tiny.size == 0:
+            return total(x), None
+        if tiny is not None:
+            done = _with_exact_windows(total(x), *windows_of(x, tiny))
+            if done is not None:
+                return done
+    s = span(x)
+    if s is None:
+        return None
+    e_max, e_min = s
+    if x.size == 0 or taps * 2.0 ** (e_max - e_min + bits) <= 2.0 ** 53:
+        return total(x), None
+    g = e_max + lg - 53
+    least = _BITS[x.dtype][2]
+    if taps * 2.0 ** (g - 1 - e_min + bits) > 2.0 ** 53 or g < least or e_min - bits - g < least:
+        return None
+    h, low = split(x, g)
+    a, b = total(h), total(low)
+    big = a + b
+    bb = big - a
+    err = (a - (big - bb)) + (b - bb)                 # TwoSum: a + b == big + err exactly
+    return big, (err if err.any() else None)
+
+
+def _with_exact_windows(s: np.ndarray, ids: np.ndarray, sums: list[Fraction]
+                        ) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """``(S, E)`` with the exact ``sums`` at the flat windows ``ids``: ``S`` their rounding, ``E``
+    the remainder (None if that remainder is not a float64, which the caller then avoids)."""
+    if not len(sums):
+        return s, None
+    flat, e = s.reshape(-1), np.zeros(s.size)
+    flat[ids] = [float(f) for f in sums]
+    rest = [f - Fraction(float(v)) for f, v in zip(sums, flat[ids])]
+    if any(Fraction(float(r)) != r for r in rest):
+        return None
+    e[ids] = [float(r) for r in rest]
+    return s, (e.reshape(s.shape) if e.any() else None)
+
+
+def tiles(kernel: tuple[int, ...], out: tuple[int, ...]) -> Locate:
+    """``windows_of`` (:func:`certified_sums`) for windows that tile an ``(N, C, *n)`` input:
+    window ``o`` of axis ``a`` is ``[o·k_a, (o + 1)·k_a)`` (entries past the last window belong to
+    none); each window's exact sum by :func:`exact_float_sum`."""
+    def windows_of(a: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, list]:
+        shape = a.shape[:2] + tuple(out)
+        n, c, *coords = np.unravel_index(pos, a.shape)
+        win = [v // k for v, k in zip(coords, kernel)]
+        keep = np.logical_and.reduce([w < m for w, m in zip(win, out)])
+        ids = np.unique(np.ravel_multi_index((n[keep], c[keep], *(w[keep] for w in win)), shape))
+        return ids, [exact_float_sum(a[(i, j, *(slice(o * k, o * k + k) for o, k in zip(rest, kernel)))].ravel())
+                     for i, j, *rest in zip(*np.unravel_index(ids, shape))]
+    return windows_of
+
+
+def exact_float_sum(values) -> Fraction:
+    """The exact sum of floats: integer significands shifted to the least exponent, one ``int`` sum."""
+    parts = [(int(math.ldexp(m, 53)), e - 53) for m, e in map(math.frexp, map(float, values))]
+    if not parts:
+        return Fraction(0)
+    low = min(e for _, e in parts)
+    n = sum(m << (e - low) for m, e in parts)
+    return Fraction(n, 1 << -low) if low < 0 else Fraction(n << low)
+
+
+def exact_sum_object(s: np.ndarray, e: np.ndarray | None) -> np.ndarray:
+    """``S + E`` as exact numbers: ``S`` itself if ``E`` is None, else an object array with the
+    ``Fraction`` ``S + E`` where ``E ≠ 0`` (and ``S``'s exact value elsewhere)."""
+    if e is None:
+        return s
+    out = np.vectorize(lambda v: Fraction(float(v)) if math.isfinite(v) else float(v), otypes=[object])(s)
+    where = np.nonzero(e)
+    out[where] = [Fraction(float(v)) + Fraction(float(w)) for v, w in zip(s[where], e[where])]
+    return out
+
+
+def quotient(s, d):
+    """One exact quotient, rounded once: a Python ``float`` (non-finite) sum divides by IEEE rules,
+    an exact sum (``int``/``Fraction``) by rational arithmetic (``0/0`` is NaN)."""
+    if isinstance(s, float):                       # a non-finite sum: IEEE
+        return s / d if d else math.nan
+    if d == 0:
+        return math.nan if s == 0 else math.copysign(math.inf, s)
+    return float(Fraction(s) / int(d))             # Fraction -> float rounds correctly
+
+
+def divide_pair(s: np.ndarray, e: np.ndarray | None, div: np.ndarray) -> np.ndarray:
+    """``(S + E) / div``, the exact quotient rounded once to float64.
+
+    Where ``E = 0`` the float64 sum is exact and one IEEE division rounds the quotient correctly;
+    the few windows with ``E ≠ 0`` are divided as ``Fraction`` s.
+    """
+    s, div = np.asarray(s), np.asarray(div)
+    if s.dtype == object:
+        return np.vectorize(quotient, otypes=[np.float64])(s, div)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = s / div
+    if e is not None:
+        where = np.nonzero(e)
+        d = np.broadcast_to(div, s.shape)[where]
+        q[where] = [quotient(Fraction(float(v)) + Fraction(float(w)), int(k))
+                    for v, w, k in zip(s[where], e[where], d)]
+    return q
+
+
+def row_sums(x: np.ndarray, block: int = 1 << 18) -> np.ndarray:
+    """``x.sum(axis=-1)`` in float64 (objects: exact Python sums); a float32 array by cache-sized
+    blocks: converting a block and summing it while it is in cache is twice as fast as
+    ``x.sum(-1, dtype=float64)`` (``block`` entries, 2 MiB, a block). Exact whenever the caller's
+    certificate holds (any order is)."""
+    if x.size == 0 or x.dtype != np.float32:
+        return x.sum(axis=-1, dtype=None if x.dtype == object else np.float64)
+    flat = x.reshape(-1, x.shape[-1])
+    rows = max(1, block // flat.shape[1])
+    out = np.empty(flat.shape[0])
+    buf = np.empty((min(rows, flat.shape[0]), flat.shape[1]))
+    for i in range(0, flat.shape[0], rows):
+        b = buf[:min(rows, flat.shape[0] - i)]
+        np.copyto(b, flat[i:i + rows])
+        np.einsum("ij->i", b, out=out[i:i + rows])
+    return out.reshape(x.shape[:-1])
+
+
+def exact_terms(x: np.ndarray, taps: int) -> tuple[np.ndarray, int]:
+    """``(y, e)`` with ``y = x·2^e`` such that every sum of ``taps`` entries of ``y`` is exact.
+
+    ``e`` is the least exponent that makes every entry an integer (a float ``f = M·2^(ex−53)``
+    with an integer ``M`` whose trailing zeros ``tz`` give ``e ≥ 53 − ex − tz``). ``y`` is float64
+    when ``taps·max|y| < 2^53``, else an object array of ``int``/``Fraction`` with ``e = 0``.
+    Non-finite entries are the caller's business (:func:`finite_split`).
+    """
+    if x.dtype == object or x.dtype.kind not in "iubf":
+        return _cast(x, np.dtype(object)), 0
+    if x.dtype.kind in "iub":
+        if _maxabs(x) * taps < 2 ** 53:
+            return x.astype(np.float64), 0
+        return _cast(x, np.dtype(object)), 0
+    f = x.astype(np.float64)
+    nz = f[(f != 0) & np.isfinite(f)]
+    if nz.size == 0:
+        return np.zeros(x.shape), 0
+    m, ex = np.frexp(nz)
+    big = np.ldexp(m, 53).astype(np.int64)                    # |M| < 2^53: exact
+    tz = np.log2((big & -big).astype(np.float64)).astype(np.int64)
+    e = int((53 - ex - tz).max())
+    with np.errstate(over="ignore"):
+        y = np.ldexp(f, e)
+    if np.all(np.isfinite(y)) and _maxabs(y) * taps < 2 ** 53:
+        return y, e
+    return _cast(x, np.dtype(object)), 0
+
+
+def finite_split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(finite part, non-finite part or None)``: IEEE sums with ``±inf``/NaN follow the latter."""
+    if x.dtype == object or x.dtype.kind != "f" or np.all(np.isfinite(x)):
+        return x, None
+    bad = ~np.isfinite(x)
+    return np.where(bad, 0, x), np.where(bad, x, 0).astype(np.float64)
+
+
+def window_sums_exact(x: np.ndarray, taps: int, total: Total, bits: int | None = None,
+                      windows_of: Locate | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(S, E)``: the window sums of ``x`` (``total`` computes them for any array of ``x``'s shape)
+    with ``S + E`` exact: float64 under a certificate, else exact integers/``Fraction`` s in an
+    object ``S`` (``E`` None); a window holding ``±inf`` or NaN has its IEEE sum. ``bits`` as in
+    :func:`certified_sums`."""
+    x = np.asarray(x)
+    if x.dtype == np.float16:                     # every float16 is a float32
+        x = x.astype(np.float32)
+    done = certified_sums(x, taps, total, bits, windows_of)
+    if done is not None:
+        return done
+    finite, bad = finite_split(x)
+    done = certified_sums(finite, taps, total, bits, windows_of) if bad is not None else None
+    if done is not None:
+        s, e = done
+    else:
+        y, k = exact_terms(finite, taps)
+        s, e = total(y), None
+        if k:
+            s = np.ldexp(s, -k)                  # a power of two: exact
+    if bad is not None:
+        with np.errstate(invalid="ignore"):       # inf − inf is NaN, as IEEE says
+            b = total(bad)
+        hit = b != 0
+        s = np.where(hit, b, s) if s.dtype != object else np.where(hit, b, s).astype(object)
+        e = None if e is None else np.where(hit, 0.0, e)
+    return s, e

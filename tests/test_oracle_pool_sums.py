@@ -1,0 +1,183 @@
+"""cnnspec.oracle.pool_sums: the certified float64 window sums of the pooling oracle, against Python
+``Fraction`` arithmetic on each path (one part, two parts, two parts whose exact sum needs more
+than 53 bits, neither certificate), with non-finite entries, and through the public ops: average,
+adaptive and global average, and L2 pooling; max unpooling's last-wins rule on colliding indices."""
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from cnnspec import oracle
+from cnnspec.oracle import pool_sums as S
+
+RNG = np.random.default_rng(19470)
+
+
+def rowsum(a):
+    return S.row_sums(a)
+
+
+def fraction_rows(x) -> list[Fraction]:
+    return [sum((Fraction(float(v)) for v in row), Fraction(0)) for row in x.reshape(-1, x.shape[-1])]
+
+
+def exact(pair) -> list[Fraction]:
+    s, e = pair
+    return [Fraction(float(v)) + (Fraction(float(w)) if e is not None else 0)
+            for v, w in zip(s.ravel(), (e if e is not None else s).ravel())]
+
+
+def test_span_reads_the_exponents_off_the_bits():
+    x = np.array([0.0, -0.0, -3.0, 2.0 ** -30, 0.75], np.float32)
+    assert S.span(x) == (2, -29)                          # frexp(3) = (0.75, 2); 2^-30 = 0.5·2^-29
+    assert S.span(np.zeros(5, np.float32)) == (0, 0)
+    assert S.span(np.array([1e-45, -1.0], np.float32)) == (1, -148)     # the least subnormal
+    assert S.span(np.array([1.0, np.inf], np.float32)) is None
+    assert S.span(np.array([np.nan, 0.0], np.float32)) is None
+    assert S.span(np.array([2.0 ** -1000, 5.0])) == (3, -999)             # float64 too
+    big = RNG.normal(size=S._CHUNK * 2 + 7).astype(np.float32)           # several chunks
+    a = np.abs(big[big != 0])
+    assert S.span(big) == (np.frexp(a.max())[1], np.frexp(a.min())[1])
+
+
+def test_one_part_certificate_gives_exact_sums():
+    x = RNG.normal(size=(50, 9)).astype(np.float32)
+    s, e = S.certified_sums(x, 9, rowsum)
+    assert e is None and [Fraction(float(v)) for v in s] == fraction_rows(x)
+
+
+def test_two_part_split_is_exact_and_covers_wide_spans():
+    x = RNG.normal(size=(40, 8)).astype(np.float32)
+    x[::3, 2] = np.float32(2.0 ** -40) * x[::3, 2]        # 60 binades: the one-part certificate fails
+    assert 8 * 2.0 ** (np.subtract(*S.span(x)) + 24) > 2.0 ** 53
+    h, low = S.split(x, -20)
+    assert np.array_equal(h.astype(np.float64) + low, x) and np.all(np.abs(low) <= 2.0 ** -21)
+    pair = S.certified_sums(x, 8, rowsum)
+    assert pair is not None and exact(pair) == fraction_rows(x)
+
+
+def test_two_part_sums_wider_than_53_bits_keep_their_exact_remainder():
+    x = np.zeros((3, 4), np.float32)
+    x[0] = [2.0 ** 20, 3 * 2.0 ** -40, 0, 1]               # 2^20 + 1 + 3·2^-40: 61 significant bits
+    x[1] = [1, 2, 3, 4]
+    x[2] = [-2.0 ** 20, 2.0 ** -45, 2.0 ** -45, 0]
+    s, e = S.certified_sums(x, 4, rowsum)
+    assert e is not None and e[1] == 0 and e[0] != 0
+    assert exact((s, e)) == fraction_rows(x)
+    want = [float(f / 3) for f in fraction_rows(x)]
+    assert S.divide_pair(s, e, np.int64(3)).tolist() == want            # rounded once
+    obj = S.exact_sum_object(s, e)
+    assert obj.dtype == object and list(obj) == fraction_rows(x)
+
+
+def test_spans_beyond_both_certificates_fall_back_to_exact_objects():
+    x = np.array([[2.0 ** 100, 2.0 ** -100, 1.0]], np.float32)
+    assert S.certified_sums(x, 3, rowsum) is None
+    s, e = S.window_sums_exact(x, 3, rowsum)
+    assert e is None and list(s) == fraction_rows(x)
+
+
+def test_non_finite_entries_follow_ieee_beside_exact_windows():
+    x = RNG.normal(size=(6, 5)).astype(np.float32)
+    x[1, 0] *= np.float32(2.0 ** -50)                    # wide span: the two-part path
+    x[2, 3], x[3, 1], x[4, :2] = np.inf, np.nan, [np.inf, -np.inf]
+    s, e = S.window_sums_exact(x, 5, rowsum)
+    assert s[2] == np.inf and np.isnan(s[3]) and np.isnan(s[4])
+    for r in (0, 1, 5):
+        assert Fraction(float(s[r])) + (Fraction(float(e[r])) if e is not None else 0) == fraction_rows(x[r:r + 1])[0]
+
+
+def fraction_avg(x, k, s, p):
+    """avg_pool2d(count_include_pad=True) by Fractions, for a (1, 1, H, W) input."""
+    xp = np.pad(x[0, 0].astype(np.float64), p)
+    oh, ow = (xp.shape[0] - k) // s + 1, (xp.shape[1] - k) // s + 1
+    return np.array([[float(sum(Fraction(float(v)) for v in xp[i * s:i * s + k, j * s:j * s + k].flat) / (k * k))
+                      for j in range(ow)] for i in range(oh)])
+
+
+@pytest.mark.parametrize("spread", [0, 28, 45, 90])
+def test_avg_pool_of_float32_of_any_span_is_the_exact_mean_rounded_once(spread):
+    # spread 0: one part; 28, 45: two parts (45 with sums past 53 bits); 90: exact objects
+    x = (RNG.normal(size=(1, 1, 9, 11)) * 2.0 ** RNG.integers(-spread, 1, (1, 1, 9, 11))).astype(np.float32)
+    got = oracle.avg_pool2d(x, 3, 2, 1)
+    assert got.dtype == np.float64 and np.array_equal(got[0, 0], fraction_avg(x, 3, 2, 1))
+
+
+@pytest.mark.parametrize("size, out", [((7, 7), 1), ((13, 13), 6), ((12, 8), (3, 4)), ((5, 9), (2, 4))])
+def test_adaptive_and_global_average_are_exact_on_wide_float32(size, out):
+    x = (RNG.normal(size=(2, 3, *size)) * 2.0 ** RNG.integers(-40, 1, (2, 3, *size))).astype(np.float32)
+    got = oracle.adaptive_avg_pool2d(x, out)
+    m = got.shape[2:]
+    from cnnspec.spec.pooling import adaptive_windows
+    (rs, re), (cs, ce) = adaptive_windows(size[0], m[0]), adaptive_windows(size[1], m[1])
+    for n in range(2):
+        for c in range(3):
+            want = [[float(sum(Fraction(float(v)) for v in x[n, c, a:b, u:w].flat) / int((b - a) * (w - u)))
+                     for u, w in zip(cs, ce)] for a, b in zip(rs, re)]
+            assert got[n, c].tolist() == want, (size, out)
+    assert np.array_equal(oracle.adaptive_avg_pool2d(x.astype(object), out), got)   # exact objects
+
+
+def test_global_average_3d_certifies_every_plane_but_those_holding_a_tiny_entry():
+    x = RNG.normal(size=(4, 64, 2, 7, 7)).astype(np.float32)
+    x[0, 0, 0, 0, 0] = np.float32(3e-9)                    # a span the one-part certificate refuses
+    x[1, 5, 1, 2, 3] = np.float32(-2.0 ** -60)
+    x[2, 7, 0, 0, :2] = [4.0, 2.0 ** -60]                 # an exact sum past 53 bits: S + E
+    assert 98 * 2.0 ** (np.subtract(*S.span(x)) + 24) > 2.0 ** 53
+    s, e = S.window_sums_exact(x, 98, lambda a: S.row_sums(a.reshape(4, 64, 98)), windows_of=
+                               lambda a, pos: (np.unique(pos // 98), [S.exact_float_sum(a.reshape(-1, 98)[r])
+                                                                      for r in np.unique(pos // 98)]))
+    assert e is not None and e[2, 7] != 0 and np.count_nonzero(e) <= 3
+    got = oracle.adaptive_avg_pool3d(x, 1)
+    for n, c in ((0, 0), (1, 5), (2, 7), (3, 63)):
+        want = fraction_rows(x[n, c].reshape(1, -1))[0]
+        assert got[n, c].item() == float(want / 98)
+        assert Fraction(float(s[n, c])) + Fraction(float(e[n, c])) == want
+    x[3, 0, 0, 0, :2] = [2.0 ** -60, 2.0 ** -120]         # a remainder past 53 bits: no shortcut
+    got = oracle.adaptive_avg_pool3d(x, 1)
+    assert got[3, 0].item() == float(fraction_rows(x[3, 0].reshape(1, -1))[0] / 98)
+    assert S.exact_float_sum([0.5, -2.0 ** -70, 3.0]) == Fraction(7, 2) - Fraction(1, 2 ** 70)
+
+
+@pytest.mark.parametrize("spread", [0, 8, 30])
+def test_l2_pool_of_float32_is_the_root_of_the_exact_sum_of_squares_rounded_once(spread):
+    # squares have 48 bits: two parts (0, 8), or beyond them (30: exact objects)
+    x = (RNG.normal(size=(1, 2, 6, 6)) * 2.0 ** RNG.integers(-spread, 1, (1, 2, 6, 6))).astype(np.float32)
+    sums, div = oracle.lp_pool_parts(x, 2, 2, 2)
+    want = [sum(Fraction(float(v)) ** 2 for v in x[0, c, 2 * i:2 * i + 2, 2 * j:2 * j + 2].flat)
+            for c in range(2) for i in range(3) for j in range(3)]
+    assert [v if isinstance(v, Fraction) else Fraction(float(v)) for v in sums[0].ravel()] == want
+    assert np.all(div == 4)
+    got = oracle.lp_pool2d(x, 2, 2)                      # K·S/K = S: the exact sum rounded once
+    assert got[0].ravel().tolist() == [float(np.power(float(v), 0.5)) for v in want]
+    assert np.array_equal(oracle.lp_pool(x, 2, 2, convention="onnx"), got)
+
+
+def test_max_unpool_keeps_the_last_of_colliding_values():
+    n, c, m = 2, 3, 400
+    y = RNG.integers(-5, 6, (n, c, m)).astype(np.float32)
+    idx = RNG.integers(0, 50, (n, c, m)).astype(np.int64)            # many collisions
+    got = oracle.max_unpool(y, idx, 1)
+    plane = m
+    want = np.zeros((n, c, plane), np.float32)
+    for a in range(n):
+        for b in range(c):
+            for i in range(m):
+                want[a, b, idx[a, b, i]] = y[a, b, i]                # row-major order: last wins
+    assert np.array_equal(got, want)
+    z = np.array([[[0.0, -0.0]]], np.float32)                          # equal but not the same bits
+    assert np.signbit(oracle.max_unpool(z, np.array([[[1, 1]]]), 1)[0, 0, 1])
+
+
+def test_tiling_average_pooling_sums_only_windows_with_tiny_entries_exactly():
+    x = RNG.normal(size=(2, 3, 13, 13)).astype(np.float32)
+    x[0, 1, 4, 5], x[1, 2, 0, 0] = 2.0 ** -70, -3 * 2.0 ** -60     # a span no certificate covers
+    x[1, 0, 12, 3] = 2.0 ** -90                          # past the last 2x2 window: in none
+    assert S.certified_sums(x, 4, lambda a: a, windows_of=None) is None
+    got = oracle.avg_pool2d(x, 2)
+    for n, c in ((0, 1), (1, 2), (1, 0)):
+        want = [[float(sum(Fraction(float(v)) for v in x[n, c, 2 * i:2 * i + 2, 2 * j:2 * j + 2].flat) / 4)
+                 for j in range(6)] for i in range(6)]
+        assert got[n, c].tolist() == want
+    ids, sums = S.tiles((2, 2), (6, 6))(x, np.array([np.ravel_multi_index((1, 0, 12, 3), x.shape)]))
+    assert ids.size == 0 and sums == []
