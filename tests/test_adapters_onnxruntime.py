@@ -171,3 +171,11 @@ def test_max_unpool_output_size_below_the_inferred_size_is_not_expressible():
     with pytest.raises(NotExpressible, match="output_size"):
         M.max_unpool2d(x, i, (2, 1), stride=(1, 2), output_size=(1, 1, 2, 2))
     assert M.max_unpool2d(x, i, (2, 1), stride=(1, 2), output_size=(2, 4)).shape == (1, 1, 2, 4)
+
+
+def test_conv_transpose_output_padding_from_dilation_is_not_expressible():
+    # output_padding may reach dilation - 1 in torch; onnxruntime refuses output_padding >= stride
+    x, w = np.ones((1, 1, 3, 3), np.float32), np.ones((1, 1, 2, 2), np.float32)
+    assert M.conv_transpose2d(x, w, stride=2, output_padding=1).shape == (1, 1, 7, 7)
+    with pytest.raises(NotExpressible, match="output_padding"):
+        M.conv_transpose2d(x, w, stride=1, dilation=2, output_padding=1)

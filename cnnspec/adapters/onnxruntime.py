@@ -85,6 +85,12 @@ def _node(req: F.Request) -> tuple[str, dict, dict[str, np.ndarray], tuple[str, 
         feeds = {"x": x, "w": req.w} | ({} if req.b is None else {"b": req.b})
         return "Conv", attrs, feeds, ("y",)
     if req.family == "conv_transpose":
+        # torch takes output_padding < max(stride, dilation); onnxruntime's ConvTranspose checks
+        # its output shape against stride alone ("output_padding (1) may be too large for stride
+        # (1)", conv_transpose_attributes.h) and refuses the rest
+        if any(a >= s for a, s in zip(g.output_padding, g.stride)):
+            raise NotExpressible(NAME, f"output_padding {tuple(g.output_padding)} not below stride "
+                                       f"{tuple(g.stride)} (onnxruntime's ConvTranspose refuses it)")
         attrs = {"kernel_shape": list(g.kernel), "strides": list(g.stride), "pads": _onnx_pads(g.pads),
                  "dilations": list(g.dilation), "group": g.groups, "output_padding": list(g.output_padding)}
         feeds = {"x": x, "w": req.w} | ({} if req.b is None else {"b": req.b})

@@ -22,6 +22,7 @@ import numpy as np
 from ..claims import Outcome
 from .isolation import WorkerFailure
 from .properties import (Failure, OpContext, Property, Verdict, call_words, compare, first_mismatch, fmt,
+                         not_expressible,
                          idx, op_claim, result_problem)
 
 HALF = 0.5   # metamorphic properties make several calls per case: half the examples
@@ -77,10 +78,19 @@ def impulses(shape: tuple[int, ...]) -> np.ndarray:
     return np.eye(n).reshape(n, *shape)
 
 
+class ProbeNotExpressible(Exception):
+    """A framework adapter cannot express the probe's call: the claim is skipped with this reason."""
+
+
 def reconstruct(ctx: OpContext, case: dict, call) -> tuple[np.ndarray | None, Failure | None]:
-    """The target's matrix, column j its output for the unit impulse e_j (one sample per call)."""
+    """The target's matrix, column j its output for the unit impulse e_j (one sample per call).
+
+    Raises :class:`ProbeNotExpressible` when an adapter says it cannot express the call (ONNX
+    Runtime's ConvTranspose refuses output_padding >= stride): skipped, never failed."""
     e = impulses(case["x"].shape[1:])
     res = ctx.worker.call_many([call(case, e[j:j + 1]) for j in range(len(e))])
+    if res and (why := not_expressible(res[0])):
+        raise ProbeNotExpressible(why)
     cols = []
     for j, r in enumerate(res):
         if not r.ok:
@@ -140,7 +150,8 @@ def typed_snippet(ctx: OpContext, args: list, kwargs: dict, expected=None) -> st
     def lit(v) -> str:
         if not isinstance(v, np.ndarray):
             return repr(v)
-        return f"{'torch.tensor' if torch else 'np.array'}({v.tolist()!r}, dtype={'torch' if torch else 'np'}.{v.dtype.name})"
+        lib = "torch" if torch else "np"
+        return f"{'torch.tensor' if torch else 'np.array'}({v.tolist()!r}, dtype={lib}.{v.dtype.name})"
 
     lines = (["import torch"] if torch else []) + [
         "import numpy as np", "nan, inf = float('nan'), float('inf')", "from cnnspec.targets import load_op",
