@@ -37,6 +37,8 @@ def _conv_cases():
     x2, w2, b2 = ints(2, 4, 7, 6), ints(6, 2, 3, 2), ints(6)
     return [
         ("conv2d/plain", "conv2d", (ints(1, 2, 5, 5), ints(3, 2, 3, 3)), {}),
+        ("conv2d/unbatched", "conv2d", (ints(2, 5, 6), ints(3, 2, 3, 2)), {"padding": 1}),
+        ("conv_transpose2d/unbatched", "conv_transpose2d", (ints(2, 4, 5), ints(2, 3, 2, 3)), {"stride": 2}),
         ("conv2d/stride-pad-dilation-groups-bias", "conv2d", (x2, w2, b2),
          {"stride": (2, 1), "padding": (1, 2), "dilation": (1, 2), "groups": 2}),
         ("conv2d/lo-hi-pads", "conv2d", (ints(1, 3, 6, 5), ints(4, 3, 2, 3)),

@@ -128,17 +128,17 @@ def parse(op: str, args: tuple, kwargs: dict, framework: str = "") -> Request:
     if family in ("conv_integer", "qlinear_conv"):
         return _parse_integer(op, family, c)
     x = _array("input", c["input"])
-    if family == "conv":
+    if family in ("conv", "conv_transpose"):
+        # torch takes an unbatched (C, *spatial) input beside a batched weight: one sample
         w = _array("weight", c["weight"])
         b = None if c["bias"] is None else _array("bias", c["bias"])
-        geo = G.conv(x, w, b, c["stride"], c["padding"], c["dilation"], c["groups"], nd)
-        return Request(op, family, nd, x, geo, w, b, call=c)
-    if family == "conv_transpose":
-        w = _array("weight", c["weight"])
-        b = None if c["bias"] is None else _array("bias", c["bias"])
-        geo = G.conv_transpose(x, w, b, c["stride"], c["padding"], c["output_padding"], c["groups"],
-                               c["dilation"], nd)
-        return Request(op, family, nd, x, geo, w, b, call=c)
+        xb, unbatched = G.batched(x, nd) if w.ndim == nd + 2 else (x, False)
+        if family == "conv":
+            geo = G.conv(xb, w, b, c["stride"], c["padding"], c["dilation"], c["groups"], nd)
+        else:
+            geo = G.conv_transpose(xb, w, b, c["stride"], c["padding"], c["output_padding"], c["groups"],
+                                   c["dilation"], nd)
+        return Request(op, family, nd, xb, geo, w, b, unbatched=unbatched, call=c)
     if family == "pad":
         return _parse_pad(op, x, c)
     if family.startswith("adaptive"):
@@ -256,7 +256,7 @@ def _parse_pad(op: str, x: np.ndarray, c: dict) -> Request:
 
 
 def finish(req: Request, y):
-    """Undo the batch axis added to an unbatched pooling input (values and indices alike)."""
+    """Undo the batch axis added to an unbatched input (values and indices alike)."""
     if not req.unbatched:
         return y
     return tuple(v[0] for v in y) if isinstance(y, tuple) else y[0]
