@@ -179,3 +179,13 @@ def test_conv_transpose_output_padding_from_dilation_is_not_expressible():
     assert M.conv_transpose2d(x, w, stride=2, output_padding=1).shape == (1, 1, 7, 7)
     with pytest.raises(NotExpressible, match="output_padding"):
         M.conv_transpose2d(x, w, stride=1, dilation=2, output_padding=1)
+
+
+def test_zero_point_outside_its_dtype_is_refused_not_wrapped():
+    # casting 300 to uint8 would give 44 and turn an invalid call into a valid, different one
+    x, w = np.ones((1, 1, 3, 3), np.uint8), np.ones((1, 1, 2, 2), np.int8)
+    assert M.conv2d_integer(x, w, x_zero_point=255, w_zero_point=-128).dtype == np.int32
+    with pytest.raises(M.G.ArgumentError, match=r"x_zero_point=300: must be integers in \[0, 255\]"):
+        M.conv2d_integer(x, w, x_zero_point=300)
+    with pytest.raises(M.G.ArgumentError, match="w_zero_point"):
+        M.conv2d_integer(x, w, w_zero_point=-200)

@@ -137,17 +137,27 @@ def _node(req: F.Request) -> tuple[str, dict, dict[str, np.ndarray], tuple[str, 
     return "AveragePool", attrs, {"x": x}, ("y",)
 
 
+def _zero_point(name: str, v, dtype) -> np.ndarray:
+    a, info = np.asarray(v), np.iinfo(dtype)
+    if a.dtype.kind not in "iu" or a.size and (a.min() < info.min or a.max() > info.max):
+        raise G.ArgumentError(f"{name}={a.tolist()!r}: must be integers in [{info.min}, {info.max}] "
+                              f"(ONNX's zero point has the element type {np.dtype(dtype).name})")
+    return a.astype(dtype)
+
+
 def _integer_node(req: F.Request):
     """ConvInteger / QLinearConv: the zero points (and scales) are inputs of the node."""
     g, o = req.geo, req.opts
     attrs = {"kernel_shape": list(g.kernel), "strides": list(g.stride), "pads": _onnx_pads(g.pads),
              "dilations": list(g.dilation), "group": g.groups}
-    xz = np.asarray(o["x_zero_point"]).astype(req.x.dtype)
-    wz = np.asarray(o["w_zero_point"]).astype(req.w.dtype)
+    # a zero point is a tensor of its data's element type: a value outside that type's range has
+    # no ONNX graph (casting would wrap 300 to 44 and hide the invalid call)
+    xz = _zero_point("x_zero_point", o["x_zero_point"], req.x.dtype)
+    wz = _zero_point("w_zero_point", o["w_zero_point"], req.w.dtype)
     if req.family == "conv_integer":
         return "ConvInteger", attrs, {"x": req.x, "w": req.w, "x_zero_point": xz, "w_zero_point": wz}, ("y",)
     yz = np.asarray(o["y_zero_point"])
-    yz = yz.astype(yz.dtype if yz.dtype.name in ("uint8", "int8") else req.x.dtype)
+    yz = _zero_point("y_zero_point", yz, yz.dtype if yz.dtype.name in ("uint8", "int8") else req.x.dtype)
     feeds = {"x": req.x, "x_scale": np.asarray(o["x_scale"], np.float32), "x_zero_point": xz, "w": req.w,
              "w_scale": np.asarray(o["w_scale"], np.float32), "w_zero_point": wz,
              "y_scale": np.asarray(o["y_scale"], np.float32), "y_zero_point": yz}
