@@ -204,4 +204,4 @@ op_claim("conformance.conv.adjoint",
          "conv_transpose(v)⟩ for the same weight, stride, padding, dilation and groups, on inputs u "
          "of size (n−1)s − 2p + d(k−1) + output_padding + 1 (the first n outputs of conv where "
          "output_padding ≥ s), both sides exact integers on certified data; a target with no "
-         "partner beside it is skipped.", SRC, "exact", DIRECT + TRANSPOSED)(_adjoint)
+         "partner beside it is skipped.", SRC, "exact", DIRECT + TRANSPOSED, draws=PROPERTY)(_adjoint)
