@@ -130,6 +130,10 @@ def stage_conformance(ctx: RunContext) -> StageOutput:
     examples = 200 if ctx.full else None   # None: the runner's default (40 per property)
     jobs = [] if ctx.targets_only else [(f"torch.nn.functional:{op}", op, "torch", device)
                                         for device in ctx.devices() for op in OPS if op not in NOT_IN_TORCH]
+    # torch has no ConvInteger / QLinearConv: the project's NumPy implementation of the ONNX
+    # semantics (integer arithmetic, written apart from the oracle) stands in for them
+    jobs += [] if ctx.targets_only else [(f"cnnspec.conformance.shims.numpy_ops:{op}", op, "numpy", "cpu")
+                                         for op in NOT_IN_TORCH]
     jobs += [(target, op, array, "cpu") for target, op, array in ctx.targets]
     for target, op, array, device in jobs:
         subject = subject_name(target, op, device, "float32")
@@ -357,7 +361,8 @@ def _confusion(aid: str, section: str, model: str, module, dd, data_name: str) -
 STAGES: tuple[Stage, ...] = (
     Stage("spec", "symbolic and exact claims of the lecture", "the spec (cnnspec.spec)",
           ("cnnspec.spec.convolution", "cnnspec.spec.toeplitz"), stage_spec),
-    Stage("conformance", "torch.nn.functional against the spec, every op of the calling convention",
+    Stage("conformance", "torch.nn.functional (the NumPy shim for the integer ops torch lacks) against "
+                         "the spec, every op of the calling convention",
           "conformance (cnnspec.conformance)", ("cnnspec.conformance.runner",), stage_conformance),
     Stage("frameworks", "every framework x op through cnnspec's adapters, float32 (the matrix)",
           "framework adapters (cnnspec.adapters)", ("cnnspec.adapters.matrix",), stage_frameworks),
