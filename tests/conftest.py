@@ -19,3 +19,16 @@ def opinfo_db():
 
     settings.load_profile(active)
     return op_db
+
+
+def pytest_configure(config):
+    """The suite's drawn cases go to a cache folder of its own (cnnspec.conformance.case_cache),
+    never into the user's: one folder per test process, removed when it ends; the CLI's
+    subprocesses inherit it. A folder given in CNNSPEC_CACHE_DIR (or ``off``) is kept."""
+    import os
+    import tempfile
+
+    if "CNNSPEC_CACHE_DIR" not in os.environ:
+        folder = tempfile.TemporaryDirectory(prefix="cnnspec-test-cases-")
+        config._cnnspec_cases = folder            # removed with the config at the end
+        os.environ["CNNSPEC_CACHE_DIR"] = folder.name

@@ -189,3 +189,13 @@ def test_malformed_frames_are_wire_errors(doc):
     deep = b"[" * 100_000 + b"]" * 100_000
     with pytest.raises(wire.WireError):
         wire.decode(len(deep).to_bytes(4, "big") + deep)
+
+
+def test_a_gradient_that_would_broadcast_over_a_wrong_output_is_a_failed_call_not_a_silent_sum():
+    g = np.ones((1, 1, 3, 3))
+    (r,) = one("broadcast_shape_torch", "torch", "float64", calls=[Call((X, W), grad=g)])
+    assert not r.ok and not r.raised and r.grads is None
+    assert r.error.startswith("an output of shape (1, 1, 1, 3), which the gradient of shape (1, 1, 3, 3)")
+    with Worker("torch.nn.functional:conv2d", array="torch", dtype="float64") as w:
+        (ok,) = w.call_many([Call((X, W), grad=g)])
+    assert ok.ok and ok.grads[0].tolist() == [[[[1, 2, 2, 1], [2, 4, 4, 2], [2, 4, 4, 2], [1, 2, 2, 1]]]]

@@ -246,8 +246,15 @@ def _run_call(fn: Callable, ad: _Adapter, call: Call) -> Result:
             if not getattr(y, "requires_grad", False):
                 err = ("an output that does not require grad: the target is not differentiable "
                        "through torch autograd")
+            elif tuple(y.shape) != call.grad.shape:
+                err = (f"an output of shape {tuple(y.shape)}, which the gradient of shape "
+                       f"{call.grad.shape} cannot flow back through")
             else:
-                y.backward(ad.to_target(call.grad))
+                g = ad.to_target(call.grad)
+                # d/dy Σ(y·g) = g, bit for bit (MulBackward gives 1·g): the backward pass of
+                # y.backward(g), which in torch 2.x first imports sympy to check g's shape
+                # (torch.autograd._make_grads: 0.7 s, most of a quick run's calls to the target).
+                (y * g).sum().backward()
                 grads = tuple(_grad(ad, a) for a in args[:3])
         mutated = _mutation(ad, before, args, call.names)
         if mutated:

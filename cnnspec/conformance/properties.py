@@ -26,12 +26,13 @@ from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 from hypothesis import strategies as st
 
 from ..claims import Outcome
+from . import case_cache
 from .isolation import Call, Result, Worker, WorkerFailure
 
 BATCH = 64                 # calls per round trip
 
 
-@dataclass
+@dataclass(repr=False)
 class OpContext:
     """What a conformance claim needs: the worker running the target and the run's settings."""
 
@@ -50,6 +51,16 @@ class OpContext:
     cache: dict = field(default_factory=dict)     # drawn cases, shared by claims with one key
     memo: dict = field(default_factory=dict)      # call fingerprint -> result
     claim: str | None = None                      # the claim running now (its reproduce filter)
+
+    def __repr__(self) -> str:
+        """The settings a strategy may draw on (a strategy's ``repr`` names its draw in
+        :mod:`.case_cache`), not the worker, the target or what the run has found so far."""
+        return (f"OpContext(op={self.op!r}, array={self.array!r}, device={self.device!r}, "
+                f"dtype={self.dtype!r}, examples={self.examples}, seed={self.seed}, "
+                f"input_rounding={self.input_rounding!r})")
+
+    def _repr_pretty_(self, p, cycle) -> None:   # hypothesis prints strategy arguments this way
+        p.text(repr(self))
 
     def reproduce(self) -> str:
         return (f"cnnspec validate {self.target} --op {self.op} --array {self.array} "
@@ -210,17 +221,26 @@ def _settings(n: int, phases) -> settings:
                     derandomize=False, print_blob=False)
 
 
-def draw_cases(strategy: st.SearchStrategy, n: int, seed: int) -> list[dict]:
-    """``n`` cases from ``strategy`` in hypothesis's generation order for ``seed``."""
-    cases: list[dict] = []
+def draw_cases(strategy: st.SearchStrategy, n: int, seed: int, cache: tuple | None = None) -> list[dict]:
+    """``n`` cases from ``strategy`` in hypothesis's generation order for ``seed``. With ``cache``
+    (what names the draw besides these: the claim, the run's settings) they are read back from
+    :mod:`.case_cache` when the same draw was made before (the same cases: drawing is
+    deterministic), else drawn and stored there."""
+    rules = _settings(n, [Phase.generate])
+    name = None if cache is None else case_cache.key(*cache, strategy, n, seed, rules)
+    cases = case_cache.load(name)
+    if cases is not None:
+        return cases
+    cases = []
 
-    @_settings(n, [Phase.generate])
+    @rules
     @hseed(seed)
     @given(strategy)
     def collect(case):
         cases.append(case)
 
     collect()
+    case_cache.store(name, cases)
     return cases
 
 
@@ -250,7 +270,8 @@ def drawn_cases(prop: Property, ctx: OpContext) -> tuple[list[dict], int, st.Sea
     ckey = (prop.key or id(prop), n, ctx.seed)
     cases = ctx.cache.get(ckey)
     if cases is None:
-        cases = ctx.cache[ckey] = draw_cases(strategy, n, ctx.seed)
+        name = prop.key or ctx.claim            # a draw no claim names is not kept on disk
+        cases = ctx.cache[ckey] = draw_cases(strategy, n, ctx.seed, (name, ctx) if name else None)
     return cases, n, strategy
 
 
@@ -266,7 +287,11 @@ def prepare(ctx: OpContext, ids: list[str], stop: Callable[[], bool] = lambda: F
             continue
         if stop():
             break
-        drawn_cases(prop, ctx)
+        ctx.claim, claim = cid, ctx.claim          # the claim names its draw (see drawn_cases)
+        try:
+            drawn_cases(prop, ctx)
+        finally:
+            ctx.claim = claim
         done += 1
     return done
 

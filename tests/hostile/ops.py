@@ -118,3 +118,10 @@ def records_pid_and_hangs(x, weight, bias=None, **kw):
     with open(MARK, "w") as f:
         f.write(str(os.getpid()))
     time.sleep(1000)
+
+
+def broadcast_shape_torch(x, weight, bias=None, **kw):
+    """torch: one output row too few, shaped so that the gradient would broadcast over it."""
+    import torch.nn.functional as F
+
+    return F.conv2d(x, weight, bias, **kw)[..., :1, :]
