@@ -1,5 +1,7 @@
 """The JAX adapter (``cnnspec.adapters.jax``: ``jax.lax.conv_general_dilated``, ``lax.reduce_window``)
 against ``torch.nn.functional`` on exact data, and the wrong translations its tests must catch."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -38,3 +40,26 @@ def test_bad_arguments_are_one_line_usage_errors():
                     ({"groups": 3}, "groups=3"), ({"padding": "full"}, "padding='full'")):
         with pytest.raises(UsageError, match=msg):
             M.conv2d(x, w, **kw)
+
+
+def _compile_in_child(env: dict) -> str:
+    import os
+    import subprocess
+    import sys
+    code = ("import numpy as np, jax; from cnnspec.adapters import jax as M; "
+            "M.conv2d(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), padding=1); "
+            "print(M.COMPILATION_CACHE, jax.config.jax_compilation_cache_dir)")
+    p = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True,
+                       text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert p.returncode == 0, p.stderr
+    return p.stdout.split()
+
+
+def test_compiled_programs_are_kept_in_cnnspecs_cache_unless_the_user_chose(tmp_path):
+    ours, jaxs = _compile_in_child({"CNNSPEC_CACHE_DIR": str(tmp_path / "c")})
+    assert ours == jaxs == str(tmp_path / "c" / "jax")
+    assert any((tmp_path / "c" / "jax").iterdir())          # the programs this run compiled
+    assert _compile_in_child({"CNNSPEC_CACHE_DIR": "off"}) == ["None", "None"]
+    mine = str(tmp_path / "mine")
+    assert _compile_in_child({"CNNSPEC_CACHE_DIR": str(tmp_path / "c"),
+                              "JAX_COMPILATION_CACHE_DIR": mine}) == ["None", mine]

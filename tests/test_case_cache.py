@@ -148,6 +148,9 @@ def test_the_cache_is_off_when_asked(monkeypatch, tmp_path):
     monkeypatch.delenv("CNNSPEC_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert case_cache.cache_dir().parent.parent == tmp_path / "cnnspec"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert case_cache.cache_dir().parent.parent == tmp_path / "home" / ".cache" / "cnnspec"
 
 
 def test_a_repeated_validate_reads_its_cases_and_gives_the_same_verdicts(tmp_path):

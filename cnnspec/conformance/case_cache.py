@@ -11,8 +11,8 @@ were stored. The claim's name is part of the key because a ``repr`` does not sho
 strategy is made of (a lambda's captured values); within one claim and one run's settings the
 strategy is fixed by the code.
 
-Where: ``$CNNSPEC_CACHE_DIR``, else ``$XDG_CACHE_HOME/cnnspec``, else ``~/.cache/cnnspec``;
-``CNNSPEC_CACHE_DIR=off`` (or empty) turns the cache off. The folder is created private to the
+Where: ``cases/`` in :func:`cnnspec.cache.root` (``$CNNSPEC_CACHE_DIR``, else
+``$XDG_CACHE_HOME/cnnspec``, else ``~/.cache/cnnspec``; ``CNNSPEC_CACHE_DIR=off`` turns it off). The folder is created private to the
 user (mode 0700); its files are pickles that only cnnspec writes. Entries of other cnnspec
 versions are removed when a new one is stored, so the folder holds one version's cases. The cache
 is an optimisation only: a folder that cannot be created or written, or an entry that cannot be
@@ -32,21 +32,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-_OFF = ("", "off", "0", "no", "false")
+from .. import cache
+
 _FORMAT = 1          # bump when the stored layout changes
 
 
 def cache_dir() -> Path | None:
     """The folder of this cnnspec version's cases, or ``None`` when the cache is off."""
-    env = os.environ.get("CNNSPEC_CACHE_DIR")
-    if env is not None:
-        if env.strip().lower() in _OFF:
-            return None
-        root = Path(env)
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        root = Path(base) / "cnnspec"
-    return root / "cases" / version()
+    top = cache.root()
+    return None if top is None else top / "cases" / version()
 
 
 @functools.lru_cache(maxsize=1)
