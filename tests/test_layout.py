@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # repository's reference/ folder, installed as cnnspec.reference.
 LEVELS = [
     {"errors", "_version"},
-    {"claims", "targets", "devices", "shapes"},
+    {"claims", "targets", "devices", "shapes", "cache"},
     {"oracle", "spec"},
     {"strategies"},
     {"report", "options"},
