@@ -1,11 +1,17 @@
 """A bare framework name is a target: cnnspec's adapter for the op (cnnspec.adapters), validated
 by the same claims; what a framework cannot express is left out, never failed."""
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from cnnspec.conformance.runner import framework_target, validate_op
 from cnnspec.errors import UsageError
 
 FAST = dict(examples=4, shrink_seconds=2)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_framework_name_resolves_to_the_adapter():
@@ -44,3 +50,31 @@ def test_what_a_framework_cannot_express_is_left_out_not_failed():
 def test_an_adapter_takes_numpy_arrays():
     with pytest.raises(UsageError, match="adapter takes and returns NumPy arrays"):
         validate_op("torch", "conv2d", array="torch", **FAST)
+
+
+def test_an_op_the_framework_lacks_is_every_claim_skipped_with_the_reason():
+    pytest.importorskip("jax", reason="JAX is not installed: pip install 'cnnspec[jax]'")
+    results, report = validate_op("jax", "max_unpool2d", **FAST)
+    assert results and {r.status for r in results} == {"skipped"}
+    assert all(r.message == "skipped: the op max_unpool2d (JAX has no operator for it) is not "
+                            "expressible in JAX" for r in results)
+    assert report["summary"]["exit_code"] == 0 and report["calls"] == 0
+    r = subprocess.run([sys.executable, "-m", "cnnspec", "validate", "jax", "--op", "max_unpool2d", "--quiet"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stderr == "" and "Traceback" not in r.stdout
+    assert r.stdout.strip().strip("=").strip().startswith("SKIPPED: 4 skipped"), r.stdout
+
+
+def test_the_pytest_plugin_takes_a_framework_name(tmp_path):
+    from test_conformance_plugin import run_pytest
+
+    r = run_pytest(tmp_path, "-rs", target="torch", op="avg_pool2d")
+    assert r.returncode == 0 and "passed" in r.stdout and "error" not in r.stdout, r.stdout + r.stderr
+    bad = run_pytest(tmp_path, target="mxnet", op="avg_pool2d")
+    assert bad.returncode == 4 and "--cnnspec-target: 'mxnet' is not" in bad.stderr, bad.stdout + bad.stderr
+    arr = run_pytest(tmp_path, "--cnnspec-array", "torch", target="torch", op="avg_pool2d")
+    assert arr.returncode == 4 and "adapter takes and returns NumPy arrays" in arr.stderr
+    if importlib.util.find_spec("jax") is not None:
+        lacks = run_pytest(tmp_path, "-rs", target="jax", op="max_unpool2d")
+        assert lacks.returncode == 0 and "4 skipped" in lacks.stdout, lacks.stdout
+        assert "max_unpool2d (JAX has no operator for it) is not expressible in JAX" in lacks.stdout

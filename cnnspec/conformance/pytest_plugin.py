@@ -3,6 +3,7 @@
     pytest --cnnspec-target mypkg.ops:conv2d --cnnspec-op conv2d [--cnnspec-array torch]
            [--cnnspec-dtype float32] [--cnnspec-device cpu] [--cnnspec-examples 40]
            [--cnnspec-seed 0] [--junitxml=conformance.xml] [-n 2]
+    pytest --cnnspec-target jax --cnnspec-op conv2d      # a framework: cnnspec's adapter for the op
 
 The target and op may also come from the environment (``CNNSPEC_TARGET``, ``CNNSPEC_OP``, as
 array-api-tests reads ``ARRAY_API_TESTS_MODULE``) or from ini options (``cnnspec_target``,
@@ -73,9 +74,27 @@ def pytest_configure(config) -> None:
                                 f"the ini option cnnspec_op); one of {', '.join(OPS)}")
     if op not in OPS:
         raise pytest.UsageError(f"--cnnspec-op: {op!r} is not one of {', '.join(OPS)}")
+    if ":" not in target:      # a framework's name: known, installed, given NumPy arrays
+        _check_framework(target, op, setting(config, "array"))
     named = any(str(a).split("::")[0] in (str(SUITE), MODULE) for a in config.args)
     if not named:   # the user's own run, plus the suite (an xdist worker's duplicate is dropped)
         config.args.append(str(SUITE))
+
+
+def _check_framework(name: str, op: str, array: str) -> None:
+    from ..adapters import NotExpressible
+    from ..errors import UsageError
+    from .runner import framework_target
+
+    try:
+        framework_target(name, op)
+    except NotExpressible:       # the framework lacks the op: each claim is skipped, saying so
+        pass
+    except UsageError as e:
+        raise pytest.UsageError(f"--cnnspec-{e}") from None
+    if array != "numpy":
+        raise pytest.UsageError(f"--cnnspec-array: {array!r}: cnnspec's {name} adapter takes and "
+                                f"returns NumPy arrays; leave it at numpy")
 
 
 def pytest_collection_modifyitems(items) -> None:
@@ -119,11 +138,18 @@ def cnnspec_context(request):
     from .isolation import Worker
     from .properties import OpContext
 
+    from ..adapters import NotExpressible
+    from .runner import framework_target
+
     config = request.config
     target, op = setting(config, "target"), setting(config, "op")
     if not target:
         pytest.skip("no cnnspec target configured (--cnnspec-target or CNNSPEC_TARGET)")
     array, dtype, device = setting(config, "array"), setting(config, "dtype"), setting(config, "device")
+    try:     # a bare framework name (jax, onnxruntime, ...) is cnnspec's adapter for the op
+        target, _ = framework_target(target, op)
+    except NotExpressible as e:
+        pytest.skip(str(e))
     timeout = config.getoption("--cnnspec-timeout")
     worker = Worker(target, array=array, dtype=dtype, device=device, timeout=timeout)
     ctx = OpContext(worker, target, op, array, device, dtype, _examples(config), _seed(config), timeout,

@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..adapters import NotExpressible
 from ..claims import REGISTRY, ClaimResult, load_conformance, run_claim
 from ..errors import UsageError
 from ..options import EXAMPLES, SHRINK, check_count, check_seconds
@@ -71,7 +72,11 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
     claims and draws every property's cases (:func:`~.properties.prepare`, the cases each claim
     would draw when it runs): the two start-ups side by side instead of one after the other.
     """
-    target, framework = framework_target(target, op)
+    try:
+        target, framework = framework_target(target, op)
+    except NotExpressible as e:   # the framework has no such op: every claim skipped, the reason said
+        return _skipped_run(target, op, f"skipped: {e}", array=array, device=device, dtype=dtype,
+                            seed=seed, claims=claims, progress=progress, strict=strict)
     if framework is not None and array != "numpy":
         raise UsageError(f"{array!r}: cnnspec's {framework} adapter takes and returns NumPy arrays; "
                          f"leave --array at numpy", argument="array")
@@ -115,6 +120,22 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
                           seconds=round(time.perf_counter() - t0, 3),
                           examples=ctx.examples, calls=worker.calls)
     return results, report
+
+
+def _skipped_run(target: str, op: str, reason: str, *, array: str, device: str, dtype: str, seed: int,
+                 claims: list[str] | None, progress: Callable[[str], None] | None,
+                 strict: bool) -> tuple[list[ClaimResult], dict]:
+    """The results and report of a run none of whose claims can be checked: each skipped, ``reason``."""
+    if op not in OPS:
+        raise UsageError(f"op: {op!r} is not one of {', '.join(OPS)}")
+    ids = [i for i in claims_for(op, array) if claims is None or i in claims]
+    results = [ClaimResult(c.id, c.statement, c.source, c.method, "skipped", reason, group=c.group)
+               for c in (REGISTRY[i] for i in ids)]
+    for res in results if progress is not None else ():
+        progress(status_line(res))
+    env = _environment(device, seed, array=array, dtype=dtype, op=op, input_rounding=None)
+    return results, build_report("validate-op", results, target=target, op=op, env=env, strict=strict,
+                                 seconds=0.0, examples=0, calls=0)
 
 
 def framework_target(target: str, op: str) -> tuple[str, str | None]:

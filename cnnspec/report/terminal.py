@@ -59,7 +59,8 @@ def summary_lines(report: Mapping[str, Any], where: str | None = None, width: in
         lines.append(f"... and {len(warned) - limit} more warnings in the report")
     summary = report.get("summary") or {}
     n = count_statuses(claims)
-    verdict = "FAIL" if summary.get("exit_code", 1 if n["fail"] or n["error"] else 0) else "PASS"
+    verdict = ("FAIL" if summary.get("exit_code", 1 if n["fail"] or n["error"] else 0) else
+               "SKIPPED" if claims and n["skipped"] == len(claims) else "PASS")   # nothing was checked
     lines.append(f" {verdict}: {counts_line(n, summary.get('seconds'))} ".center(width, "="))
     if where:
         lines.append(f"report: {where}")
