@@ -1,8 +1,9 @@
 """Every code path of the fast exact convolution equals the spec's convolution matrix T(w).
 
-cnnspec.oracle.conv picks one of three kernels (few input channels: im2col channels-first; the
-general and grouped case: im2col channels-last; depthwise: one batched matmul over the channels)
-and runs each over blocks of samples, with the GEMM split into chunks of rows. The block and the
+cnnspec.oracle.conv picks one of three kernels (stride 1: im2col rows as contiguous slices of the
+flattened padded planes; any stride: im2col from the strided window view, in blocks of samples or
+slabs of output rows; depthwise: one batched matmul over the channels) and runs each over blocks
+of samples. The block and the
 chunk sizes are forced small here, so that one sample per block, a short last block and a short
 last chunk all occur on small data; each result must equal ``T(w)·x + b`` computed in int64
 (cnnspec.spec.toeplitz.ConvMatrix) and the same convolution in Python rationals (the oracle's
@@ -145,18 +146,24 @@ def test_certificate_scan_is_chunk_independent(chunk):
 
 @pytest.mark.parametrize("side", [32, 10])
 @pytest.mark.parametrize("channels,stride,groups", [(3, 1, 1), (12, 1, 1), (12, 2, 1), (12, 1, 3)])
-def test_each_route_to_channels_last_stays_exact(side, channels, stride, groups):
-    """Three routes move the input channels-last: one copy per channel (8 channels or fewer),
-    padding channels-first first (32x32 float32 planes, 4 KiB apart), one strided copy (else)."""
+@pytest.mark.parametrize("cache,flat", [(None, True), (1, False)])
+def test_each_route_of_the_transposed_im2col_stays_exact(side, channels, stride, groups, cache, flat,
+                                                         monkeypatch):
+    """Stride 1 takes the flattened-plane route unless one plane's im2col outgrows a block; a
+    stride > 1 or a block of one entry takes the window view (slabs of one output row)."""
     rng = np.random.default_rng(side + channels + stride + groups)
     x = rng.integers(-5, 6, (3, channels, side, side)).astype(np.float32)
     w = rng.integers(-5, 6, (4 * groups, channels // groups, 3, 3)).astype(np.float32)
     b = rng.integers(-9, 10, 4 * groups).astype(np.float32)
     c = dict(x=x, w=w, b=b, stride=(stride, stride), pads=[(1, 1), (1, 1)], dilation=(1, 1),
              groups=groups)
-    per_sample = 9 * channels * (side // stride) ** 2
-    with blocking(cache=2 * per_sample):                    # blocks of two samples, then one
+    taken = []
+    real = conv_mod._kmajor_flat
+    monkeypatch.setattr(conv_mod, "_kmajor_flat", lambda *a: taken.append(1) or real(*a))
+    per_sample = 9 * channels * (side + 2) ** 2
+    with blocking(cache=cache if cache is not None else 2 * per_sample):   # blocks of 2, then 1
         _assert_exact(c, _run(c))
+    assert bool(taken) == (flat and stride == 1)
 
 
 @st.composite
