@@ -2,7 +2,7 @@
 
 cnnspec.oracle.conv picks one of three kernels (stride 1: im2col rows as contiguous slices of the
 flattened padded planes; any stride: im2col from the strided window view, in blocks of samples or
-slabs of output rows; depthwise: one batched matmul over the channels) and runs each over blocks
+slabs of output rows; depthwise: a sum of shifted inputs times per-channel weights over the taps) and runs each over blocks
 of samples. The block and the
 chunk sizes are forced small here, so that one sample per block, a short last block and a short
 last chunk all occur on small data; each result must equal ``T(w)·x + b`` computed in int64
@@ -98,7 +98,7 @@ def test_every_path_and_blocking_equals_the_toeplitz_matrix(c, cache, chunked):
 
 @settings(max_examples=40, deadline=None)
 @given(geometries(depthwise=True), st.sampled_from([1, 100, 10 ** 6]))
-def test_depthwise_matmul_over_channels_equals_the_toeplitz_matrix(c, cache):
+def test_depthwise_tap_sums_equal_the_toeplitz_matrix(c, cache):
     with blocking(cache=cache):
         _assert_exact(c, _run(c))
 

@@ -9,7 +9,7 @@ for the cache decides GEMM speed). The im2col matrix is built transposed, one ro
 input channel, so that the GEMM is ``W (C_out/g, K) @ cols (K, B·Πm)``: its short side is the
 output channels, the orientation OpenBLAS runs fastest on these shapes (measured 1.0-1.6x faster
 than ``cols (B·Πm, K) @ Wᵀ`` on the benchmark's layers), and the product comes out channels-first.
-Depthwise convolution is one batched matrix-vector product over the channels.
+Depthwise convolution is a sum over the kernel's taps of shifted inputs times per-channel weights.
 
 ``padding`` follows ``torch.nn.functional.conv2d`` (an int, one per axis, ``'same'``, ``'valid'``)
 plus the calling convention's ``(lo, hi)`` pairs; ``padding_mode`` is ``nn.Conv2d``'s
@@ -225,13 +225,15 @@ def _kmajor_flat(x, wg, b, xp, inner, grid, length, k, d, groups, y) -> None:
 
 def _depthwise(x: np.ndarray, w: np.ndarray, b, pads, s, d, y: np.ndarray) -> None:
     """``y (N, C, *m)`` of a depthwise convolution (one input channel and one output per group),
-    as one batched matmul over the channels: ``y[n, c] = w[c] (1, Πk) @ cols[n, c] (Πk, L)``.
+    as a sum over the kernel's taps of each tap's shifted input times its per-channel weight.
 
-    Channels first, in blocks of samples that stay in cache. Stride 1: tap ``j`` of every output
-    sits in the flattened padded plane at one constant offset, so the im2col rows of a channel
-    are ``Πk`` contiguous slices of its plane, and the outputs are read back from the plane's
-    grid (the positions past a row's end are computed and dropped). Stride > 1: one strided
-    multiply-add per tap. Every product and partial sum is exact under the certificate.
+    Blocks of samples that stay in cache. Stride 1: the block is laid out channel-major, one
+    channel's padded planes end to end, so that tap ``j`` of every output of a channel sits at
+    one constant offset ``Σ j·d·grid`` of that run: each tap is one multiply and one add over
+    ``C`` long contiguous runs (the positions past a row's or a plane's end are computed and
+    dropped when the outputs are read back on the planes' grid). Stride > 1: one strided
+    multiply-add per tap on the window view. No BLAS call, and no im2col copy: every product and
+    partial sum is an integer below ``2^p`` under the certificate, so the order is immaterial.
     """
     nd = x.ndim - 2
     n, c, *size = x.shape
@@ -240,39 +242,41 @@ def _depthwise(x: np.ndarray, w: np.ndarray, b, pads, s, d, y: np.ndarray) -> No
     padded = [a + lo + hi for a, (lo, hi) in zip(size, pads)]
     plane = math.prod(padded)
     taps = list(itertools.product(*map(range, k)))
-    step = block(n, c * plane * (len(taps) + 2))
-    xp = np.zeros((step, c, *padded), dtype=w.dtype)     # reused; its border stays zero
+    wt = w.reshape(c, len(taps))
     inner = tuple(slice(lo, lo + a) for a, (lo, _) in zip(size, pads))
-    stride1 = all(v == 1 for v in s)
-    if stride1:
-        grid = [math.prod(padded[a + 1:]) for a in range(nd)]          # the plane's strides
-        length = plane - sum((ki - 1) * di * g for ki, di, g in zip(k, d, grid))  # every output
-        cols = np.empty((c, len(taps), step, length), dtype=w.dtype)
-        wt = w.reshape(c, 1, len(taps))
-    for i in range(0, n, step):
-        nb = min(step, n - i)
-        xp[(slice(0, nb), slice(None), *inner)] = x[i:i + nb]
-        if stride1:
-            # view (B, C, *k, L) of the shifted slices (tap j at offset Σ j·d·grid), copied once
-            # into channel-major rows, so that each channel is one GEMV (1, Πk) @ (Πk, B·L)
-            it = xp.itemsize
-            shifted = as_strided(xp[:nb], (nb, c, *k, length), (*xp.strides[:2], *[
-                di * g * it for di, g in zip(d, grid)], it), writeable=False)
-            cb = cols[:, :, :nb]
-            cb.reshape(c, *k, nb, length)[...] = np.moveaxis(shifted, 0, -2)
-            acc = np.matmul(wt, cb.reshape(c, len(taps), nb * length))      # (C, 1, B·L)
-            it = acc.itemsize
-            out = as_strided(acc, (nb, c, *m), (length * it, acc.strides[0],
-                                                 *[g * it for g in grid]), writeable=False)
-        else:
+    if not all(v == 1 for v in s):
+        step = block(n, c * plane * (len(taps) + 2))
+        xp = np.zeros((step, c, *padded), dtype=w.dtype)     # reused; its border stays zero
+        wb = wt.reshape(c, *[1] * nd, -1)
+        for i in range(0, n, step):
+            nb = min(step, n - i)
+            xp[(slice(0, nb), slice(None), *inner)] = x[i:i + nb]
             v = _window_view(xp[:nb], tuple(range(2, 2 + nd)), k, s, d)   # (B, C, *m, *k)
-            wb = w.reshape(c, *[1] * nd, -1)
             out = v[(Ellipsis, *taps[0])] * wb[..., 0]
             for t in range(1, len(taps)):
                 out += v[(Ellipsis, *taps[t])] * wb[..., t]
+            if b is not None:
+                out += b.reshape(c, *[1] * nd)
+            y[i:i + nb] = out
+        return
+    grid = [math.prod(padded[a + 1:]) for a in range(nd)]
+    offsets = [sum(ji * di * gi for ji, di, gi in zip(j, d, grid)) for j in taps]
+    step = block(n, 3 * c * plane)                       # the block, its sum and one product
+    xp = np.zeros((c, step, *padded), dtype=w.dtype)     # reused; its border stays zero
+    acc = np.empty((c, step * plane), dtype=w.dtype)
+    tmp = np.empty_like(acc)
+    for i in range(0, n, step):
+        nb = min(step, n - i)
+        xp[(slice(None), slice(0, nb), *inner)] = np.moveaxis(x[i:i + nb], 1, 0)
+        run = xp.reshape(c, -1)[:, :nb * plane]
+        r = nb * plane - offsets[-1]                     # every output of the block lies below r
+        out = np.multiply(run[:, offsets[0]:offsets[0] + r], wt[:, :1], out=acc[:, :r])
+        for t in range(1, len(taps)):
+            out += np.multiply(run[:, offsets[t]:offsets[t] + r], wt[:, t:t + 1], out=tmp[:, :r])
         if b is not None:
-            out = out + b.reshape(c, *[1] * nd)
-        y[i:i + nb] = out
+            out += b[:, None]
+        grid_view = acc[:, :nb * plane].reshape(c, nb, *padded)
+        y[i:i + nb] = np.moveaxis(grid_view[(slice(None), slice(None), *[slice(0, v) for v in m])], 0, 1)
 
 
 def unbatched(fn, x, nd: int, *args, **kwargs) -> np.ndarray:
