@@ -153,28 +153,28 @@ def torch_info() -> str:
 
 
 def gemm_operands(rng, op, x, w, kw):
-    """Random operands of the GEMM the oracle runs for this layer (its unavoidable work): rows
-    ``(N·Πm, K)`` times ``(K, C_out/g)`` for a convolution, ``(N·Πn, C_in/g)`` times
-    ``(C_in/g, Πk·C_out/g)`` for a transposed one; depthwise: ``(C, 1, Πk)`` times ``(C, Πk, N·Πm)``."""
+    """Random operands of the GEMM the oracle runs for this layer (its unavoidable work):
+    ``(C_out/g, K)`` times ``(K, N·Πm)`` for a convolution, ``(N·Πn, C_in/g)`` times
+    ``(C_in/g, Πk·C_out/g)`` for a transposed one; ``None`` for a depthwise convolution, which
+    the oracle sums tap by tap without a GEMM."""
     n, g = x.shape[0], kw.get("groups", 1)
     k = math.prod(w.shape[2:])
-    if op.startswith("conv_transpose"):
+    transposed = op.startswith("conv_transpose")
+    if transposed:
         a, b = (n * math.prod(x.shape[2:]), w.shape[0] // g), (w.shape[0] // g, k * w.shape[1])
     else:
-        out = ORACLE[op](x[:1], w, None, **kw).shape[2:]
         if g > 1 and w.shape[0] == g and w.shape[1] == 1:
-            return (rng.integers(-3, 4, (g, 1, k)).astype(np.float32),
-                    rng.integers(-3, 4, (g, k, n * math.prod(out))).astype(np.float32), None)
-        a, b = (n * math.prod(out), w.shape[1] * k), (w.shape[1] * k, w.shape[0] // g)
+            return None
+        out = ORACLE[op](x[:1], w, None, **kw).shape[2:]
+        a, b = (w.shape[0] // g, w.shape[1] * k), (w.shape[1] * k, n * math.prod(out))
     a, b = rng.integers(-3, 4, a).astype(np.float32), rng.integers(-3, 4, b).astype(np.float32)
-    return a, b, np.empty((a.shape[0], b.shape[1]), np.float32)
+    # the transposed convolution's GEMM runs in the oracle's chunks of rows, the convolution's
+    # (weight on the left) in one call
+    return (gemm if transposed else np.matmul), a, b, np.empty((a.shape[0], b.shape[1]), np.float32)
 
 
-def gemm_only(a, b, out) -> None:
-    if out is None:
-        np.matmul(a, b)
-    else:
-        gemm(a, b, out)
+def gemm_only(fn, a, b, out) -> None:
+    fn(a, b, out=out)
 
 
 def run_table(args, rng) -> list[float]:
@@ -196,10 +196,13 @@ def run_table(args, rng) -> list[float]:
         ratios.append(med)
         floor = ""
         if args.floor:
-            a, b, out = gemm_operands(rng, op, x, w, kw)
-            tg, tt2 = interleaved(lambda: gemm_only(a, b, out), lambda: TORCH[op](tx, tw, None, **kw),
-                                  args.warmup, args.repeat)
-            floor = f"  {np.median(tg / tt2):7.2f}"
+            operands = gemm_operands(rng, op, x, w, kw)
+            if operands is None:
+                floor = "      no GEMM"
+            else:
+                tg, tt2 = interleaved(lambda: gemm_only(*operands), lambda: TORCH[op](tx, tw, None, **kw),
+                                      args.warmup, args.repeat)
+                floor = f"  {np.median(tg / tt2):7.2f}"
         print(f"{name:34} {np.median(to) * 1e3:10.2f} {np.median(tt) * 1e3:10.2f} {med:7.2f} "
               f"[{q1:5.2f}, {q3:5.2f}]  {same}{floor}")
     print(f"{'geometric mean of the median ratios':45} {geomean(ratios):18.2f}  (worst {max(ratios):.2f})")

@@ -1,10 +1,11 @@
 """Every code path of the fast exact convolution equals the spec's convolution matrix T(w).
 
-cnnspec.oracle.conv picks one of three kernels (few input channels: im2col channels-first; the
-general and grouped case: im2col channels-last; depthwise: one batched matmul over the channels)
-and runs each over blocks of samples, with the GEMM split into chunks of rows. The block and the
-chunk sizes are forced small here, so that one sample per block, a short last block and a short
-last chunk all occur on small data; each result must equal ``T(w)·x + b`` computed in int64
+cnnspec.oracle.conv picks one of three kernels (stride 1: im2col rows as contiguous slices of the
+flattened padded planes; any stride: im2col from the strided window view, in blocks of samples or
+slabs of output rows; depthwise: a sum over the taps of shifted inputs times per-channel weights)
+and runs each over blocks of samples (the transposed convolution's GEMM also in chunks of rows).
+The block and chunk sizes are forced small here, so that one sample per block, a short last
+block and a short last chunk all occur on small data; each result must equal ``T(w)·x + b`` computed in int64
 (cnnspec.spec.toeplitz.ConvMatrix) and the same convolution in Python rationals (the oracle's
 object path), bit for bit.
 """
@@ -97,7 +98,7 @@ def test_every_path_and_blocking_equals_the_toeplitz_matrix(c, cache, chunked):
 
 @settings(max_examples=40, deadline=None)
 @given(geometries(depthwise=True), st.sampled_from([1, 100, 10 ** 6]))
-def test_depthwise_matmul_over_channels_equals_the_toeplitz_matrix(c, cache):
+def test_depthwise_tap_sums_equal_the_toeplitz_matrix(c, cache):
     with blocking(cache=cache):
         _assert_exact(c, _run(c))
 
@@ -145,18 +146,24 @@ def test_certificate_scan_is_chunk_independent(chunk):
 
 @pytest.mark.parametrize("side", [32, 10])
 @pytest.mark.parametrize("channels,stride,groups", [(3, 1, 1), (12, 1, 1), (12, 2, 1), (12, 1, 3)])
-def test_each_route_to_channels_last_stays_exact(side, channels, stride, groups):
-    """Three routes move the input channels-last: one copy per channel (8 channels or fewer),
-    padding channels-first first (32x32 float32 planes, 4 KiB apart), one strided copy (else)."""
+@pytest.mark.parametrize("cache,flat", [(None, True), (1, False)])
+def test_each_route_of_the_transposed_im2col_stays_exact(side, channels, stride, groups, cache, flat,
+                                                         monkeypatch):
+    """Stride 1 takes the flattened-plane route unless one plane's im2col outgrows a block; a
+    stride > 1 or a block of one entry takes the window view (slabs of one output row)."""
     rng = np.random.default_rng(side + channels + stride + groups)
     x = rng.integers(-5, 6, (3, channels, side, side)).astype(np.float32)
     w = rng.integers(-5, 6, (4 * groups, channels // groups, 3, 3)).astype(np.float32)
     b = rng.integers(-9, 10, 4 * groups).astype(np.float32)
     c = dict(x=x, w=w, b=b, stride=(stride, stride), pads=[(1, 1), (1, 1)], dilation=(1, 1),
              groups=groups)
-    per_sample = 9 * channels * (side // stride) ** 2
-    with blocking(cache=2 * per_sample):                    # blocks of two samples, then one
+    taken = []
+    real = conv_mod._kmajor_flat
+    monkeypatch.setattr(conv_mod, "_kmajor_flat", lambda *a: taken.append(1) or real(*a))
+    per_sample = 9 * channels * (side + 2) ** 2
+    with blocking(cache=cache if cache is not None else 2 * per_sample):   # blocks of 2, then 1
         _assert_exact(c, _run(c))
+    assert bool(taken) == (flat and stride == 1)
 
 
 @st.composite
@@ -251,3 +258,38 @@ def test_an_empty_batch_gives_an_empty_output_of_the_right_shape(groups, cg):
     assert oracle.conv2d(x, w, None, 1, 1, 1, groups).shape == (0, w.shape[0], 6, 6)
     assert oracle.conv_transpose2d(x, np.ones((groups * cg, 2, 3, 3)), None, 2, 0, 0,
                                    groups).shape == (0, 2 * groups, 13, 13)
+
+
+EDGE_CASES = {   # name: (x shape, w shape, stride, pads, dilation, groups)
+    "1-D, one channel, batch 1": ((1, 1, 9), (1, 1, 3), (1,), [(1, 2)], (2,), 1),
+    "1-D kernel as long as the padded input": ((2, 3, 4), (5, 3, 6), (1,), [(1, 1)], (1,), 1),
+    "2-D grouped, dilated, asymmetric padding": ((2, 6, 7, 6), (4, 3, 3, 2), (1, 1),
+                                                [(0, 2), (1, 0)], (2, 3), 2),
+    "2-D strided on one axis only": ((3, 4, 9, 8), (5, 4, 3, 3), (2, 1), [(1, 1), (0, 0)], (1, 1), 1),
+    "2-D depthwise, dilated": ((2, 5, 8, 9), (5, 1, 3, 3), (1, 1), [(2, 2), (2, 2)], (2, 2), 5),
+    "2-D depthwise, strided": ((1, 3, 9, 9), (3, 1, 3, 2), (2, 3), [(1, 1), (0, 1)], (1, 1), 3),
+    "2-D depthwise, channel multiplier 2": ((2, 3, 6, 6), (6, 1, 3, 3), (1, 1), [(1, 1)] * 2, (1, 1), 3),
+    "3-D stride 1, one output channel": ((2, 2, 4, 5, 6), (1, 2, 2, 3, 3), (1, 1, 1), [(1, 0)] * 3,
+                                         (1, 1, 1), 1),
+    "3-D depthwise": ((1, 4, 4, 4, 4), (4, 1, 2, 2, 2), (1, 1, 1), [(1, 1)] * 3, (1, 2, 1), 4),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGE_CASES))
+@pytest.mark.parametrize("bias", [False, True])
+def test_edge_geometries_equal_the_toeplitz_matrix_at_the_certificates_limit(name, bias):
+    """Literal edge geometries of every route, with data at the certificate's limit: all entries
+    ±peak with ``K·peak·peak`` just below 2^24, so a lost or doubled product, or one partial sum
+    rounded in float32, changes the result."""
+    xs, ws, s, pads, d, g = EDGE_CASES[name]
+    kk = math.prod(ws[1:])
+    peak = int(math.isqrt((2 ** 24 - 1 - 7) // kk))          # K·peak² + max|b| < 2^24
+    rng = np.random.default_rng(len(name))
+    x = (rng.choice([-1, 1], xs) * rng.integers(peak - 3, peak + 1, xs)).astype(np.float32)
+    w = (rng.choice([-1, 1], ws) * rng.integers(peak - 3, peak + 1, ws)).astype(np.float32)
+    b = rng.integers(-7, 8, ws[0]).astype(np.float32) if bias else None
+    c = dict(x=x, w=w, b=b, stride=s, pads=pads, dilation=d, groups=g)
+    assert core_mod.exact_arith(x, w, b, kk) == np.float32      # the float32 routes, not float64
+    for cache in (1, 2 ** 19):
+        with blocking(cache=cache):
+            _assert_exact(c, _run(c))
