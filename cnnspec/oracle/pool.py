@@ -44,7 +44,8 @@ import numpy as np
 
 from ..spec.pooling import PoolError, PoolGeometry, avg_divisors, pool_geometry, window_taps
 from .core import _all_integer, _cast, _maxabs
-from .pool_sums import divide_pair, exact_sum_object, exact_terms, finite_split, tiles, window_sums_exact
+from .pool_sums import (divide_pair, exact_sum_object, exact_terms, finite_split, tile_sums, tiles,
+                        window_sums_exact)
 
 _finite_split = finite_split      # the name the adaptive module imported
 
@@ -209,9 +210,11 @@ def _window_total(geo: PoolGeometry):
 
 def window_sums_pair(x: np.ndarray, geo: PoolGeometry) -> tuple[np.ndarray, np.ndarray | None]:
     """``(S, E)`` of every zero-padded window, ``S + E`` exact (:mod:`cnnspec.oracle.pool_sums`)."""
-    tiling = geo.kernel == geo.stride and set(geo.dilation) == {1} and not any(map(any, geo.pads))
+    tiling = geo.kernel == geo.stride and set(geo.dilation) == {1} and not any(map(any, geo.pads)) \
+        and all(m * k <= n for m, k, n in zip(geo.output_size, geo.kernel, x.shape[2:]))
     return window_sums_exact(x, math.prod(geo.kernel), _window_total(geo),
-                             windows_of=tiles(geo.kernel, geo.output_size) if tiling else None)
+                             windows_of=tiles(geo.kernel, geo.output_size) if tiling else None,
+                             blocks=(tile_sums(geo.kernel, geo.output_size), geo.output_size) if tiling else None)
 
 
 def window_sums(x: np.ndarray, geo: PoolGeometry) -> np.ndarray:

@@ -32,6 +32,7 @@ IEEE 754-2019 §5.4.1 (division is correctly rounded).
 """
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 from typing import Callable
@@ -234,6 +235,26 @@ def divide_pair(s: np.ndarray, e: np.ndarray | None, div: np.ndarray) -> np.ndar
     return q
 
 
+def plane_sums(b: np.ndarray) -> np.ndarray:
+    """A float64 ``(p, *n)`` block's sum over each plane, ``(p, 1, ..., 1)`` (``block_total`` of
+    :func:`blocked_sums` for global pooling)."""
+    return np.einsum("ij->i", b.reshape(b.shape[0], -1)).reshape(b.shape[0], *(1,) * (b.ndim - 1))
+
+
+def tile_sums(kernel: tuple[int, ...], out: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray]:
+    """``block_total`` of :func:`blocked_sums` for windows that tile the plane (kernel = stride,
+    no padding; entries past the last window belong to none): each axis split into
+    ``(windows, taps)`` and its taps added, the first axis first (the longest inner loops)."""
+    def total(b: np.ndarray) -> np.ndarray:
+        y = b[(slice(None), *(slice(0, m * k) for m, k in zip(out, kernel)))]
+        for a, (m, k) in enumerate(zip(out, kernel)):
+            y = y.reshape(*y.shape[:1 + a], m, k, *y.shape[2 + a:])
+            lead = (slice(None),) * (2 + a)
+            y = y[lead + (0,)] if k == 1 else functools.reduce(np.add, (y[lead + (j,)] for j in range(k)))
+        return y
+    return total
+
+
 def row_sums(x: np.ndarray, block: int = 1 << 18) -> np.ndarray:
     """``x.sum(axis=-1)`` in float64 (objects: exact Python sums); a float32 array by cache-sized
     blocks: converting a block and summing it while it is in cache is twice as fast as
@@ -289,15 +310,96 @@ def finite_split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return np.where(bad, 0, x), np.where(bad, x, 0).astype(np.float64)
 
 
+_MAG = 0x7FFFFFFF                                 # a float32's magnitude bits
+
+
+def _magnitudes(u: np.ndarray) -> tuple[int, int]:
+    """``(largest, least non-zero)`` magnitude bits of the float32 bits ``u`` (least: ``2^31`` if
+    all are zero), by four reductions that write nothing: as ``uint32`` the least and largest
+    words are the extreme magnitudes among non-negative and among negative floats, as ``int32``
+    the reverse; masking the sign off each gives both extremes. Only where a zero makes the least
+    magnitude 0 does one more pass skip the zeros (``bits << 1`` minus one wraps them past all)."""
+    i = u.view(np.int32)
+    top = max(int(u.max()) & _MAG, int(i.max()) & _MAG)
+    low = min(int(u.min()) & _MAG, int(i.min()) & _MAG)
+    if low == 0 and top:
+        low = (int((np.left_shift(u, np.uint32(1)) - np.uint32(1)).min()) + 1) >> 1
+    return top, low if low else 1 << 31
+
+
+def _exponent(bits: int) -> int:
+    """The ``frexp`` exponent of the positive float32 with these bits."""
+    return math.frexp(float(np.array([bits], np.uint32).view(np.float32)[0]))[1]
+
+
+def blocked_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndarray], np.ndarray],
+                 out_plane: tuple[int, ...], windows_of: Locate | None = None, block: int = _CHUNK
+                 ) -> tuple[np.ndarray, None] | tuple[np.ndarray, np.ndarray | None] | None:
+    """``(S, E)`` as :func:`certified_sums` for a float32 ``(N, C, *n)`` array whose windows each
+    lie in one ``(N, C)`` plane, in one pass: a block of planes at a time is converted to float64
+    while it is in cache, summed by ``block_total`` (a float64 ``(p, *n)`` block to its
+    ``(p, *out_plane)`` window sums) and its magnitude range read off its bits
+    (:func:`_magnitudes`). The one-part certificate on the whole array's range, or failing it the
+    windows holding a tiny entry summed exactly (``windows_of``), certifies the sums; ``None``
+    (the caller takes the general path) when the array holds ``±inf``/NaN or neither applies.
+    """
+    planes = x.shape[0] * x.shape[1]
+    if x.size == 0:
+        return None
+    flat = np.ascontiguousarray(x).reshape(planes, -1)
+    u = flat.view(np.uint32)
+    rows = max(1, block // max(flat.shape[1], 1))
+    buf = np.empty((min(rows, planes), *x.shape[2:]))
+    out = np.empty((planes, *out_plane))
+    top, low, lows = 0, 1 << 31, []
+    for i in range(0, planes, rows):
+        j = min(planes, i + rows)
+        b = buf[:j - i]
+        np.copyto(b.reshape(j - i, -1), flat[i:j])
+        with np.errstate(invalid="ignore"):           # inf − inf: such data are refused below
+            out[i:j] = block_total(b)
+        t, lo = _magnitudes(u[i:j])
+        top, low = max(top, t), min(low, lo)
+        lows.append(lo)
+    out = out.reshape(*x.shape[:2], *out_plane)
+    if top >= 0x7F800000:                             # the exponent field all ones: inf or NaN
+        return None
+    if top == 0:
+        return out, None
+    e_max, lg = _exponent(top), max(taps - 1, 0).bit_length()
+    if taps * 2.0 ** (e_max - _exponent(low) + 24) <= 2.0 ** 53:
+        return out, None
+    if windows_of is None:
+        return None
+    limit = 2.0 ** (e_max + 24 + lg - 54)            # a window of entries at least this is exact
+    if limit <= 2.0 ** -149:
+        return out, None
+    cut = int(np.array([limit], np.float32).view(np.uint32)[0])
+    tiny = [np.flatnonzero((u[i:i + rows] & np.uint32(_MAG)) - np.uint32(1) < np.uint32(cut - 1)) + i * u.shape[1]
+            for i, lo in zip(range(0, planes, rows), lows) if lo < cut]
+    tiny = np.concatenate(tiny) if tiny else np.empty(0, np.int64)
+    if tiny.size > 64:
+        return None
+    return _with_exact_windows(out, *windows_of(x, tiny))
+
+
 def window_sums_exact(x: np.ndarray, taps: int, total: Total, bits: int | None = None,
-                      windows_of: Locate | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+                      windows_of: Locate | None = None,
+                      blocks: tuple[Callable[[np.ndarray], np.ndarray], tuple[int, ...]] | None = None
+                      ) -> tuple[np.ndarray, np.ndarray | None]:
     """``(S, E)``: the window sums of ``x`` (``total`` computes them for any array of ``x``'s shape)
     with ``S + E`` exact: float64 under a certificate, else exact integers/``Fraction`` s in an
     object ``S`` (``E`` None); a window holding ``±inf`` or NaN has its IEEE sum. ``bits`` as in
-    :func:`certified_sums`."""
+    :func:`certified_sums`. ``blocks``: ``(block_total, out_plane)`` of :func:`blocked_sums`, tried
+    first on float32 data when every window lies in one plane."""
     x = np.asarray(x)
     if x.dtype == np.float16:                     # every float16 is a float32
         x = x.astype(np.float32)
+    done = None
+    if blocks is not None and x.dtype == np.float32 and bits in (None, 24) and x.ndim > 2:
+        done = blocked_sums(x, taps, *blocks, windows_of)
+    if done is not None:
+        return done
     done = certified_sums(x, taps, total, bits, windows_of)
     if done is not None:
         return done
