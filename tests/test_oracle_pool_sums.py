@@ -280,3 +280,41 @@ def test_global_average_one_pass_refuses_spans_and_non_finite_data_which_stay_ex
     x[0, 2, 0, 0] = np.nan
     assert S.blocked_sums(x, 25, S.plane_sums, (1, 1), S.tiles((5, 5), (1, 1))) is None
     assert np.isnan(oracle.adaptive_avg_pool2d(x, 1)[0, 2]).all()
+
+
+def fraction_square_sums(x, kernel) -> list[Fraction]:
+    out = [n // k for n, k in zip(x.shape[2:], kernel)]
+    return [sum((Fraction(float(v)) ** 2 for v in
+                 x[idx[:2] + tuple(slice(i * k, i * k + k) for i, k in zip(idx[2:], kernel))].flat), Fraction(0))
+            for idx in np.ndindex(*x.shape[:2], *out)]
+
+
+@pytest.mark.parametrize("kernel, size, spread", [((2,), (8,), 0), ((2, 2), (6, 6), 0), ((2, 2), (5, 7), 10),
+                                                  ((2, 2, 2), (4, 4, 6), 0), ((3, 1), (6, 2), 4)])
+def test_blocked_square_sums_are_the_exact_sums_of_squares(kernel, size, spread):
+    x = (RNG.normal(size=(2, 3, *size)) * 2.0 ** RNG.integers(-spread, 1, (2, 3, *size))).astype(np.float32)
+    x[0, 0].flat[:2] = [2.0 ** 9, 2.0 ** -3]             # a window whose exact sum needs more than 53 bits
+    out = tuple(n // k for n, k in zip(size, kernel))
+    pair = S.blocked_square_sums(x, int(np.prod(kernel)), S.tile_sums(kernel, out), out, block=40)
+    assert pair is not None and exact(pair) == fraction_square_sums(x, kernel)
+    if len(kernel) == 2:                                 # through lp_pool2d: the root of the exact sum rounded once
+        want = [float(np.sqrt(float(f))) for f in fraction_square_sums(x, kernel)]
+        assert oracle.lp_pool2d(x, 2, kernel).ravel().tolist() == want
+
+
+@pytest.mark.parametrize("values", [[1e30, 1e-30, 1.0, 2.0], [np.inf, 1.0, 1.0, 1.0], [np.nan, 0, 0, 0],
+                                    [2.0 ** -149, 0.0, -0.0, 1.0], [0.0, -0.0, 0.0, 0.0], [3.0] * 4])
+def test_blocked_square_sums_refuse_what_the_split_cannot_certify_and_lp_pool_stays_exact(values):
+    x = RNG.normal(size=(1, 2, 4, 4)).astype(np.float32)
+    x[0, 1, :2, :2] = np.array(values, np.float32).reshape(2, 2)
+    pair = S.blocked_square_sums(x, 4, S.tile_sums((2, 2), (2, 2)), (2, 2))
+    finite = bool(np.all(np.isfinite(x)))
+    wide = finite and values[0] == 1e30 or values[0] == 2.0 ** -149
+    assert (pair is None) == (not finite or wide)        # 1e30² beside 1e-30²: past both parts
+    got = oracle.lp_pool2d(x, 2, 2)
+    if finite:
+        assert got.ravel().tolist() == [float(np.sqrt(float(f))) for f in fraction_square_sums(x, (2, 2))]
+    else:
+        assert not np.isfinite(got[0, 1, 0, 0]) and np.isfinite(np.delete(got.ravel(), 4)).all()
+    if pair is not None and values == [0.0] * 4:
+        assert pair[0][0, 1, 0, 0] == 0

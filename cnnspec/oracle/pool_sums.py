@@ -19,6 +19,13 @@ instead of 53 − log2 K). The exact window sum is then ``A + B`` of two exact f
 IEEE addition gives ``S = fl(A + B)`` and TwoSum its exact error ``E`` (Knuth, TAOCP vol. 2,
 §4.2.2, Theorem B), so ``S + E`` is the exact sum; where ``E = 0`` (nearly always) ``S`` is it.
 
+Where every window lies in one ``(n, c)`` plane (global pooling; windows that tile the plane),
+float32 data take one pass (:func:`blocked_sums`): a block of planes is converted to float64 while
+in cache, summed, and its magnitude range read off its bits by four reductions that write nothing;
+the one-part certificate on the whole array's range, else the few windows holding a tiny entry
+summed exactly, certifies the result, and anything else goes the general way below. Squares
+(L2 pooling) take the two-part split a block at a time (:func:`blocked_square_sums`).
+
 Data that neither certificate covers (float64 data, wider spans, integers past ``2^53``, objects)
 go to :func:`cnnspec.oracle.pool.exact_terms` (scaling by a power of two to integers) or Python
 ``Fraction`` arithmetic: slow, exact. ``±inf`` and NaN are split off first and summed by IEEE
@@ -46,6 +53,8 @@ Locate = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, list]]   # (array,
 #                                                   (the windows holding them, their exact sums)
 
 _CHUNK = 1 << 18                                  # entries per pass of the bit scan
+_BLOCK = 1 << 17                                  # entries per block of the one-pass sums (1 MiB of
+#                                                   float64: L2; 2^16 for the two parts of squares)
 
 
 _BITS = {np.dtype(np.float32): (np.uint32, 0xFF000000, -149), np.dtype(np.float64): (np.uint64, 0xFFE0000000000000, -1074)}
@@ -246,10 +255,11 @@ def tile_sums(kernel: tuple[int, ...], out: tuple[int, ...]) -> Callable[[np.nda
     no padding; entries past the last window belong to none): each axis split into
     ``(windows, taps)`` and its taps added, the first axis first (the longest inner loops)."""
     def total(b: np.ndarray) -> np.ndarray:
-        y = b[(slice(None), *(slice(0, m * k) for m, k in zip(out, kernel)))]
+        nl = b.ndim - len(kernel)                     # leading (plane) axes
+        y = b[(..., *(slice(0, m * k) for m, k in zip(out, kernel)))]
         for a, (m, k) in enumerate(zip(out, kernel)):
-            y = y.reshape(*y.shape[:1 + a], m, k, *y.shape[2 + a:])
-            lead = (slice(None),) * (2 + a)
+            y = y.reshape(*y.shape[:nl + a], m, k, *y.shape[nl + 1 + a:])
+            lead = (slice(None),) * (nl + 1 + a)
             y = y[lead + (0,)] if k == 1 else functools.reduce(np.add, (y[lead + (j,)] for j in range(k)))
         return y
     return total
@@ -333,7 +343,7 @@ def _exponent(bits: int) -> int:
 
 
 def blocked_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndarray], np.ndarray],
-                 out_plane: tuple[int, ...], windows_of: Locate | None = None, block: int = _CHUNK
+                 out_plane: tuple[int, ...], windows_of: Locate | None = None, block: int = _BLOCK
                  ) -> tuple[np.ndarray, None] | tuple[np.ndarray, np.ndarray | None] | None:
     """``(S, E)`` as :func:`certified_sums` for a float32 ``(N, C, *n)`` array whose windows each
     lie in one ``(N, C)`` plane, in one pass: a block of planes at a time is converted to float64
@@ -352,15 +362,15 @@ def blocked_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndarray], n
     buf = np.empty((min(rows, planes), *x.shape[2:]))
     out = np.empty((planes, *out_plane))
     top, low, lows = 0, 1 << 31, []
-    for i in range(0, planes, rows):
-        j = min(planes, i + rows)
-        b = buf[:j - i]
-        np.copyto(b.reshape(j - i, -1), flat[i:j])
-        with np.errstate(invalid="ignore"):           # inf − inf: such data are refused below
+    with np.errstate(invalid="ignore"):               # inf − inf: such data are refused below
+        for i in range(0, planes, rows):
+            j = min(planes, i + rows)
+            b = buf[:j - i]
+            np.copyto(b.reshape(j - i, -1), flat[i:j])
             out[i:j] = block_total(b)
-        t, lo = _magnitudes(u[i:j])
-        top, low = max(top, t), min(low, lo)
-        lows.append(lo)
+            t, lo = _magnitudes(u[i:j])
+            top, low = max(top, t), min(low, lo)
+            lows.append(lo)
     out = out.reshape(*x.shape[:2], *out_plane)
     if top >= 0x7F800000:                             # the exponent field all ones: inf or NaN
         return None
@@ -381,6 +391,53 @@ def blocked_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndarray], n
     if tiny.size > 64:
         return None
     return _with_exact_windows(out, *windows_of(x, tiny))
+
+
+def blocked_square_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndarray], np.ndarray],
+                        out_plane: tuple[int, ...], block: int = _BLOCK // 2
+                        ) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """``(S, E)``, ``S + E`` the exact window sums of the squares of a finite float32
+    ``(N, C, *n)`` array (windows within one plane), by the two-part split done a block at a time
+    in cache; ``None`` where the array holds ``±inf``/NaN or the split's certificate fails.
+
+    A square ``s = x²`` is exact in float64 (48 bits), below ``2^(2·e_max)`` and a multiple of
+    ``2^(2·e_min − 48)`` (``e``: ``frexp`` exponents of ``|x|``). ``h = fl(s + C) − C`` with
+    ``C = 1.5·2^(G+52)`` is ``s`` rounded to the grid ``2^G`` (``s + C`` stays in ``C``'s binade;
+    Sterbenz), ``l = s − h`` its exact rounding error, and sums of ``h`` and of ``l`` are exact
+    under the two-part certificate of :func:`certified_sums`; TwoSum joins them.
+    """
+    planes = x.shape[0] * x.shape[1]
+    if x.size == 0 or x.dtype != np.float32:
+        return None
+    flat = np.ascontiguousarray(x).reshape(planes, -1)
+    top, low = _magnitudes(flat.reshape(-1).view(np.uint32))
+    if top >= 0x7F800000:
+        return None
+    if top == 0:
+        return np.zeros((*x.shape[:2], *out_plane)), None
+    e_max, e_min = 2 * _exponent(top), 2 * _exponent(low) - 48       # the squares' top and grid
+    g = e_max + max(max(taps - 1, 0).bit_length(), 2) - 53
+    if taps * 2.0 ** (g - 1 - e_min) > 2.0 ** 53 or g - 1 < -1074:
+        return None
+    c = 1.5 * 2.0 ** (g + 52)
+    rows = max(1, block // max(flat.shape[1], 1))
+    parts = np.empty((2, planes, *out_plane))               # the sums of h, then of l
+    for i in range(0, planes, rows):
+        j = min(planes, i + rows)
+        hl = np.empty((2, j - i, *x.shape[2:]))
+        h, sq = hl
+        np.copyto(sq.reshape(j - i, -1), flat[i:j])
+        np.multiply(sq, sq, out=sq)                          # exact: 48 bits
+        np.add(sq, c, out=h)
+        h -= c                                               # s rounded to the grid 2^g
+        sq -= h                                              # its rounding error, exact
+        parts[:, i:j] = block_total(hl)
+    a, b = parts
+    big = a + b
+    bb = big - a
+    err = (a - (big - bb)) + (b - bb)                        # TwoSum: a + b == big + err exactly
+    shape = (*x.shape[:2], *out_plane)
+    return big.reshape(shape), (err.reshape(shape) if err.any() else None)
 
 
 def window_sums_exact(x: np.ndarray, taps: int, total: Total, bits: int | None = None,
