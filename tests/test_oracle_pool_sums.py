@@ -318,3 +318,12 @@ def test_blocked_square_sums_refuse_what_the_split_cannot_certify_and_lp_pool_st
         assert not np.isfinite(got[0, 1, 0, 0]) and np.isfinite(np.delete(got.ravel(), 4)).all()
     if pair is not None and values == [0.0] * 4:
         assert pair[0][0, 1, 0, 0] == 0
+
+
+def test_exact_float_sum_takes_fsum_only_when_its_remainder_is_exact():
+    wide = (RNG.normal(size=(200, 98)) * 2.0 ** RNG.integers(-80, 80, (200, 98))).astype(np.float32)
+    for row in wide:
+        assert S.exact_float_sum(row) == sum((Fraction(float(v)) for v in row), Fraction(0))
+    three = [1.0, 2.0 ** -60, 2.0 ** -130]             # a remainder of 71 bits: the integer path
+    assert S.exact_float_sum(three) == 1 + Fraction(1, 2 ** 60) + Fraction(1, 2 ** 130)
+    assert S.exact_float_sum([2.0 ** -1074, 1e308, -1e308, -0.0]) == Fraction(1, 2 ** 1074)

@@ -195,7 +195,15 @@ def tiles(kernel: tuple[int, ...], out: tuple[int, ...]) -> Locate:
 
 
 def exact_float_sum(values) -> Fraction:
-    """The exact sum of floats: integer significands shifted to the least exponent, one ``int`` sum."""
+    """The exact sum of finite floats: ``S + E`` from ``math.fsum`` (``S`` the sum's rounding, ``E``
+    the remainder's) when the sum of the values, ``−S`` and ``−E`` is 0 (a non-zero sum of floats
+    is at least ``2^-1074`` and cannot round to 0); else integer significands shifted to the least
+    exponent, one ``int`` sum."""
+    values = [float(v) for v in values]
+    s = math.fsum(values)
+    e = math.fsum(values + [-s])
+    if math.fsum(values + [-s, -e]) == 0:
+        return Fraction(s) + Fraction(e)
     parts = [(int(math.ldexp(m, 53)), e - 53) for m, e in map(math.frexp, map(float, values))]
     if not parts:
         return Fraction(0)
