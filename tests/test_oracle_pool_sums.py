@@ -181,3 +181,149 @@ def test_tiling_average_pooling_sums_only_windows_with_tiny_entries_exactly():
         assert got[n, c].tolist() == want
     ids, sums = S.tiles((2, 2), (6, 6))(x, np.array([np.ravel_multi_index((1, 0, 12, 3), x.shape)]))
     assert ids.size == 0 and sums == []
+
+
+# --- the one-pass blocked sums (a block of planes converted, summed and ranged while in cache) ----
+
+def exact_tile_means(x, kernel, plane_div=None) -> list[float]:
+    """Every tiling window's exact mean (``kernel = stride``), by Fractions, in row-major order."""
+    nd = len(kernel)
+    out = [n // k for n, k in zip(x.shape[2:], kernel)]
+    got = []
+    for idx in np.ndindex(*x.shape[:2], *out):
+        lead, o = idx[:2], idx[2:]
+        win = x[lead + tuple(slice(i * k, i * k + k) for i, k in zip(o, kernel))]
+        got.append(float(sum((Fraction(float(v)) for v in win.flat), Fraction(0)) / int(np.prod(kernel))))
+    assert nd == len(out)
+    return got
+
+
+def test_magnitudes_are_the_extreme_magnitudes_whatever_the_signs_and_zeros():
+    cases = [RNG.normal(size=1000).astype(np.float32),
+             np.abs(RNG.normal(size=50)).astype(np.float32),             # all positive
+             -np.abs(RNG.normal(size=50)).astype(np.float32),            # all negative
+             np.array([0.0, -0.0, 3.0, -2.0 ** -140, 0.0], np.float32),  # zeros and a subnormal
+             np.array([-0.0, -5.0, -0.0], np.float32),
+             np.array([0.0, -0.0], np.float32),
+             np.array([7.0] * 9, np.float32)]
+    for x in cases:
+        mag = np.abs(x).view(np.uint32).astype(np.int64)
+        nz = mag[mag != 0]
+        want = (int(mag.max()), int(nz.min()) if nz.size else 1 << 31)
+        assert S._magnitudes(x.view(np.uint32)) == want, x
+
+
+@pytest.mark.parametrize("kernel, size", [((2,), (9,)), ((2, 2), (6, 7)), ((2, 2, 2), (4, 6, 6)),
+                                          ((1, 3, 2), (2, 6, 5))])
+def test_blocked_tiling_sums_are_exact_on_gaussian_data(kernel, size):
+    x = RNG.normal(size=(3, 4, *size)).astype(np.float32)
+    x[0, 0].flat[0] = 2.0 ** -60 * x[0, 0].flat[0]        # a tiny entry: its window is summed exactly
+    out = tuple(n // k for n, k in zip(size, kernel))
+    pair = S.blocked_sums(x, int(np.prod(kernel)), S.tile_sums(kernel, out), out, S.tiles(kernel, out),
+                          block=50)                       # several blocks
+    assert pair is not None
+    op = (oracle.avg_pool1d, oracle.avg_pool2d, oracle.avg_pool3d)[len(kernel) - 1]
+    assert op(x, kernel).ravel().tolist() == exact_tile_means(x, kernel)
+
+
+@pytest.mark.parametrize("values", [
+    [1e30, 1e-30, -1e30, 2.0],                           # 200 binades: no certificate, exact fallback
+    [2.0 ** -149, -2.0 ** -149, 2.0 ** -130, 1.0],       # subnormals beside 1
+    [np.inf, 1.0, -np.inf, np.nan],                      # IEEE sums
+    [-0.0, -0.0, 0.0, -0.0],
+    [0.1, 0.1, 0.1, 0.1],                                # all equal
+    [3e38, 3e38, -1e-38, 3e38]])                         # float32's largest: no overflow in float64
+def test_blocked_sums_fall_back_and_stay_exact_on_adversarial_windows(values):
+    x = RNG.normal(size=(1, 1, 4, 6)).astype(np.float32)
+    x[0, 0, :2, :2] = np.array(values, np.float32).reshape(2, 2)
+    got = oracle.avg_pool2d(x, 2)
+    finite = np.all(np.isfinite(x))
+    want = np.array(exact_tile_means(x, (2, 2)) if finite else [np.nan] * 6)
+    if finite:
+        assert got.ravel().tolist() == want.tolist()
+    else:                                                # inf − inf and NaN: NaN, by IEEE
+        rest = x.copy()
+        rest[0, 0, :2, :2] = 0
+        assert np.isnan(got[0, 0, 0, 0]) and got.ravel()[1:].tolist() == exact_tile_means(rest, (2, 2))[1:]
+        assert S.blocked_sums(x, 4, S.tile_sums((2, 2), (2, 3)), (2, 3), S.tiles((2, 2), (2, 3))) is None
+    if values[0] == 1e30:                                # the tiny entry's window summed exactly: S + E
+        s, e = S.blocked_sums(x, 4, S.tile_sums((2, 2), (2, 3)), (2, 3), S.tiles((2, 2), (2, 3)))
+        assert s[0, 0, 0, 0] == 2.0 and e[0, 0, 0, 0] == np.float64(np.float32(1e-30))
+    assert np.signbit(oracle.avg_pool2d(np.full((1, 1, 2, 2), -0.0, np.float32), 2)).all() == \
+        np.signbit(np.float64(-0.0) + -0.0)              # -0 + -0 = -0: the IEEE sum's sign
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 7), (2, 1, 7, 7), (1, 3, 2, 7, 7), (4, 64, 2, 7, 7)])
+def test_global_average_one_pass_is_exact_and_its_tiny_route_keeps_the_remainder(shape):
+    x = RNG.normal(size=shape).astype(np.float32)
+    plane = int(np.prod(shape[2:]))
+    x.reshape(-1, plane)[0, :2] = [4.0, 2.0 ** -60]     # an exact sum past 53 bits: S + E
+    x.reshape(-1, plane)[-1, -1] = -2.0 ** -50
+    m = (1,) * (x.ndim - 2)
+    pair = S.blocked_sums(x, plane, S.plane_sums, m, S.tiles(shape[2:], m), block=100)
+    assert pair is not None and pair[1] is not None and pair[1].reshape(-1)[0] != 0
+    rows = x.reshape(-1, plane)
+    assert exact(pair) == fraction_rows(rows)
+    op = (oracle.adaptive_avg_pool1d, oracle.adaptive_avg_pool2d, oracle.adaptive_avg_pool3d)[x.ndim - 3]
+    assert op(x, 1).ravel().tolist() == [float(f / plane) for f in fraction_rows(rows)]
+
+
+def test_global_average_one_pass_refuses_spans_and_non_finite_data_which_stay_exact():
+    x = RNG.normal(size=(2, 3, 5, 5)).astype(np.float32)
+    x[0, 0, 0, :] = 2.0 ** -60                          # a whole row of tiny entries is fine...
+    x[1, 2] *= np.float32(2.0 ** -70)
+    x[1, 1, 1, 1] = 1e30                                # ...but 100 binades in too many windows
+    x[0, 1, :, 0] = 1e-30
+    assert S.blocked_sums(x, 25, S.plane_sums, (1, 1), S.tiles((5, 5), (1, 1))) is None
+    got = oracle.adaptive_avg_pool2d(x, 1)
+    assert got.ravel().tolist() == [float(f / 25) for f in fraction_rows(x.reshape(-1, 25))]
+    x[0, 2, 0, 0] = np.nan
+    assert S.blocked_sums(x, 25, S.plane_sums, (1, 1), S.tiles((5, 5), (1, 1))) is None
+    assert np.isnan(oracle.adaptive_avg_pool2d(x, 1)[0, 2]).all()
+
+
+def fraction_square_sums(x, kernel) -> list[Fraction]:
+    out = [n // k for n, k in zip(x.shape[2:], kernel)]
+    return [sum((Fraction(float(v)) ** 2 for v in
+                 x[idx[:2] + tuple(slice(i * k, i * k + k) for i, k in zip(idx[2:], kernel))].flat), Fraction(0))
+            for idx in np.ndindex(*x.shape[:2], *out)]
+
+
+@pytest.mark.parametrize("kernel, size, spread", [((2,), (8,), 0), ((2, 2), (6, 6), 0), ((2, 2), (5, 7), 10),
+                                                  ((2, 2, 2), (4, 4, 6), 0), ((3, 1), (6, 2), 4)])
+def test_blocked_square_sums_are_the_exact_sums_of_squares(kernel, size, spread):
+    x = (RNG.normal(size=(2, 3, *size)) * 2.0 ** RNG.integers(-spread, 1, (2, 3, *size))).astype(np.float32)
+    x[0, 0].flat[:2] = [2.0 ** 9, 2.0 ** -3]             # a window whose exact sum needs more than 53 bits
+    out = tuple(n // k for n, k in zip(size, kernel))
+    pair = S.blocked_square_sums(x, int(np.prod(kernel)), S.tile_sums(kernel, out), out, block=40)
+    assert pair is not None and exact(pair) == fraction_square_sums(x, kernel)
+    if len(kernel) == 2:                                 # through lp_pool2d: the root of the exact sum rounded once
+        want = [float(np.sqrt(float(f))) for f in fraction_square_sums(x, kernel)]
+        assert oracle.lp_pool2d(x, 2, kernel).ravel().tolist() == want
+
+
+@pytest.mark.parametrize("values", [[1e30, 1e-30, 1.0, 2.0], [np.inf, 1.0, 1.0, 1.0], [np.nan, 0, 0, 0],
+                                    [2.0 ** -149, 0.0, -0.0, 1.0], [0.0, -0.0, 0.0, 0.0], [3.0] * 4])
+def test_blocked_square_sums_refuse_what_the_split_cannot_certify_and_lp_pool_stays_exact(values):
+    x = RNG.normal(size=(1, 2, 4, 4)).astype(np.float32)
+    x[0, 1, :2, :2] = np.array(values, np.float32).reshape(2, 2)
+    pair = S.blocked_square_sums(x, 4, S.tile_sums((2, 2), (2, 2)), (2, 2))
+    finite = bool(np.all(np.isfinite(x)))
+    wide = finite and values[0] == 1e30 or values[0] == 2.0 ** -149
+    assert (pair is None) == (not finite or wide)        # 1e30² beside 1e-30²: past both parts
+    got = oracle.lp_pool2d(x, 2, 2)
+    if finite:
+        assert got.ravel().tolist() == [float(np.sqrt(float(f))) for f in fraction_square_sums(x, (2, 2))]
+    else:
+        assert not np.isfinite(got[0, 1, 0, 0]) and np.isfinite(np.delete(got.ravel(), 4)).all()
+    if pair is not None and values == [0.0] * 4:
+        assert pair[0][0, 1, 0, 0] == 0
+
+
+def test_exact_float_sum_takes_fsum_only_when_its_remainder_is_exact():
+    wide = (RNG.normal(size=(200, 98)) * 2.0 ** RNG.integers(-80, 80, (200, 98))).astype(np.float32)
+    for row in wide:
+        assert S.exact_float_sum(row) == sum((Fraction(float(v)) for v in row), Fraction(0))
+    three = [1.0, 2.0 ** -60, 2.0 ** -130]             # a remainder of 71 bits: the integer path
+    assert S.exact_float_sum(three) == 1 + Fraction(1, 2 ** 60) + Fraction(1, 2 ** 130)
+    assert S.exact_float_sum([2.0 ** -1074, 1e308, -1e308, -0.0]) == Fraction(1, 2 ** 1074)

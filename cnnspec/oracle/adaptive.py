@@ -21,7 +21,7 @@ import numpy as np
 
 from ..spec.pooling import adaptive_output_size, adaptive_windows
 from .pool import argmax_torch, avg_pool, batched, max_pool, named, unbatch
-from .pool_sums import divide_pair, row_sums, tiles, window_sums_exact
+from .pool_sums import divide_pair, plane_sums, row_sums, tiles, window_sums_exact
 
 
 def adaptive_gather(x: np.ndarray, output_size) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -71,7 +71,7 @@ def adaptive_avg_pool(x: np.ndarray, output_size) -> np.ndarray:
     if all(v == 1 for v in m):
         plane = math.prod(n)
         s, e = window_sums_exact(x, plane, lambda a: row_sums(a.reshape(*a.shape[:2], plane)).reshape(
-            *a.shape[:2], *m), windows_of=tiles(n, m))
+            *a.shape[:2], *m), windows_of=tiles(n, m), blocks=(plane_sums, m))
         return divide_pair(s, e, np.int64(plane))
     k = _divides(x, output_size)
     if k is not None:

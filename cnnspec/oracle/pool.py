@@ -21,7 +21,7 @@ gives indices 7, 10, 13).
 Average pooling returns exact window sums and divisors (:func:`avg_pool_parts`). Float32 and
 float16 data are summed straight into float64 under an exactness certificate read off the data's
 exponent range, splitting each value exactly into two float32 parts when the range is wide
-(:mod:`cnnspec.oracle.pool_sums`); other float data are first scaled by a power of two that makes
+(:mod:`cnnspec.oracle.pool_sums`; windows that tile the plane in one cache-blocked pass); other float data are first scaled by a power of two that makes
 every entry an integer (a float is ``m·2^e`` with an integer ``m``) when the scaled sums stay below
 ``2^53`` (:func:`exact_terms`); the rest in Python ``Fraction`` arithmetic. The quotient of the
 exact sum by the integer divisor is one IEEE division: the exact rational rounded once to float64.
@@ -44,7 +44,8 @@ import numpy as np
 
 from ..spec.pooling import PoolError, PoolGeometry, avg_divisors, pool_geometry, window_taps
 from .core import _all_integer, _cast, _maxabs
-from .pool_sums import divide_pair, exact_sum_object, exact_terms, finite_split, tiles, window_sums_exact
+from .pool_sums import (blocked_square_sums, divide_pair, exact_sum_object, exact_terms, finite_split, tile_sums, tiles,
+                        window_sums_exact)
 
 _finite_split = finite_split      # the name the adaptive module imported
 
@@ -207,11 +208,19 @@ def _window_total(geo: PoolGeometry):
         else _reduce(a, geo, 0, np.add)
 
 
+def _tiling(x: np.ndarray, geo: PoolGeometry) -> bool:
+    """Whether the windows tile the input (kernel = stride, no dilation or padding, no partial
+    window at the end)."""
+    return geo.kernel == geo.stride and set(geo.dilation) == {1} and not any(map(any, geo.pads)) \
+        and all(m * k <= n for m, k, n in zip(geo.output_size, geo.kernel, x.shape[2:]))
+
+
 def window_sums_pair(x: np.ndarray, geo: PoolGeometry) -> tuple[np.ndarray, np.ndarray | None]:
     """``(S, E)`` of every zero-padded window, ``S + E`` exact (:mod:`cnnspec.oracle.pool_sums`)."""
-    tiling = geo.kernel == geo.stride and set(geo.dilation) == {1} and not any(map(any, geo.pads))
+    tiling = _tiling(x, geo)
     return window_sums_exact(x, math.prod(geo.kernel), _window_total(geo),
-                             windows_of=tiles(geo.kernel, geo.output_size) if tiling else None)
+                             windows_of=tiles(geo.kernel, geo.output_size) if tiling else None,
+                             blocks=(tile_sums(geo.kernel, geo.output_size), geo.output_size) if tiling else None)
 
 
 def window_sums(x: np.ndarray, geo: PoolGeometry) -> np.ndarray:
@@ -306,6 +315,12 @@ def _power_sums(x: np.ndarray, p: float, geo: PoolGeometry, absolute: bool
     The square of a float32 (float16) number is exact in float64 with at most 48 significant bits,
     its first power has 24: both are summed under :func:`~cnnspec.oracle.pool_sums.certified_sums`.
     """
+    tiling = _tiling(x, geo)
+    if p == 2 and tiling and x.dtype == np.float32:
+        done = blocked_square_sums(x, math.prod(geo.kernel), tile_sums(geo.kernel, geo.output_size),
+                                   geo.output_size)
+        if done is not None:
+            return done
     base = np.abs(x) if absolute else x
     bits = None
     if p in (1, 2) and x.dtype in (np.float32, np.float16):
@@ -356,6 +371,8 @@ def _times_k_over_c(s: np.ndarray, e: np.ndarray | None, c: np.ndarray, k: int) 
     """``K·(S + E)/c`` in float64: the exact sum rounded once where ``c = K`` (every window inside
     the padded input); at ceil-mode edges the exact ``(S + E)/c`` rounded once, times ``K``."""
     out = s if e is None else s + e
+    if np.all(c == k):                                   # no window at a ceil-mode edge
+        return out
     edge = np.nonzero(np.broadcast_to(c != k, s.shape))
     if edge[0].size:
         c = np.broadcast_to(c, s.shape)

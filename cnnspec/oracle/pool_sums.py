@@ -19,6 +19,13 @@ instead of 53 − log2 K). The exact window sum is then ``A + B`` of two exact f
 IEEE addition gives ``S = fl(A + B)`` and TwoSum its exact error ``E`` (Knuth, TAOCP vol. 2,
 §4.2.2, Theorem B), so ``S + E`` is the exact sum; where ``E = 0`` (nearly always) ``S`` is it.
 
+Where every window lies in one ``(n, c)`` plane (global pooling; windows that tile the plane),
+float32 data take one pass (:func:`blocked_sums`): a block of planes is converted to float64 while
+in cache, summed, and its magnitude range read off its bits by four reductions that write nothing;
+the one-part certificate on the whole array's range, else the few windows holding a tiny entry
+summed exactly, certifies the result, and anything else goes the general way below. Squares
+(L2 pooling) take the two-part split a block at a time (:func:`blocked_square_sums`).
+
 Data that neither certificate covers (float64 data, wider spans, integers past ``2^53``, objects)
 go to :func:`cnnspec.oracle.pool.exact_terms` (scaling by a power of two to integers) or Python
 ``Fraction`` arithmetic: slow, exact. ``±inf`` and NaN are split off first and summed by IEEE
@@ -32,6 +39,7 @@ IEEE 754-2019 §5.4.1 (division is correctly rounded).
 """
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 from typing import Callable
@@ -45,6 +53,8 @@ Locate = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, list]]   # (array,
 #                                                   (the windows holding them, their exact sums)
 
 _CHUNK = 1 << 18                                  # entries per pass of the bit scan
+_BLOCK = 1 << 17                                  # entries per block of the one-pass sums (1 MiB of
+#                                                   float64: L2; 2^16 for the two parts of squares)
 
 
 _BITS = {np.dtype(np.float32): (np.uint32, 0xFF000000, -149), np.dtype(np.float64): (np.uint64, 0xFFE0000000000000, -1074)}
@@ -185,7 +195,15 @@ def tiles(kernel: tuple[int, ...], out: tuple[int, ...]) -> Locate:
 
 
 def exact_float_sum(values) -> Fraction:
-    """The exact sum of floats: integer significands shifted to the least exponent, one ``int`` sum."""
+    """The exact sum of finite floats: ``S + E`` from ``math.fsum`` (``S`` the sum's rounding, ``E``
+    the remainder's) when the sum of the values, ``−S`` and ``−E`` is 0 (a non-zero sum of floats
+    is at least ``2^-1074`` and cannot round to 0); else integer significands shifted to the least
+    exponent, one ``int`` sum."""
+    values = [float(v) for v in values]
+    s = math.fsum(values)
+    e = math.fsum(values + [-s])
+    if math.fsum(values + [-s, -e]) == 0:
+        return Fraction(s) + Fraction(e)
     parts = [(int(math.ldexp(m, 53)), e - 53) for m, e in map(math.frexp, map(float, values))]
     if not parts:
         return Fraction(0)
@@ -232,6 +250,27 @@ def divide_pair(s: np.ndarray, e: np.ndarray | None, div: np.ndarray) -> np.ndar
         q[where] = [quotient(Fraction(float(v)) + Fraction(float(w)), int(k))
                     for v, w, k in zip(s[where], e[where], d)]
     return q
+
+
+def plane_sums(b: np.ndarray) -> np.ndarray:
+    """A float64 ``(p, *n)`` block's sum over each plane, ``(p, 1, ..., 1)`` (``block_total`` of
+    :func:`blocked_sums` for global pooling)."""
+    return np.einsum("ij->i", b.reshape(b.shape[0], -1)).reshape(b.shape[0], *(1,) * (b.ndim - 1))
+
+
+def tile_sums(kernel: tuple[int, ...], out: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray]:
+    """``block_total`` of :func:`blocked_sums` for windows that tile the plane (kernel = stride,
+    no padding; entries past the last window belong to none): each axis split into
+    ``(windows, taps)`` and its taps added, the first axis first (the longest inner loops)."""
+    def total(b: np.ndarray) -> np.ndarray:
+        nl = b.ndim - len(kernel)                     # leading (plane) axes
+        y = b[(..., *(slice(0, m * k) for m, k in zip(out, kernel)))]
+        for a, (m, k) in enumerate(zip(out, kernel)):
+            y = y.reshape(*y.shape[:nl + a], m, k, *y.shape[nl + 1 + a:])
+            lead = (slice(None),) * (nl + 1 + a)
+            y = y[lead + (0,)] if k == 1 else functools.reduce(np.add, (y[lead + (j,)] for j in range(k)))
+        return y
+    return total
 
 
 def row_sums(x: np.ndarray, block: int = 1 << 18) -> np.ndarray:
@@ -289,15 +328,143 @@ def finite_split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return np.where(bad, 0, x), np.where(bad, x, 0).astype(np.float64)
 
 
+_MAG = 0x7FFFFFFF                                 # a float32's magnitude bits
+
+
+def _magnitudes(u: np.ndarray) -> tuple[int, int]:
+    """``(largest, least non-zero)`` magnitude bits of the float32 bits ``u`` (least: ``2^31`` if
+    all are zero), by four reductions that write nothing: as ``uint32`` the least and largest
+    words are the extreme magnitudes among non-negative and among negative floats, as ``int32``
+    the reverse; masking the sign off each gives both extremes. Only where a zero makes the least
+    magnitude 0 does one more pass skip the zeros (``bits << 1`` minus one wraps them past all)."""
+    i = u.view(np.int32)
+    top = max(int(u.max()) & _MAG, int(i.max()) & _MAG)
+    low = min(int(u.min()) & _MAG, int(i.min()) & _MAG)
+    if low == 0 and top:
+        low = (int((np.left_shift(u, np.uint32(1)) - np.uint32(1)).min()) + 1) >> 1
+    return top, low if low else 1 << 31
+
+
+def _exponent(bits: int) -> int:
+    """The ``frexp`` exponent of the positive float32 with these bits."""
+    return math.frexp(float(np.array([bits], np.uint32).view(np.float32)[0]))[1]
+
+
+def blocked_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndarray], np.ndarray],
+                 out_plane: tuple[int, ...], windows_of: Locate | None = None, block: int = _BLOCK
+                 ) -> tuple[np.ndarray, None] | tuple[np.ndarray, np.ndarray | None] | None:
+    """``(S, E)`` as :func:`certified_sums` for a float32 ``(N, C, *n)`` array whose windows each
+    lie in one ``(N, C)`` plane, in one pass: a block of planes at a time is converted to float64
+    while it is in cache, summed by ``block_total`` (a float64 ``(p, *n)`` block to its
+    ``(p, *out_plane)`` window sums) and its magnitude range read off its bits
+    (:func:`_magnitudes`). The one-part certificate on the whole array's range, or failing it the
+    windows holding a tiny entry summed exactly (``windows_of``), certifies the sums; ``None``
+    (the caller takes the general path) when the array holds ``±inf``/NaN or neither applies.
+    """
+    planes = x.shape[0] * x.shape[1]
+    if x.size == 0:
+        return None
+    flat = np.ascontiguousarray(x).reshape(planes, -1)
+    u = flat.view(np.uint32)
+    rows = max(1, block // max(flat.shape[1], 1))
+    buf = np.empty((min(rows, planes), *x.shape[2:]))
+    out = np.empty((planes, *out_plane))
+    top, low, lows = 0, 1 << 31, []
+    with np.errstate(invalid="ignore"):               # inf − inf: such data are refused below
+        for i in range(0, planes, rows):
+            j = min(planes, i + rows)
+            b = buf[:j - i]
+            np.copyto(b.reshape(j - i, -1), flat[i:j])
+            out[i:j] = block_total(b)
+            t, lo = _magnitudes(u[i:j])
+            top, low = max(top, t), min(low, lo)
+            lows.append(lo)
+    out = out.reshape(*x.shape[:2], *out_plane)
+    if top >= 0x7F800000:                             # the exponent field all ones: inf or NaN
+        return None
+    if top == 0:
+        return out, None
+    e_max, lg = _exponent(top), max(taps - 1, 0).bit_length()
+    if taps * 2.0 ** (e_max - _exponent(low) + 24) <= 2.0 ** 53:
+        return out, None
+    if windows_of is None:
+        return None
+    limit = 2.0 ** (e_max + 24 + lg - 54)            # a window of entries at least this is exact
+    if limit <= 2.0 ** -149:
+        return out, None
+    cut = int(np.array([limit], np.float32).view(np.uint32)[0])
+    tiny = [np.flatnonzero((u[i:i + rows] & np.uint32(_MAG)) - np.uint32(1) < np.uint32(cut - 1)) + i * u.shape[1]
+            for i, lo in zip(range(0, planes, rows), lows) if lo < cut]
+    tiny = np.concatenate(tiny) if tiny else np.empty(0, np.int64)
+    if tiny.size > 64:
+        return None
+    return _with_exact_windows(out, *windows_of(x, tiny))
+
+
+def blocked_square_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndarray], np.ndarray],
+                        out_plane: tuple[int, ...], block: int = _BLOCK // 2
+                        ) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """``(S, E)``, ``S + E`` the exact window sums of the squares of a finite float32
+    ``(N, C, *n)`` array (windows within one plane), by the two-part split done a block at a time
+    in cache; ``None`` where the array holds ``±inf``/NaN or the split's certificate fails.
+
+    A square ``s = x²`` is exact in float64 (48 bits), below ``2^(2·e_max)`` and a multiple of
+    ``2^(2·e_min − 48)`` (``e``: ``frexp`` exponents of ``|x|``). ``h = fl(s + C) − C`` with
+    ``C = 1.5·2^(G+52)`` is ``s`` rounded to the grid ``2^G`` (``s + C`` stays in ``C``'s binade;
+    Sterbenz), ``l = s − h`` its exact rounding error, and sums of ``h`` and of ``l`` are exact
+    under the two-part certificate of :func:`certified_sums`; TwoSum joins them.
+    """
+    planes = x.shape[0] * x.shape[1]
+    if x.size == 0 or x.dtype != np.float32:
+        return None
+    flat = np.ascontiguousarray(x).reshape(planes, -1)
+    top, low = _magnitudes(flat.reshape(-1).view(np.uint32))
+    if top >= 0x7F800000:
+        return None
+    if top == 0:
+        return np.zeros((*x.shape[:2], *out_plane)), None
+    e_max, e_min = 2 * _exponent(top), 2 * _exponent(low) - 48       # the squares' top and grid
+    g = e_max + max(max(taps - 1, 0).bit_length(), 2) - 53
+    if taps * 2.0 ** (g - 1 - e_min) > 2.0 ** 53 or g - 1 < -1074:
+        return None
+    c = 1.5 * 2.0 ** (g + 52)
+    rows = max(1, block // max(flat.shape[1], 1))
+    parts = np.empty((2, planes, *out_plane))               # the sums of h, then of l
+    for i in range(0, planes, rows):
+        j = min(planes, i + rows)
+        hl = np.empty((2, j - i, *x.shape[2:]))
+        h, sq = hl
+        np.copyto(sq.reshape(j - i, -1), flat[i:j])
+        np.multiply(sq, sq, out=sq)                          # exact: 48 bits
+        np.add(sq, c, out=h)
+        h -= c                                               # s rounded to the grid 2^g
+        sq -= h                                              # its rounding error, exact
+        parts[:, i:j] = block_total(hl)
+    a, b = parts
+    big = a + b
+    bb = big - a
+    err = (a - (big - bb)) + (b - bb)                        # TwoSum: a + b == big + err exactly
+    shape = (*x.shape[:2], *out_plane)
+    return big.reshape(shape), (err.reshape(shape) if err.any() else None)
+
+
 def window_sums_exact(x: np.ndarray, taps: int, total: Total, bits: int | None = None,
-                      windows_of: Locate | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+                      windows_of: Locate | None = None,
+                      blocks: tuple[Callable[[np.ndarray], np.ndarray], tuple[int, ...]] | None = None
+                      ) -> tuple[np.ndarray, np.ndarray | None]:
     """``(S, E)``: the window sums of ``x`` (``total`` computes them for any array of ``x``'s shape)
     with ``S + E`` exact: float64 under a certificate, else exact integers/``Fraction`` s in an
     object ``S`` (``E`` None); a window holding ``±inf`` or NaN has its IEEE sum. ``bits`` as in
-    :func:`certified_sums`."""
+    :func:`certified_sums`. ``blocks``: ``(block_total, out_plane)`` of :func:`blocked_sums`, tried
+    first on float32 data when every window lies in one plane."""
     x = np.asarray(x)
     if x.dtype == np.float16:                     # every float16 is a float32
         x = x.astype(np.float32)
+    done = None
+    if blocks is not None and x.dtype == np.float32 and bits in (None, 24) and x.ndim > 2:
+        done = blocked_sums(x, taps, *blocks, windows_of)
+    if done is not None:
+        return done
     done = certified_sums(x, taps, total, bits, windows_of)
     if done is not None:
         return done
