@@ -30,10 +30,10 @@ Translations (each the direct reading of the JAX documentation, nothing recomput
 module turns on ``jax_enable_x64`` so that float64 NumPy input stays float64, and, unless JAX's
 ``jax_compilation_cache_dir`` is set already or cnnspec's caches are off, JAX's persistent
 compilation cache in ``jax/`` of :func:`cnnspec.cache.root`, for every program however quickly it
-compiled (at most 256 MiB, JAX evicting the least recently used): each op's every shape is an XLA compilation (about 0.1 s; 280 of them in one
-``cnnspec validate jax --op conv2d``), and a repeated run reads them back. The cache changes when a
-program is compiled, not what it computes (JAX keys its entries by the program, the compile
-options, the backend and the JAX version).
+compiled (at most 256 MiB, JAX evicting the least recently used): each op's every shape is an XLA
+compilation (about 0.1 s; 280 of them in one ``cnnspec validate jax --op conv2d``), and a repeated
+run reads them back. The cache changes when a program is compiled, not what it computes (JAX keys
+its entries by the program, the compile options, the backend and the JAX version).
 
 References
 ----------
@@ -59,7 +59,8 @@ def _compilation_cache() -> str | None:
     """Turn on JAX's persistent compilation cache in cnnspec's cache folder (see above); the
     folder, or ``None`` where the user set JAX's own, caching is off or the folder cannot be made."""
     top = cache.root()
-    if jax.config.jax_compilation_cache_dir or not jax.config.jax_enable_compilation_cache or top is None:
+    cfg = jax.config
+    if top is None or cfg.jax_compilation_cache_dir or not cfg.jax_enable_compilation_cache:
         return None
     folder = top / "jax"
     try:

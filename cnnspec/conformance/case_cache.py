@@ -1,7 +1,7 @@
 """Drawn cases kept on disk, so that a repeated run does not wait for hypothesis's generation.
 
-Drawing is deterministic: one claim's strategy, for one set of run settings (op, dtype, array, device,
-examples, seed), under one version of cnnspec, hypothesis, NumPy and Python, gives the same cases
+Drawing is deterministic: one claim's strategy, for one set of run settings (op, dtype, array,
+device, examples, seed), under one version of cnnspec, hypothesis, NumPy and Python, gives the same cases
 in the same order. So the cases of a draw are stored under a key made of all of these (the claim's
 name, the settings, the strategy's ``repr``, hypothesis's settings; cnnspec's own version is the
 digest of its source files, so any edit of the package is a new version), and a later draw with
@@ -12,9 +12,10 @@ strategy is made of (a lambda's captured values); within one claim and one run's
 strategy is fixed by the code.
 
 Where: ``cases/`` in :func:`cnnspec.cache.root` (``$CNNSPEC_CACHE_DIR``, else
-``$XDG_CACHE_HOME/cnnspec``, else ``~/.cache/cnnspec``; ``CNNSPEC_CACHE_DIR=off`` turns it off). The folder is created private to the
-user (mode 0700); its files are pickles that only cnnspec writes. Entries of other cnnspec
-versions are removed when a new one is stored, so the folder holds one version's cases. The cache
+``$XDG_CACHE_HOME/cnnspec``, else ``~/.cache/cnnspec``; ``CNNSPEC_CACHE_DIR=off`` turns it off).
+The folder is created private to the user (mode 0700); its files are pickles that only cnnspec
+writes. Entries of other cnnspec versions are removed when a new one is stored, so the folder holds
+one version's cases. The cache
 is an optimisation only: a folder that cannot be created or written, or an entry that cannot be
 read (truncated, from another program), means the cases are drawn as if there were no cache;
 it never fails a run. A draw whose description does not identify it (an object address, an array

@@ -135,10 +135,9 @@ def _seed(config) -> int:
 @pytest.fixture(scope="session")
 def cnnspec_context(request):
     """One child process for the target, shared by every claim item of this process."""
+    from ..adapters import NotExpressible
     from .isolation import Worker
     from .properties import OpContext
-
-    from ..adapters import NotExpressible
     from .runner import framework_target
 
     config = request.config

@@ -72,6 +72,8 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
     claims and draws every property's cases (:func:`~.properties.prepare`, the cases each claim
     would draw when it runs): the two start-ups side by side instead of one after the other.
     """
+    if op not in OPS:
+        raise UsageError(f"op: {op!r} is not one of {', '.join(OPS)}")
     try:
         target, framework = framework_target(target, op)
     except NotExpressible as e:   # the framework has no such op: every claim skipped, the reason said
@@ -80,8 +82,6 @@ def validate_op(target: str, op: str, *, array: str = "numpy", device: str = "cp
     if framework is not None and array != "numpy":
         raise UsageError(f"{array!r}: cnnspec's {framework} adapter takes and returns NumPy arrays; "
                          f"leave --array at numpy", argument="array")
-    if op not in OPS:
-        raise UsageError(f"op: {op!r} is not one of {', '.join(OPS)}")
     if examples is not None:
         check_count(examples, "examples", EXAMPLES)
     timeout = check_seconds(timeout, "timeout")
@@ -126,8 +126,6 @@ def _skipped_run(target: str, op: str, reason: str, *, array: str, device: str, 
                  claims: list[str] | None, progress: Callable[[str], None] | None,
                  strict: bool) -> tuple[list[ClaimResult], dict]:
     """The results and report of a run none of whose claims can be checked: each skipped, ``reason``."""
-    if op not in OPS:
-        raise UsageError(f"op: {op!r} is not one of {', '.join(OPS)}")
     ids = [i for i in claims_for(op, array) if claims is None or i in claims]
     results = [ClaimResult(c.id, c.statement, c.source, c.method, "skipped", reason, group=c.group)
                for c in (REGISTRY[i] for i in ids)]
