@@ -67,13 +67,14 @@ def test_the_numpy_shim_passes_unpool_and_indices(nd):
     (PB.max_unpool2d_column_major, "max_unpool2d", "conformance.unpool.values", "out["),
     (IB.max_unpool2d_output_size_ignored, "max_unpool2d", "conformance.unpool.output_size", "out.shape="),
     (PB.max_unpool2d_onnx_output_size, "max_unpool2d", "conformance.unpool.output_size",
-     "max_unpool2d("),   # it raises: an index past its plane
+     ("max_unpool2d(", "out[")),   # it raises (an index past its plane) or puts a value in the wrong place:
+                                   # which the shrinker reaches first depends on its time budget
     (IB.max_unpool1d_stride_as_kernel, "max_unpool1d", "conformance.unpool.values",
      "max_unpool1d("),   # it raises: an index past its too-small plane
 ])
 def test_each_bug_is_caught_with_a_shrunk_counterexample(bug, op, claim, words):
     (r,) = conformance_results(bug, op, claims=[claim], examples=20, shrink_seconds=1.5)
-    assert r.status == "fail" and r.message.startswith(words), r.message
+    assert r.status == "fail" and r.message.startswith(words), r.message     # words: a prefix or a tuple of them
     ce = r.counterexample
     assert ce["reproduce"].endswith(f"--claims {claim}") and "x" in ce["args"]
     assert np.asarray(ce["args"]["x"]).size <= 64, ce["args"]["x"]      # shrunk to a small case
