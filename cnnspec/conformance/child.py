@@ -2,7 +2,9 @@
 
 Used by the op worker (:mod:`.isolation`) and the model worker (:mod:`.model_worker`). The child
 
-* is a fresh interpreter (``python -m MODULE``), never a fork of cnnspec;
+* is a fresh interpreter (``python -m MODULE``), never a fork of cnnspec; a child that imports
+  torch may be a fork of :mod:`.forkserver`'s interpreter, which has imported nothing but torch
+  and cnnspec's worker modules, set up as a fresh one would be;
 * talks over two pipes whose numbers it gets in ``argv``; it marks them close-on-exec at once, so
   a program the untrusted code starts (``os.system``, ``subprocess``) cannot hold them open;
 * writes its stdout and stderr into a :class:`Capture` file, never into cnnspec's own streams;
@@ -77,18 +79,39 @@ def _printable(raw: bytes) -> str:
     return "".join(c if c.isprintable() else "?" for c in s)
 
 
-def spawn(module: str, args: list[str], capture: Capture) -> tuple[subprocess.Popen, int, int]:
+# What a child imports anyway: the fork servers' modules (:func:`spawn`); one server for children
+# with torch, one without (a child for NumPy arrays never has torch imported for it).
+TORCH = ("torch", "cnnspec.conformance.isolation", "cnnspec.networks.model_worker")
+NUMPY = ("numpy", "cnnspec.conformance.isolation")
+
+
+def spawn(module: str, args: list[str], capture: Capture, preload: tuple[str, ...] = ()
+          ) -> tuple[Any, int, int]:
     """Start ``python -m module R W *args PARENT``; ``(process, read fd, write fd)``, both
-    non-blocking (no read or write of the parent's may block past its deadline)."""
+    non-blocking (no read or write of the parent's may block past its deadline).
+
+    ``preload``: modules the child will import anyway (torch): when this process has asked for
+    such children before, the child is a fork of :mod:`.forkserver`'s interpreter that imported
+    them once, set up as a fresh one would be (its process has ``poll``/``wait``/``pid`` like a
+    ``subprocess.Popen``)."""
     down_r, down_w = os.pipe()
     up_r, up_w = os.pipe()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(Path(__file__).resolve().parents[2])] + [p or os.getcwd() for p in sys.path]))
     try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", module, str(down_r), str(up_w), *args, str(os.getpid())],
-            pass_fds=(down_r, up_w), env=env, stdin=subprocess.DEVNULL, stdout=capture.file,
-            stderr=subprocess.STDOUT, start_new_session=True)
+        proc = None
+        if preload:
+            from . import forkserver
+
+            try:
+                proc = forkserver.spawn(module, args, env, (down_r, up_w, capture.file.fileno()), preload)
+            except forkserver.Unavailable:
+                proc = None
+        if proc is None:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", module, str(down_r), str(up_w), *args, str(os.getpid())],
+                pass_fds=(down_r, up_w), env=env, stdin=subprocess.DEVNULL, stdout=capture.file,
+                stderr=subprocess.STDOUT, start_new_session=True)
     except BaseException:
         for fd in (up_r, down_w):
             os.close(fd)

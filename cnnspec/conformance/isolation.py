@@ -435,7 +435,7 @@ class Worker:
         # A fresh interpreter (not multiprocessing's spawn, which re-imports the caller's __main__).
         self._proc, self._r, self._w = child.spawn(
             "cnnspec.conformance.isolation", [self.target, self.array, self.dtype, self.device],
-            self.capture)
+            self.capture, preload=child.TORCH if self.array == "torch" else child.NUMPY)
         self._ready_by, self._ready_mark = time.monotonic() + self.import_timeout, self.capture.mark()
         self._pending = True
         if wait:

@@ -45,7 +45,7 @@ def run_isolated(target: str, spec: str, device: str = "cpu", seed: int = 0,
     capture = child.Capture()
     proc, r, w = child.spawn("cnnspec.networks.model_worker",
                              [target, spec, device, str(seed), "" if timeout is None else repr(timeout)],
-                             capture)
+                             capture, preload=child.TORCH)
     results: list[ClaimResult] = []
     planned: list[dict[str, Any]] = []
     step = "importing"
