@@ -29,6 +29,46 @@ from cnnspec.oracle import error_bound, gamma
 RNG = np.random.default_rng(20240601)
 
 
+class Lazy:
+    """A module imported at its first use, so that collecting the tests of a framework whose import
+    is slow (TensorFlow: about 10 s) costs nothing; attributes are read and set on the module."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str):
+        object.__setattr__(self, "_name", name)
+
+    def _module(self):
+        import importlib
+
+        return importlib.import_module(object.__getattribute__(self, "_name"))
+
+    @property
+    def __dict__(self):
+        return vars(self._module())
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name not in ("__name__", "__file__"):
+            raise AttributeError(name)     # what pytest's collection asks of every module global
+        return getattr(self._module(), name)
+
+    def __setattr__(self, name, value):
+        setattr(self._module(), name, value)
+
+    def __delattr__(self, name):
+        delattr(self._module(), name)
+
+
+def require(package: str, reason: str) -> None:
+    """Skip the calling test module when ``package`` is not installed, without importing it."""
+    import importlib.util
+
+    import pytest
+
+    if importlib.util.find_spec(package) is None:
+        pytest.skip(reason, allow_module_level=True)
+
+
 def ints(*shape, lo=-3, hi=3) -> np.ndarray:
     return RNG.integers(lo, hi + 1, shape).astype(np.float32)
 

@@ -5,11 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("jax", reason="JAX is not installed: pip install 'cnnspec[jax]'")
+import adapter_cases as A
 
-import adapter_cases as A  # noqa: E402
+A.require("jax", "JAX is not installed: pip install 'cnnspec[jax]'")
 from cnnspec.adapters import NotExpressible  # noqa: E402
-from cnnspec.adapters import jax as M  # noqa: E402
+M = A.Lazy("cnnspec.adapters.jax")   # imported by the first test that uses it
 
 
 def _hwio_read_as_oihw(monkeypatch):

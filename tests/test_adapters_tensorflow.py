@@ -3,11 +3,11 @@
 must catch."""
 import pytest
 
-pytest.importorskip("tensorflow", reason="TensorFlow is not installed: pip install 'cnnspec[tensorflow]'")
+import adapter_cases as A
 
-import adapter_cases as A  # noqa: E402
+A.require("tensorflow", "TensorFlow is not installed: pip install 'cnnspec[tensorflow]'")
 from cnnspec.adapters import NotExpressible  # noqa: E402
-from cnnspec.adapters import tensorflow as M  # noqa: E402
+M = A.Lazy("cnnspec.adapters.tensorflow")   # imported by the first test that uses it
 
 SKIPS = {"avg_pool2d/ceil-include", "avg_pool2d/ceil-exclude", "avg_pool2d/divisor-override",
          "pad/replicate", "pad/circular", "conv_transpose2d/groups-dilation", "conv_transpose1d/stride-pad",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -125,19 +126,11 @@ def run_onnx_case(case):
     return np.asarray(got, np.float64), want.astype(np.float64), bound
 
 
-@pytest.mark.parametrize("case", onnx_cases(), ids=[c.name for c in onnx_cases()])
-def test_oracle_agrees_with_onnx_case(case):
-    got, want, bound = run_onnx_case(case)
-    assert got.shape == want.shape, f"{case.name}: shape {got.shape}, ONNX {want.shape}"
-    if bound is None:
-        assert got.dtype == want.dtype and np.array_equal(got, want), case.name
-    else:
-        assert np.all(np.abs(got - want) <= bound), case.name
-
-
 def test_onnx_counts(capsys):
-    """Every case of the four ops runs (none skipped) and agrees; the counts are printed."""
+    """Every case of the four ops runs (none skipped) and agrees; the counts are printed. The cases
+    are made here, not while the suite is collected (ONNX's generators take seconds)."""
     counts: dict[str, dict[str, int]] = {}
+    differ = []
     for case in onnx_cases():
         op = case.model.graph.node[0].op_type
         got, want, bound = run_onnx_case(case)
@@ -147,8 +140,11 @@ def test_onnx_counts(capsys):
         c["run"] += 1
         c["agree"] += ok
         c["exact"] += ok and np.array_equal(got, want)
+        if not ok or (bound is None and got.dtype != want.dtype):
+            differ.append(case.name)
     with capsys.disabled():
         print(f"\nONNX node cases (skipped: 0): {counts}")
+    assert not differ, f"the oracle differs from ONNX on {differ}"
     assert set(counts) == set(ONNX_OPS) and all(c["run"] == c["agree"] for c in counts.values())
     assert sum(c["run"] for c in counts.values()) >= 20
 
@@ -189,7 +185,9 @@ def run_sample(name: str, op, sample):
         sample.input, *sample.args, **sample.kwargs)
     bound_args.apply_defaults()
     a = {k: (v.double().numpy() if torch.is_tensor(v) else v) for k, v in bound_args.arguments.items()}
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # torch's note that padding='same' with an even kernel copies the input: about speed only
+        warnings.filterwarnings("ignore", "Using padding='same' with even kernel", UserWarning)
         got = op.op(sample.input, *sample.args, **sample.kwargs).double().numpy()
     x, w, b = a.pop("input"), a.pop("weight"), a.pop("bias")
     nd = w.ndim - 2
@@ -209,18 +207,12 @@ def run_sample(name: str, op, sample):
     return got, want, (oracle.gamma(k + 2, "float32") + oracle.gamma(k + 1, "float64")) * scale
 
 
-@pytest.mark.parametrize("name,i,op,sample", opinfo_samples(), ids=[f"{n}-{i}" for n, i, _, _ in opinfo_samples()])
-def test_oracle_agrees_with_torch_on_opinfo_sample(name, i, op, sample):
-    got, want, bound = run_sample(name, op, sample)
-    assert got.shape == want.shape and np.all(np.abs(got - want) <= bound), (name, i, sample.kwargs)
-
-
 def test_opinfo_counts(capsys):
     per: dict[str, int] = {}
     worst = 0.0
-    for name, _, op, sample in opinfo_samples():
+    for name, i, op, sample in opinfo_samples():      # made here, not while the suite is collected
         got, want, bound = run_sample(name, op, sample)
-        assert got.shape == want.shape and np.all(np.abs(got - want) <= bound)
+        assert got.shape == want.shape and np.all(np.abs(got - want) <= bound), (name, i, sample.kwargs)
         per[name.split(".")[-1]] = per.get(name.split(".")[-1], 0) + 1
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(bound > 0, np.abs(got - want) / bound, 0.0)
