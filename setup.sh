@@ -33,7 +33,7 @@ if ! "$PY" -c "import torch" >/dev/null 2>&1; then
     echo "setup: installing PyTorch 2.13.0 (CPU build)"; "$PY" -m pip install -q torch==2.13.0
   fi
 fi
-"$PY" -m pip install -q -e '.[test]'
+"$PY" -m pip install -q -e '.[test,fast]'
 
 declare -A PIN=([jax]="jax==0.10.2 jaxlib==0.10.2" [onnxruntime]="onnxruntime==1.31.1"
                 [tensorflow]="tensorflow-cpu==2.21.0" [tinygrad]="tinygrad==0.14.0")

@@ -253,8 +253,19 @@ def test_blocked_sums_fall_back_and_stay_exact_on_adversarial_windows(values):
         np.signbit(np.float64(-0.0) + -0.0)              # -0 + -0 = -0: the IEEE sum's sign
 
 
+@pytest.fixture(params=["numpy", "compiled"])
+def global_pass(request, monkeypatch):
+    """Global pooling's sums by the NumPy pass, or by the compiled sums (numba) at any size."""
+    if request.param == "compiled":
+        pytest.importorskip("numba", reason="numba is not installed")
+        monkeypatch.setattr(S, "FUSED_MIN", 0)
+    else:
+        monkeypatch.setattr(S, "FUSED_MIN", 1 << 62)
+    return request.param
+
+
 @pytest.mark.parametrize("shape", [(1, 1, 7), (2, 1, 7, 7), (1, 3, 2, 7, 7), (4, 64, 2, 7, 7)])
-def test_global_average_one_pass_is_exact_and_its_tiny_route_keeps_the_remainder(shape):
+def test_global_average_one_pass_is_exact_and_its_tiny_route_keeps_the_remainder(shape, global_pass):
     x = RNG.normal(size=shape).astype(np.float32)
     plane = int(np.prod(shape[2:]))
     x.reshape(-1, plane)[0, :2] = [4.0, 2.0 ** -60]     # an exact sum past 53 bits: S + E
@@ -268,7 +279,7 @@ def test_global_average_one_pass_is_exact_and_its_tiny_route_keeps_the_remainder
     assert op(x, 1).ravel().tolist() == [float(f / plane) for f in fraction_rows(rows)]
 
 
-def test_global_average_one_pass_refuses_spans_and_non_finite_data_which_stay_exact():
+def test_global_average_one_pass_refuses_spans_and_non_finite_data_which_stay_exact(global_pass):
     x = RNG.normal(size=(2, 3, 5, 5)).astype(np.float32)
     x[0, 0, 0, :] = 2.0 ** -60                          # a whole row of tiny entries is fine...
     x[1, 2] *= np.float32(2.0 ** -70)
@@ -327,3 +338,13 @@ def test_exact_float_sum_takes_fsum_only_when_its_remainder_is_exact():
     three = [1.0, 2.0 ** -60, 2.0 ** -130]             # a remainder of 71 bits: the integer path
     assert S.exact_float_sum(three) == 1 + Fraction(1, 2 ** 60) + Fraction(1, 2 ** 130)
     assert S.exact_float_sum([2.0 ** -1074, 1e308, -1e308, -0.0]) == Fraction(1, 2 ** 1074)
+
+
+def test_the_compiled_sums_are_the_exact_row_sums_under_the_certificate():
+    pytest.importorskip("numba", reason="numba is not installed")
+    x = RNG.normal(size=(300, 49)).astype(np.float32)         # a span the one-part certificate covers
+    top, low = S._magnitudes(x.reshape(-1).view(np.uint32))
+    assert 49 * 2.0 ** (S._exponent(top) - S._exponent(low) + 24) <= 2.0 ** 53
+    out = np.empty(300)
+    S._compiled_row_sums()(x, out)
+    assert out.tolist() == [float(f) for f in fraction_rows(x)]   # exact: every order gives these

@@ -23,8 +23,11 @@ Where every window lies in one ``(n, c)`` plane (global pooling; windows that ti
 float32 data take one pass (:func:`blocked_sums`): a block of planes is converted to float64 while
 in cache, summed, and its magnitude range read off its bits by four reductions that write nothing;
 the one-part certificate on the whole array's range, else the few windows holding a tiny entry
-summed exactly, certifies the result, and anything else goes the general way below. Squares
-(L2 pooling) take the two-part split a block at a time (:func:`blocked_square_sums`).
+summed exactly, certifies the result, and anything else goes the general way below. Global
+pooling of large arrays adds its rows with a loop compiled by numba where it is installed (the
+``fast`` extra; any order of the additions is exact under the certificate, so the compiler may use
+vector registers) and reads the magnitudes off the bits as before. Squares (L2 pooling) take the
+two-part split a block at a time (:func:`blocked_square_sums`).
 
 Data that neither certificate covers (float64 data, wider spans, integers past ``2^53``, objects)
 go to :func:`cnnspec.oracle.pool.exact_terms` (scaling by a power of two to integers) or Python
@@ -350,6 +353,35 @@ def _exponent(bits: int) -> int:
     return math.frexp(float(np.array([bits], np.uint32).view(np.float32)[0]))[1]
 
 
+FUSED_MIN = 1 << 18        # entries from which global pooling adds with the compiled sums (smaller
+#                            arrays: the NumPy pass costs less than importing numba)
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled_row_sums():
+    """``sums(flat, out)``: each row of a float32 ``(P, K)`` array added in float64 into ``out``,
+    compiled by numba; None where numba is not installed (the NumPy pass is used).
+
+    The additions go in whatever order the compiler picks (``fastmath={"reassoc"}``, the one
+    fast-math flag, which lets it use vector registers): :func:`blocked_sums` keeps a sum only
+    under a certificate that makes every order exact, after reading the magnitudes off the bits
+    (data holding ``±inf`` or NaN are refused there, whatever their sums)."""
+    try:
+        import numba
+    except ImportError:
+        return None
+
+    @numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
+    def sums(flat, out):
+        for p in range(flat.shape[0]):
+            s = 0.0
+            for k in range(flat.shape[1]):
+                s += np.float64(flat[p, k])
+            out[p] = s
+
+    return sums
+
+
 def blocked_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndarray], np.ndarray],
                  out_plane: tuple[int, ...], windows_of: Locate | None = None, block: int = _BLOCK
                  ) -> tuple[np.ndarray, None] | tuple[np.ndarray, np.ndarray | None] | None:
@@ -366,17 +398,21 @@ def blocked_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndarray], n
         return None
     flat = np.ascontiguousarray(x).reshape(planes, -1)
     u = flat.view(np.uint32)
+    compiled = _compiled_row_sums() if block_total is plane_sums and x.size >= FUSED_MIN else None
     rows = max(1, block // max(flat.shape[1], 1))
-    buf = np.empty((min(rows, planes), *x.shape[2:]))
     out = np.empty((planes, *out_plane))
+    buf = np.empty((min(rows, planes), *x.shape[2:])) if compiled is None else None
     top, low, lows = 0, 1 << 31, []
     with np.errstate(invalid="ignore"):               # inf − inf: such data are refused below
         for i in range(0, planes, rows):
             j = min(planes, i + rows)
-            b = buf[:j - i]
-            np.copyto(b.reshape(j - i, -1), flat[i:j])
-            out[i:j] = block_total(b)
-            t, lo = _magnitudes(u[i:j])
+            if compiled is not None:                  # global pooling: the block's sums compiled
+                compiled(flat[i:j], out[i:j].reshape(-1))
+            else:
+                b = buf[:j - i]
+                np.copyto(b.reshape(j - i, -1), flat[i:j])
+                out[i:j] = block_total(b)
+            t, lo = _magnitudes(u[i:j])               # the block's bits, while it is in cache
             top, low = max(top, t), min(low, lo)
             lows.append(lo)
     out = out.reshape(*x.shape[:2], *out_plane)
@@ -394,7 +430,7 @@ def blocked_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndarray], n
         return out, None
     cut = int(np.array([limit], np.float32).view(np.uint32)[0])
     tiny = [np.flatnonzero((u[i:i + rows] & np.uint32(_MAG)) - np.uint32(1) < np.uint32(cut - 1)) + i * u.shape[1]
-            for i, lo in zip(range(0, planes, rows), lows) if lo < cut]
+            for i in np.flatnonzero(np.asarray(lows) < cut) * rows]    # the few row blocks holding one
     tiny = np.concatenate(tiny) if tiny else np.empty(0, np.int64)
     if tiny.size > 64:
         return None
