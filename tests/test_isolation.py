@@ -58,11 +58,13 @@ def test_the_os_system_escape_runs_nothing_in_cnnspec(tmp_path, monkeypatch):
 def test_verify_target_with_the_escape_fails_and_writes_its_report(tmp_path):
     out = tmp_path / "v"
     r = cli("verify", "--stages", "conformance", "--targets-only", "--target",
-            f"{OPS}:escape_exit=conv2d", "--quiet", "--out", str(out), timeout=300)
+            f"{OPS}:escape_exit=conv2d", "--claims", "conformance.conv.values,conformance.conv.shape",
+            "--quiet", "--out", str(out), timeout=300)
     assert r.returncode == 1, (r.stdout, r.stderr[-2000:])
     rep = json.loads((out / "report.json").read_text())
     assert rep["verdict"] == "fail"
     assert any("ndarray subclass Evil" in c["message"] for c in rep["claims"])
+    assert {c["id"] for c in rep["claims"]} == {"conformance.conv.values", "conformance.conv.shape"}
 
 
 @pytest.mark.parametrize("attr,words", [

@@ -85,6 +85,7 @@ def test_conv_transpose_takes_rationals_and_lo_hi_pads():
     assert lohi.tolist() == oracle.conv_transpose(xf, np.ones((1, 1, 3)))[..., 1:-2].tolist()
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")  # torch: speed only
 @settings(max_examples=30)
 @given(st.integers(0, 2 ** 32 - 1), st.sampled_from([1, 2, 3]))
 def test_conv3d_and_unbatched_input_equal_torch(seed, groups):
