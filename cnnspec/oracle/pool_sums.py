@@ -358,14 +358,17 @@ FUSED_MIN = 1 << 18        # entries from which global pooling adds with the com
 
 
 @functools.lru_cache(maxsize=1)
-def _compiled_row_sums():
-    """``sums(flat, out)``: each row of a float32 ``(P, K)`` array added in float64 into ``out``,
-    compiled by numba; None where numba is not installed (the NumPy pass is used).
+def _compiled():
+    """``(sums, find_below)`` compiled by numba, or None where numba is not installed (the NumPy
+    pass is used):
 
-    The additions go in whatever order the compiler picks (``fastmath={"reassoc"}``, the one
-    fast-math flag, which lets it use vector registers): :func:`blocked_sums` keeps a sum only
-    under a certificate that makes every order exact, after reading the magnitudes off the bits
-    (data holding ``±inf`` or NaN are refused there, whatever their sums)."""
+    * ``sums(flat, out)``: each row of a float32 ``(P, K)`` array added in float64 into ``out``.
+      The additions go in whatever order the compiler picks (``fastmath={"reassoc"}``, the one
+      fast-math flag, which lets it use vector registers): :func:`blocked_sums` keeps a sum only
+      under a certificate that makes every order exact.
+    * ``count_below(values, limit) -> n``: how many entries of a 1-D float32 array are non-zero
+      and below ``limit`` in magnitude (plain IEEE comparisons).
+    """
     try:
         import numba
     except ImportError:
@@ -379,7 +382,85 @@ def _compiled_row_sums():
                 s += np.float64(flat[p, k])
             out[p] = s
 
-    return sums
+    @numba.njit(cache=True, nogil=True)
+    def count_below(values, limit):
+        n = 0
+        for i in range(values.size):
+            a = abs(values[i])
+            n += (a < limit) & (a != 0)       # no branch, no store: the loop vectorizes
+        return n
+
+    return sums, count_below
+
+
+_LEAF = 1 << 12                                   # entries searched by NumPy once a span is this small
+
+
+def _compiled_global_sums(x: np.ndarray, taps: int, windows_of: Locate | None, block: int = 1 << 20
+                          ) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """:func:`blocked_sums` for global pooling with the compiled sums: a block of about ``block``
+    entries at a time (4 MiB, which stays in the last-level cache: smaller blocks cost more in
+    calls than they save), its rows' sums, then its magnitude range off its bits
+    (:func:`_magnitudes`) while it is in cache. Where the one-part certificate fails, the blocks
+    holding an entry below the limit are counted (compiled) and searched, and those entries'
+    windows summed exactly."""
+    sums, count_below = _compiled()
+    planes = x.shape[0] * x.shape[1]
+    flat = np.ascontiguousarray(x).reshape(planes, -1)
+    u = flat.view(np.uint32)
+    rows = max(1, block // max(flat.shape[1], 1))
+    out = np.empty(planes)
+    top, low, lows = 0, 1 << 31, []
+    for i in range(0, planes, rows):
+        sums(flat[i:i + rows], out[i:i + rows])
+        t, lo = _magnitudes(u[i:i + rows])
+        top, low = max(top, t), min(low, lo)
+        lows.append(lo)
+    out = out.reshape(*x.shape[:2], *(1,) * (x.ndim - 2))
+    values = flat.reshape(-1)
+
+    def find(limit: float, cut: int) -> np.ndarray | None:
+        lim, tiny = np.float32(limit), []
+        spans = [(i * flat.shape[1], min(planes, i + rows) * flat.shape[1])
+                 for i in np.flatnonzero(np.asarray(lows) < cut) * rows]
+        while spans:                                  # halve the spans that hold one, by counting
+            a, b = spans.pop()
+            if not count_below(values[a:b], lim):
+                continue
+            if b - a > _LEAF:
+                spans += [(a, (a + b) // 2), ((a + b) // 2, b)]
+                continue
+            v = values[a:b]
+            tiny.append(np.flatnonzero((np.abs(v) < limit) & (v != 0)) + a)
+            if sum(map(len, tiny)) > 64:
+                return None
+        return np.concatenate(tiny) if tiny else np.empty(0, np.int64)
+
+    return _certify(x, out, top, low, taps, windows_of, find)
+
+
+def _certify(x: np.ndarray, out: np.ndarray, top: int, low: int, taps: int, windows_of: Locate | None,
+             find: Callable[[float, int], np.ndarray | None]):
+    """The end of :func:`blocked_sums`: ``(out, None)`` under the one-part certificate on the
+    magnitude bits ``top``/``low`` of the whole array, else ``out`` with the windows of the entries
+    below the limit (``find(limit, its float32 bits)``: their flat positions, None past 64) summed
+    exactly; None (the general path) for ``±inf``/NaN or when neither applies."""
+    if top >= 0x7F800000:                             # the exponent field all ones: inf or NaN
+        return None
+    if top == 0:
+        return out, None
+    e_max, lg = _exponent(top), max(taps - 1, 0).bit_length()
+    if taps * 2.0 ** (e_max - _exponent(low) + 24) <= 2.0 ** 53:
+        return out, None
+    if windows_of is None:
+        return None
+    limit = 2.0 ** (e_max + 24 + lg - 54)            # a window of entries at least this is exact
+    if limit <= 2.0 ** -149:
+        return out, None
+    tiny = find(limit, int(np.array([limit], np.float32).view(np.uint32)[0]))
+    if tiny is None or tiny.size > 64:
+        return None
+    return _with_exact_windows(out, *windows_of(x, tiny))
 
 
 def blocked_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndarray], np.ndarray],
@@ -398,43 +479,29 @@ def blocked_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndarray], n
         return None
     flat = np.ascontiguousarray(x).reshape(planes, -1)
     u = flat.view(np.uint32)
-    compiled = _compiled_row_sums() if block_total is plane_sums and x.size >= FUSED_MIN else None
+    if block_total is plane_sums and x.size >= FUSED_MIN and _compiled() is not None:
+        return _compiled_global_sums(x, taps, windows_of)
     rows = max(1, block // max(flat.shape[1], 1))
+    buf = np.empty((min(rows, planes), *x.shape[2:]))
     out = np.empty((planes, *out_plane))
-    buf = np.empty((min(rows, planes), *x.shape[2:])) if compiled is None else None
     top, low, lows = 0, 1 << 31, []
     with np.errstate(invalid="ignore"):               # inf − inf: such data are refused below
         for i in range(0, planes, rows):
             j = min(planes, i + rows)
-            if compiled is not None:                  # global pooling: the block's sums compiled
-                compiled(flat[i:j], out[i:j].reshape(-1))
-            else:
-                b = buf[:j - i]
-                np.copyto(b.reshape(j - i, -1), flat[i:j])
-                out[i:j] = block_total(b)
-            t, lo = _magnitudes(u[i:j])               # the block's bits, while it is in cache
+            b = buf[:j - i]
+            np.copyto(b.reshape(j - i, -1), flat[i:j])
+            out[i:j] = block_total(b)
+            t, lo = _magnitudes(u[i:j])
             top, low = max(top, t), min(low, lo)
             lows.append(lo)
     out = out.reshape(*x.shape[:2], *out_plane)
-    if top >= 0x7F800000:                             # the exponent field all ones: inf or NaN
-        return None
-    if top == 0:
-        return out, None
-    e_max, lg = _exponent(top), max(taps - 1, 0).bit_length()
-    if taps * 2.0 ** (e_max - _exponent(low) + 24) <= 2.0 ** 53:
-        return out, None
-    if windows_of is None:
-        return None
-    limit = 2.0 ** (e_max + 24 + lg - 54)            # a window of entries at least this is exact
-    if limit <= 2.0 ** -149:
-        return out, None
-    cut = int(np.array([limit], np.float32).view(np.uint32)[0])
-    tiny = [np.flatnonzero((u[i:i + rows] & np.uint32(_MAG)) - np.uint32(1) < np.uint32(cut - 1)) + i * u.shape[1]
-            for i in np.flatnonzero(np.asarray(lows) < cut) * rows]    # the few row blocks holding one
-    tiny = np.concatenate(tiny) if tiny else np.empty(0, np.int64)
-    if tiny.size > 64:
-        return None
-    return _with_exact_windows(out, *windows_of(x, tiny))
+
+    def find(limit: float, cut: int) -> np.ndarray:
+        tiny = [np.flatnonzero((u[i:i + rows] & np.uint32(_MAG)) - np.uint32(1) < np.uint32(cut - 1)) + i * u.shape[1]
+                for i in np.flatnonzero(np.asarray(lows) < cut) * rows]    # the few row blocks holding one
+        return np.concatenate(tiny) if tiny else np.empty(0, np.int64)
+
+    return _certify(x, out, top, low, taps, windows_of, find)
 
 
 def blocked_square_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndarray], np.ndarray],
