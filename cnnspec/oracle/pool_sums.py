@@ -374,7 +374,12 @@ def _compiled():
     except ImportError:
         return None
 
-    @numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
+    def compiled(fn, **flags):
+        try:        # compiled code kept on disk, beside this module or in numba's user cache
+            return numba.njit(cache=True, nogil=True, **flags)(fn)
+        except RuntimeError:            # no writable cache location: compiled for this process
+            return numba.njit(nogil=True, **flags)(fn)
+
     def sums(flat, out):
         for p in range(flat.shape[0]):
             s = 0.0
@@ -382,7 +387,6 @@ def _compiled():
                 s += np.float64(flat[p, k])
             out[p] = s
 
-    @numba.njit(cache=True, nogil=True)
     def count_below(values, limit):
         n = 0
         for i in range(values.size):
@@ -390,7 +394,7 @@ def _compiled():
             n += (a < limit) & (a != 0)       # no branch, no store: the loop vectorizes
         return n
 
-    return sums, count_below
+    return compiled(sums, fastmath={"reassoc"}), compiled(count_below)
 
 
 _LEAF = 1 << 12                                   # entries searched by NumPy once a span is this small
