@@ -351,3 +351,21 @@ def test_the_compiled_sums_are_the_exact_row_sums_under_the_certificate():
     out = np.empty(300)
     S._compiled()[0](x, out)
     assert out.tolist() == [float(f) for f in fraction_rows(x)]   # exact: every order gives these
+
+
+def test_without_a_writable_cache_the_compiled_loops_still_compile(monkeypatch):
+    numba = pytest.importorskip("numba", reason="numba is not installed")
+    real = numba.njit
+
+    def njit(*args, cache=False, **kw):       # numba's locator when no cache folder is writable
+        if cache:
+            raise RuntimeError("cannot cache function 'sums': no locator available for file")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(numba, "njit", njit)
+    sums, count_below = S._compiled.__wrapped__()
+    x = RNG.normal(size=(5, 7)).astype(np.float32)
+    out = np.empty(5)
+    sums(x, out)
+    assert out.tolist() == [float(f) for f in fraction_rows(x)]
+    assert count_below(np.array([0.0, 1e-9, -1e-9, 1.0], np.float32), np.float32(1e-6)) == 2
