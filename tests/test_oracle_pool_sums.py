@@ -258,9 +258,9 @@ def global_pass(request, monkeypatch):
     """Global pooling's sums by the NumPy pass, or by the compiled sums (numba) at any size."""
     if request.param == "compiled":
         pytest.importorskip("numba", reason="numba is not installed")
-        monkeypatch.setattr(S, "FUSED_MIN", 0)
+        monkeypatch.setattr(S, "COMPILED_MIN", 0)
     else:
-        monkeypatch.setattr(S, "FUSED_MIN", 1 << 62)
+        monkeypatch.setattr(S, "COMPILED_MIN", 1 << 62)
     return request.param
 
 

@@ -134,12 +134,10 @@ class Server:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self.lock:
             while pid not in self.codes:
-                if self.dead:
+                if self.dead:                      # the server's end killed its children
                     return -signal.SIGKILL
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
-                if not self._read(left) and (left == 0.0 or self.dead):
-                    if self.dead:
-                        return -signal.SIGKILL
+                if not self._read(left) and left == 0.0:
                     return None
             return self.codes.pop(pid)
 

@@ -353,13 +353,13 @@ def _exponent(bits: int) -> int:
     return math.frexp(float(np.array([bits], np.uint32).view(np.float32)[0]))[1]
 
 
-FUSED_MIN = 1 << 18        # entries from which global pooling adds with the compiled sums (smaller
+COMPILED_MIN = 1 << 18     # entries from which global pooling adds with the compiled sums (smaller
 #                            arrays: the NumPy pass costs less than importing numba)
 
 
 @functools.lru_cache(maxsize=1)
 def _compiled():
-    """``(sums, find_below)`` compiled by numba, or None where numba is not installed (the NumPy
+    """``(sums, count_below)`` compiled by numba, or None where numba is not installed (the NumPy
     pass is used):
 
     * ``sums(flat, out)``: each row of a float32 ``(P, K)`` array added in float64 into ``out``.
@@ -481,10 +481,10 @@ def blocked_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndarray], n
     planes = x.shape[0] * x.shape[1]
     if x.size == 0:
         return None
+    if block_total is plane_sums and x.size >= COMPILED_MIN and _compiled() is not None:
+        return _compiled_global_sums(x, taps, windows_of)
     flat = np.ascontiguousarray(x).reshape(planes, -1)
     u = flat.view(np.uint32)
-    if block_total is plane_sums and x.size >= FUSED_MIN and _compiled() is not None:
-        return _compiled_global_sums(x, taps, windows_of)
     rows = max(1, block // max(flat.shape[1], 1))
     buf = np.empty((min(rows, planes), *x.shape[2:]))
     out = np.empty((planes, *out_plane))
