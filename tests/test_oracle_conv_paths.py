@@ -11,6 +11,7 @@ object path), bit for bit.
 """
 import contextlib
 import importlib
+import importlib.util
 import math
 from fractions import Fraction
 
@@ -27,13 +28,18 @@ from cnnspec.spec.transposed import TransposedMatrix, TransposedSpec
 
 conv_mod = importlib.import_module("cnnspec.oracle.conv")
 core_mod = importlib.import_module("cnnspec.oracle.core")
+transposed_mod = importlib.import_module("cnnspec.oracle.transposed")
+COMPILED = (conv_mod, transposed_mod)       # the modules whose loops numba may compile
 
 
 @contextlib.contextmanager
-def blocking(cache: int | None = None, small: int | None = None, chunk: int | None = None):
+def blocking(cache: int | None = None, small: int | None = None, chunk: int | None = None,
+             compiled: bool | None = None):
     """The oracle with its block size (``_CACHE_BLOCK`` entries), GEMM chunk limit
-    (``_SMALL_GEMM``) and certificate chunk (``_CHUNK``) set, restored afterwards."""
+    (``_SMALL_GEMM``) and certificate chunk (``_CHUNK``) set, and its compiled loops (numba) used
+    at every size (``compiled=True``) or never (``False``), restored afterwards."""
     saved = conv_mod._CACHE_BLOCK, conv_mod._SMALL_GEMM, core_mod._CHUNK
+    thresholds = [m.COMPILED_MIN for m in COMPILED]
     try:
         if cache is not None:
             conv_mod._CACHE_BLOCK = cache
@@ -41,9 +47,18 @@ def blocking(cache: int | None = None, small: int | None = None, chunk: int | No
             conv_mod._SMALL_GEMM = small
         if chunk is not None:
             core_mod._CHUNK = chunk
+        if compiled is not None:
+            for m in COMPILED:
+                m.COMPILED_MIN = 0 if compiled else 1 << 62
         yield
     finally:
         conv_mod._CACHE_BLOCK, conv_mod._SMALL_GEMM, core_mod._CHUNK = saved
+        for m, v in zip(COMPILED, thresholds):
+            m.COMPILED_MIN = v
+
+
+ROUTES = [False, pytest.param(True, marks=pytest.mark.skipif(
+    importlib.util.find_spec("numba") is None, reason="numba is not installed"))]
 
 
 def toeplitz(x, w, b, stride, pads, dilation, groups) -> np.ndarray:
@@ -96,10 +111,13 @@ def test_every_path_and_blocking_equals_the_toeplitz_matrix(c, cache, chunked):
         _assert_exact(c, _run(c))
 
 
+@pytest.mark.parametrize("compiled", ROUTES, ids=["numpy", "compiled"])
 @settings(max_examples=40, deadline=None)
-@given(geometries(depthwise=True), st.sampled_from([1, 100, 10 ** 6]))
-def test_depthwise_tap_sums_equal_the_toeplitz_matrix(c, cache):
-    with blocking(cache=cache):
+@given(c=geometries(depthwise=True), cache=st.sampled_from([1, 100, 10 ** 6]))
+def test_depthwise_tap_sums_equal_the_toeplitz_matrix(c, cache, compiled):
+    """Both routes of a depthwise convolution (NumPy's passes; numba's loop over planes that share
+    their zero borders), in blocks of one sample to all of them."""
+    with blocking(cache=cache, compiled=compiled):
         _assert_exact(c, _run(c))
 
 
@@ -185,28 +203,31 @@ def transposed_geometries(draw):
                                            dilation=d))
 
 
+@pytest.mark.parametrize("compiled", ROUTES, ids=["numpy", "compiled"])
 @settings(max_examples=50, deadline=None)
-@given(transposed_geometries(), st.sampled_from([1, 60, 10 ** 6]), st.booleans())
-def test_transposed_paths_equal_the_spec_transposed_matrix(c, cache, chunked):
-    """Blocks of one sample, short last blocks and chunked GEMMs: ``T(w)ᵀ x + b`` exactly, with
-    the matrix from the spec's scatter form (cnnspec.spec.transposed.TransposedMatrix)."""
-    _assert_transposed_exact(c, cache, chunked)
+@given(c=transposed_geometries(), cache=st.sampled_from([1, 60, 10 ** 6]), chunked=st.booleans())
+def test_transposed_paths_equal_the_spec_transposed_matrix(c, cache, chunked, compiled):
+    """Blocks of one sample, short last blocks and chunked GEMMs, the taps added by NumPy or by
+    the compiled loop: ``T(w)ᵀ x + b`` exactly, with the matrix from the spec's scatter form
+    (cnnspec.spec.transposed.TransposedMatrix)."""
+    _assert_transposed_exact(c, cache, chunked, compiled)
 
 
+@pytest.mark.parametrize("compiled", ROUTES, ids=["numpy", "compiled"])
 @pytest.mark.parametrize("kernel", [(2,), (3, 2), (2, 1, 3)])
 @pytest.mark.parametrize("groups", [1, 2])
-def test_kernel_equal_to_stride_is_a_pixel_shuffle_of_the_columns(kernel, groups):
-    """k = s without padding (a U-Net up-convolution) takes the pixel-shuffle route."""
+def test_kernel_equal_to_stride_is_a_pixel_shuffle_of_the_columns(kernel, groups, compiled):
+    """k = s without padding (a U-Net up-convolution) takes the pixel-shuffle route in NumPy."""
     rng = np.random.default_rng(len(kernel) + groups)
     x = rng.integers(-5, 6, (3, 2 * groups, *[3] * len(kernel))).astype(np.float32)
     w = rng.integers(-5, 6, (2 * groups, 3, *kernel)).astype(np.float32)
     b = rng.integers(-9, 10, 3 * groups).astype(np.float32)
     c = dict(x=x, w=w, b=b, kwargs=dict(stride=kernel, padding=[(0, 0)] * len(kernel),
                                         output_padding=0, groups=groups, dilation=1))
-    _assert_transposed_exact(c, 1, False)                        # one sample per block
+    _assert_transposed_exact(c, 1, False, compiled)              # one sample per block
 
 
-def _assert_transposed_exact(c, cache, chunked):
+def _assert_transposed_exact(c, cache, chunked, compiled=None):
     x, w, b, kw = c["x"], c["w"], c["b"], c["kwargs"]
     n, ci, *size = x.shape
     spec = TransposedSpec.make(tuple(size), tuple(w.shape[2:]), in_channels=ci,
@@ -218,7 +239,7 @@ def _assert_transposed_exact(c, cache, chunked):
     if b is not None:
         want = want + b.astype(np.int64).reshape(-1, *[1] * len(size))
     small = 16 * (ci // kw["groups"]) * w.shape[1] * math.prod(w.shape[2:]) if chunked else 0
-    with blocking(cache=cache, small=small):
+    with blocking(cache=cache, small=small, compiled=compiled):
         got = oracle.conv_transpose(x, w, b, **kw)
     assert got.dtype == np.float64 and got.shape == want.shape and np.array_equal(got, want)
 
@@ -291,5 +312,6 @@ def test_edge_geometries_equal_the_toeplitz_matrix_at_the_certificates_limit(nam
     c = dict(x=x, w=w, b=b, stride=s, pads=pads, dilation=d, groups=g)
     assert core_mod.exact_arith(x, w, b, kk) == np.float32      # the float32 routes, not float64
     for cache in (1, 2 ** 19):
-        with blocking(cache=cache):
-            _assert_exact(c, _run(c))
+        for compiled in (False, True) if importlib.util.find_spec("numba") else (False,):
+            with blocking(cache=cache, compiled=compiled):
+                _assert_exact(c, _run(c))

@@ -9,7 +9,9 @@ for the cache decides GEMM speed). The im2col matrix is built transposed, one ro
 input channel, so that the GEMM is ``W (C_out/g, K) @ cols (K, B·Πm)``: its short side is the
 output channels, the orientation OpenBLAS runs fastest on these shapes (measured 1.0-1.6x faster
 than ``cols (B·Πm, K) @ Wᵀ`` on the benchmark's layers), and the product comes out channels-first.
-Depthwise convolution is a sum over the kernel's taps of shifted inputs times per-channel weights.
+Depthwise convolution is a sum over the kernel's taps of shifted inputs times per-channel weights;
+at stride 1 on large inputs, where numba is installed (the ``fast`` extra), one compiled loop adds
+the taps of each plane while it is in cache (:func:`_depthwise_compiled`).
 
 ``padding`` follows ``torch.nn.functional.conv2d`` (an int, one per axis, ``'same'``, ``'valid'``)
 plus the calling convention's ``(lo, hi)`` pairs; ``padding_mode`` is ``nn.Conv2d``'s
@@ -18,6 +20,7 @@ The ``convNd`` wrappers also take unbatched input ``(C, *n)``, as torch does.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -26,6 +29,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..errors import UsageError
+from . import jit
 from .core import _pairs, as_arith, exact_arith, require_finite
 from .padding import CONV_PADDING_MODES, conv_pads, pad_pairs
 
@@ -259,6 +263,9 @@ def _depthwise(x: np.ndarray, w: np.ndarray, b, pads, s, d, y: np.ndarray) -> No
                 out += b.reshape(c, *[1] * nd)
             y[i:i + nb] = out
         return
+    if x.size >= COMPILED_MIN and _compiled_depthwise() is not None:
+        _depthwise_compiled(x, w, b, pads, d, y)
+        return
     grid = [math.prod(padded[a + 1:]) for a in range(nd)]
     offsets = [sum(ji * di * gi for ji, di, gi in zip(j, d, grid)) for j in taps]
     step = block(n, 3 * c * plane)                       # the block, its sum and one product
@@ -277,6 +284,78 @@ def _depthwise(x: np.ndarray, w: np.ndarray, b, pads, s, d, y: np.ndarray) -> No
             out += b[:, None]
         grid_view = acc[:, :nb * plane].reshape(c, nb, *padded)
         y[i:i + nb] = np.moveaxis(grid_view[(slice(None), slice(None), *[slice(0, v) for v in m])], 0, 1)
+
+
+COMPILED_MIN = 1 << 18     # input entries from which a stride-1 depthwise convolution runs the
+#                            compiled loop (smaller inputs: NumPy's passes cost less than numba's import)
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled_depthwise():
+    """``planes(run, wt, bias, offsets, plane, rows, out)`` compiled by numba, or None where numba
+    is not installed (:func:`_depthwise`'s NumPy passes are used).
+
+    ``run`` holds ``P = out.shape[0]`` padded planes end to end, ``plane`` entries apart; plane
+    ``q`` (sample ``q // C``, channel ``q % C``) is the sum over the taps ``t`` of its run shifted by
+    ``offsets[t]`` times ``wt[q % C, t]``, plus ``bias[q % C]``, accumulated in ``run``'s dtype
+    (any order is exact under the certificate) over the positions ``0 .. rows[-1] + L`` of the
+    plane's grid; output row ``r`` of the plane is the ``L = out.shape[2]`` positions from
+    ``rows[r]``, written to ``out`` (float64) as they are.
+    """
+    def planes(run, wt, bias, offsets, plane, rows, out):
+        channels, length = wt.shape[0], out.shape[2]
+        span = rows[-1] + length
+        acc = np.empty(span, run.dtype)
+        for q in range(out.shape[0]):
+            ch = q % channels
+            acc[:] = bias[ch]
+            for t in range(offsets.size):
+                src = run[q * plane + offsets[t]:q * plane + offsets[t] + span]
+                wv = wt[ch, t]
+                for i in range(span):
+                    acc[i] += wv * src[i]
+            for r in range(rows.size):
+                for i in range(length):
+                    out[q, r, i] = acc[rows[r] + i]
+
+    return jit.njit(planes)
+
+
+def _depthwise_compiled(x: np.ndarray, w: np.ndarray, b, pads, d, y: np.ndarray) -> None:
+    """:func:`_depthwise` at stride 1 by the compiled loop, on planes laid out with shared borders.
+
+    Each axis of a plane carries ``g = max(lo, hi)`` zeros after its ``n`` entries, and the planes
+    of a block lie end to end after ``Σ lo·grid`` leading zeros: the ``hi`` zeros after a row are
+    the ``lo`` zeros before the next, and the last zero rows of a plane are the first of the next.
+    A window of a kept output reads its plane's entries or zeros only (a tap at ``-lo .. n + hi - 1``
+    along an axis lands in the ``g`` zeros on that side), so tap ``j`` of every output sits at one
+    constant offset ``Σ j·d·grid``; positions between the outputs are computed and dropped.
+    """
+    nd = x.ndim - 2
+    n, c, *size = x.shape
+    k, m = w.shape[2:], y.shape[2:]
+    gaps = [max(lo, hi) for lo, hi in pads]
+    dims = [a + g for a, g in zip(size, gaps)]
+    plane = math.prod(dims)
+    grid = [math.prod(dims[a + 1:]) for a in range(nd)]
+    lead = sum(lo * gi for (lo, _), gi in zip(pads, grid))
+    offsets = np.array([sum(ji * di * gi for ji, di, gi in zip(j, d, grid))
+                        for j in itertools.product(*map(range, k))], dtype=np.int64)
+    rows = np.array([sum(ri * gi for ri, gi in zip(r, grid))
+                     for r in itertools.product(*map(range, m[:-1]))], dtype=np.int64)
+    span = int(rows[-1]) + m[-1]
+    step = block(n, 2 * c * plane)
+    run = np.zeros(max(lead + step * c * plane, (step * c - 1) * plane + span + int(offsets[-1])),
+                   dtype=w.dtype)                     # reused; its borders stay zero
+    planes = run[lead:lead + step * c * plane].reshape(step * c, *dims)
+    inner = tuple(slice(0, a) for a in size)
+    wt = np.ascontiguousarray(w.reshape(c, -1))
+    bias = np.zeros(c, w.dtype) if b is None else np.ascontiguousarray(b, dtype=w.dtype)
+    kernel = _compiled_depthwise()
+    for i in range(0, n, step):
+        nb = min(step, n - i)
+        planes[(slice(0, nb * c), *inner)] = x[i:i + nb].reshape(nb * c, *size)
+        kernel(run, wt, bias, offsets, plane, rows, y[i:i + nb].reshape(nb * c, len(rows), m[-1]))
 
 
 def unbatched(fn, x, nd: int, *args, **kwargs) -> np.ndarray:

@@ -50,6 +50,7 @@ from typing import Callable
 import numpy as np
 
 from .core import _cast, _maxabs
+from . import jit
 
 Total = Callable[[np.ndarray], np.ndarray]      # the window sums of an array, float64 or object
 Locate = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, list]]   # (array, flat positions) ->
@@ -369,17 +370,6 @@ def _compiled():
     * ``count_below(values, limit) -> n``: how many entries of a 1-D float32 array are non-zero
       and below ``limit`` in magnitude (plain IEEE comparisons).
     """
-    try:
-        import numba
-    except ImportError:
-        return None
-
-    def compiled(fn, **flags):
-        try:        # compiled code kept on disk, beside this module or in numba's user cache
-            return numba.njit(cache=True, nogil=True, **flags)(fn)
-        except RuntimeError:            # no writable cache location: compiled for this process
-            return numba.njit(nogil=True, **flags)(fn)
-
     def sums(flat, out):
         for p in range(flat.shape[0]):
             s = 0.0
@@ -394,7 +384,8 @@ def _compiled():
             n += (a < limit) & (a != 0)       # no branch, no store: the loop vectorizes
         return n
 
-    return compiled(sums, fastmath={"reassoc"}), compiled(count_below)
+    loops = jit.njit(sums, fastmath={"reassoc"}), jit.njit(count_below)
+    return None if any(f is None for f in loops) else loops
 
 
 _LEAF = 1 << 12                                   # entries searched by NumPy once a span is this small

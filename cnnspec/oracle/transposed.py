@@ -29,15 +29,21 @@ ONNX operator docs, ``ConvTranspose`` (the output-shape equation, pads ``(start,
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
 import numpy as np
 
 from ..errors import UsageError
+from . import jit
 from .conv import block, gemm, unbatched
 from .core import _pairs, as_arith, exact_arith, require_finite
 from .padding import conv_pads
+
+
+COMPILED_MIN = 1 << 18     # products (N·Πn·Πk·C_out) from which the taps are added by the compiled
+#                            loop (fewer: NumPy's strided additions cost less than numba's import)
 
 
 def transposed_output_size(n: int, k: int, stride: int, pads: tuple[int, int], dilation: int,
@@ -113,6 +119,11 @@ def _scatter_gemm(x: np.ndarray, w: np.ndarray, b, s, d, op, pads, groups: int,
     Channels last throughout the block, so every tap's addition moves runs of contiguous channels;
     the block (its input, the GEMM's columns and its full output) stays in cache, and leaves it
     cropped by the padding, biased and written channels-first in ``y``'s dtype in one copy.
+    From ``COMPILED_MIN`` products on, and where numba is installed, one compiled loop adds every
+    tap of a block at the output position it lands on (:func:`_destinations`; cropped taps are
+    skipped) and writes the result channels-first; else NumPy adds one tap at a time (strided
+    slices of the full output), or, where the taps tile the output (``k = s``, no padding),
+    rearranges the columns in one copy.
     """
     nd = x.ndim - 2
     n, ci, *size = x.shape
@@ -125,7 +136,12 @@ def _scatter_gemm(x: np.ndarray, w: np.ndarray, b, s, d, op, pads, groups: int,
     cols = np.empty((step * math.prod(size), taps * cg_out), dtype=w.dtype)
     shuffle = list(k) == list(s) and all(v == 1 for v in d) and not any(op) \
         and not any(lo or hi for lo, hi in pads)
-    out = None if shuffle else np.zeros((step, *full, cg_out), dtype=w.dtype)
+    scatter = None if n * math.prod(size) * taps * cg_out * groups < COMPILED_MIN \
+        else _compiled_scatter()
+    if scatter is not None:
+        lands = _destinations(size, k, s, d, pads, y.shape[2:])
+        bias = np.zeros(y.shape[1], w.dtype) if b is None else np.ascontiguousarray(b, w.dtype)
+    out = None if scatter is not None or shuffle else np.zeros((step, *full, cg_out), dtype=w.dtype)
     for g in range(groups):
         # (C_in/g, C_out/g, *k) -> (C_in/g, *k, C_out/g): the columns in (tap, channel) order
         wg = np.ascontiguousarray(np.moveaxis(w[g * cpg:(g + 1) * cpg], 1, -1)).reshape(cpg, -1)
@@ -134,6 +150,11 @@ def _scatter_gemm(x: np.ndarray, w: np.ndarray, b, s, d, op, pads, groups: int,
             nb = min(step, n - i)
             xc[:nb] = np.moveaxis(x[i:i + nb, g * cpg:(g + 1) * cpg], 1, -1)   # (B, *n, C_in/g)
             part = gemm(xc[:nb].reshape(-1, cpg), wg, cols[:nb * math.prod(size)])
+            if scatter is not None:
+                # the spatial axes of y are contiguous: merging them is a view, written in place
+                scatter(part.reshape(nb, -1, taps, cg_out), lands, bias[g * cg_out:(g + 1) * cg_out],
+                        yg[i:i + nb].reshape(nb, cg_out, -1))
+                continue
             part = part.reshape(nb, *size, *k, cg_out)
             if shuffle:
                 # k = s, no padding: input a's taps fill the disjoint block a·s + [0, s), so the
@@ -154,6 +175,50 @@ def _scatter_gemm(x: np.ndarray, w: np.ndarray, b, s, d, op, pads, groups: int,
             if b is not None:
                 res = res + b[g * cg_out:(g + 1) * cg_out]
             yg[i:i + nb] = np.moveaxis(res, -1, 1)
+
+
+def _destinations(size, k, s, d, pads, m) -> np.ndarray:
+    """``(Πn, Πk)`` int64: where tap ``j`` of input position ``a`` lands in the cropped output,
+    ``Σ (a·s + j·d − p_lo)·stride`` over the axes (C order), or −1 where it falls in the padding."""
+    nd = len(size)
+    dst = np.zeros([*size, *k], dtype=np.int64)
+    keep = np.ones(dst.shape, dtype=bool)
+    for ax in range(nd):
+        pos = (np.arange(size[ax])[:, None] * s[ax] + np.arange(k[ax])[None, :] * d[ax]
+               - pads[ax][0])                                  # (n_ax, k_ax)
+        shape = [1] * (2 * nd)
+        shape[ax], shape[nd + ax] = size[ax], k[ax]
+        pos = pos.reshape(shape)
+        keep &= (pos >= 0) & (pos < m[ax])
+        dst += pos * math.prod(m[ax + 1:])
+    dst[~keep] = -1
+    return dst.reshape(math.prod(size), math.prod(k))
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled_scatter():
+    """``scatter(part, dst, bias, out)`` compiled by numba, or None where numba is not installed
+    (the NumPy strided additions are used): per sample ``b``, output channel ``c`` and position
+    ``q``, ``out[b, c, q] = bias[c] + Σ part[b, a, t, c]`` over the ``(a, t)`` with
+    ``dst[a, t] = q``, accumulated in ``part``'s dtype (any order is exact under the certificate)
+    and written to ``out`` (float64) channels-first."""
+    def scatter(part, dst, bias, out):
+        channels, positions = out.shape[1], out.shape[2]
+        acc = np.empty((positions, channels), part.dtype)
+        for b in range(part.shape[0]):
+            for q in range(positions):
+                acc[q] = bias
+            for a in range(part.shape[1]):
+                for t in range(part.shape[2]):
+                    q = dst[a, t]
+                    if q >= 0:
+                        for c in range(channels):
+                            acc[q, c] += part[b, a, t, c]
+            for c in range(channels):
+                for q in range(positions):
+                    out[b, c, q] = acc[q, c]
+
+    return jit.njit(scatter)
 
 
 def conv_transpose1d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
