@@ -29,7 +29,7 @@ from cnnspec.spec.transposed import TransposedMatrix, TransposedSpec
 conv_mod = importlib.import_module("cnnspec.oracle.conv")
 core_mod = importlib.import_module("cnnspec.oracle.core")
 transposed_mod = importlib.import_module("cnnspec.oracle.transposed")
-COMPILED = (conv_mod, transposed_mod)       # the modules whose loops numba may compile
+COMPILED = (conv_mod, transposed_mod, core_mod)   # the modules whose loops numba may compile
 
 
 @contextlib.contextmanager
@@ -147,19 +147,25 @@ def test_gemm_chunks_and_remainder_equal_one_product():
 
 
 @pytest.mark.parametrize("chunk", [4, 7, 2 ** 18])
-def test_certificate_scan_is_chunk_independent(chunk):
-    """The chunked scan finds a non-integer, a NaN or an infinity in any chunk, and the peak."""
-    x = np.arange(-20, 21, dtype=np.float32).reshape(1, 1, 41)
-    w = np.ones((1, 1, 3), np.float32)
-    with blocking(chunk=chunk):
+@pytest.mark.parametrize("compiled", ROUTES, ids=["numpy", "compiled"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_certificate_scan_is_chunk_independent(chunk, dtype, compiled):
+    """The chunked scan (or the compiled one-pass scan) finds a non-integer, a NaN or an infinity
+    anywhere, and the peak, of either sign, of contiguous and strided arrays."""
+    x = np.arange(-20, 21, dtype=dtype).reshape(1, 1, 41)
+    w = np.ones((1, 1, 3), dtype)
+    with blocking(chunk=chunk, compiled=compiled):
         assert core_mod.exact_arith(x, w, None, 3) == np.float32
         assert core_mod._integral_peak(x) == 20.0
-        for bad in (0.5, np.nan, np.inf):
+        assert core_mod._integral_peak(-x[..., 2::3]) == 18.0    # strided; -0.0 is 0
+        for bad in (0.5, -2.0 ** -30, np.nan, np.inf, -np.inf):
             y = x.copy()
             y[0, 0, 37] = bad
             assert core_mod.exact_arith(y, w, None, 3) == object
+            assert core_mod._integral_peak(y[..., 1::2]) is None
         big = x * 2.0 ** 20                                 # 3·20·2^20 >= 2^24: float64
         assert core_mod.exact_arith(big, w, None, 3) == np.float64
+        assert core_mod._integral_peak(big) == 20.0 * 2 ** 20
 
 
 @pytest.mark.parametrize("side", [32, 10])

@@ -8,6 +8,7 @@ Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed. (2002), §3.1 
 """
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 from typing import Sequence
@@ -17,6 +18,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import UsageError
 from ..shapes import as_tuple
+from . import jit
 
 # Significand bits (with the hidden bit) and unit roundoff of the dtypes cnnspec validates.
 _BLOCK = 2 ** 25  # entries of one im2col block (128 MiB in float32)
@@ -112,12 +114,41 @@ def _cast(a: np.ndarray, arith: np.dtype) -> np.ndarray:
 _CHUNK = 2 ** 18   # entries per step of the certificate's scan: its temporaries stay in cache
 
 
+COMPILED_MIN = 1 << 20     # float entries from which the scan is the compiled loop (numba, the fast
+#                            extra; smaller arrays: NumPy's passes cost less than numba's import)
+_UINT = {np.dtype(np.float32): (np.uint32, 0x7FFFFFFF), np.dtype(np.float64): (np.uint64, 0x7FFFFFFFFFFFFFFF)}
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled_scan():
+    """``scan(values, bits, mask) -> (top, bad)`` compiled by numba, or None where numba is not
+    installed: in one pass over a 1-D float array and its bits, the largest magnitude's bits
+    (``bits & mask``, the sign cleared; non-negative floats order as their bits do) and whether
+    some entry is no finite integer (``v − rint(v)`` is non-zero for a fraction and NaN for a NaN
+    or an infinity)."""
+    def scan(values, bits, mask):
+        top = bits.dtype.type(0)
+        bad = False
+        for i in range(values.size):
+            v = values[i]
+            bad |= (v - np.rint(v)) != 0
+            top = max(top, bits[i] & mask)
+        return top, bad
+
+    return jit.njit(scan)
+
+
 def _integral_peak(a: np.ndarray) -> float | None:
     """``max |a|`` when every entry of the float or integer array ``a`` is a finite integer, else
-    ``None``: one pass in cache-sized chunks (min, max and, for floats, ``a == rint(a)``)."""
+    ``None``: one pass in cache-sized chunks (min, max and, for floats, ``a == rint(a)``), or for
+    large float arrays where numba is installed one compiled pass (:func:`_compiled_scan`)."""
     flat = a.reshape(-1)
     if flat.size == 0:
         return 0.0
+    if flat.size >= COMPILED_MIN and flat.dtype in _UINT and _compiled_scan() is not None:
+        uint, mask = _UINT[flat.dtype]
+        top, bad = _compiled_scan()(flat, flat.view(uint), uint(mask))
+        return None if bad else float(np.array([top], uint).view(flat.dtype)[0])
     buf = np.empty(min(flat.size, _CHUNK), dtype=a.dtype) if a.dtype.kind == "f" else None
     peak = 0.0
     for i in range(0, flat.size, _CHUNK):
