@@ -368,4 +368,6 @@ def test_without_a_writable_cache_the_compiled_loops_still_compile(monkeypatch):
     out = np.empty(5)
     sums(x, out)
     assert out.tolist() == [float(f) for f in fraction_rows(x)]
-    assert count_below(np.array([0.0, 1e-9, -1e-9, 1.0], np.float32), np.float32(1e-6)) == 2
+    counts = np.empty(3, np.int64)                # chunks of 2: [0, 1e-9], [-1e-9, 1], [-0.0]
+    count_below(np.array([0.0, 1e-9, -1e-9, 1.0, -0.0], np.float32), np.float32(1e-6), 2, counts)
+    assert counts.tolist() == [1, 1, 0]

@@ -367,8 +367,9 @@ def _compiled():
       The additions go in whatever order the compiler picks (``fastmath={"reassoc"}``, the one
       fast-math flag, which lets it use vector registers): :func:`blocked_sums` keeps a sum only
       under a certificate that makes every order exact.
-    * ``count_below(values, limit) -> n``: how many entries of a 1-D float32 array are non-zero
-      and below ``limit`` in magnitude (plain IEEE comparisons).
+    * ``count_below(values, limit, chunk, counts)``: how many entries of each ``chunk`` entries of
+      a 1-D float32 array (the last chunk may be shorter) are non-zero and below ``limit`` in
+      magnitude, into ``counts`` (plain IEEE comparisons).
     """
     def sums(flat, out):
         for p in range(flat.shape[0]):
@@ -377,18 +378,21 @@ def _compiled():
                 s += np.float64(flat[p, k])
             out[p] = s
 
-    def count_below(values, limit):
-        n = 0
-        for i in range(values.size):
-            a = abs(values[i])
-            n += (a < limit) & (a != 0)       # no branch, no store: the loop vectorizes
-        return n
+    def count_below(values, limit, chunk, counts):
+        for c in range(counts.size):
+            part = values[c * chunk:(c + 1) * chunk]
+            n = np.int32(0)
+            for i in range(part.size):
+                a = abs(part[i])
+                n += np.int32((a < limit) & (a != 0))   # no branch, no store: this vectorizes
+            counts[c] = n
 
     loops = jit.njit(sums, fastmath={"reassoc"}), jit.njit(count_below)
     return None if any(f is None for f in loops) else loops
 
 
-_LEAF = 1 << 12                                   # entries searched by NumPy once a span is this small
+_LEAF = 1 << 12                                   # entries per count of tiny entries (NumPy searches a
+#                                                   chunk whose count is not zero)
 
 
 def _compiled_global_sums(x: np.ndarray, taps: int, windows_of: Locate | None, block: int = 1 << 20
@@ -396,9 +400,10 @@ def _compiled_global_sums(x: np.ndarray, taps: int, windows_of: Locate | None, b
     """:func:`blocked_sums` for global pooling with the compiled sums: a block of about ``block``
     entries at a time (4 MiB, which stays in the last-level cache: smaller blocks cost more in
     calls than they save), its rows' sums, then its magnitude range off its bits
-    (:func:`_magnitudes`) while it is in cache. Where the one-part certificate fails, the blocks
-    holding an entry below the limit are counted (compiled) and searched, and those entries'
-    windows summed exactly."""
+    (:func:`_magnitudes`) while it is in cache. Where the one-part certificate fails, the tiny
+    entries (below the limit) of each block whose least magnitude is below it are counted per
+    ``_LEAF`` entries in one compiled pass, NumPy finds them in the chunks that hold one, and
+    their windows are summed exactly."""
     sums, count_below = _compiled()
     planes = x.shape[0] * x.shape[1]
     flat = np.ascontiguousarray(x).reshape(planes, -1)
@@ -415,20 +420,17 @@ def _compiled_global_sums(x: np.ndarray, taps: int, windows_of: Locate | None, b
     values = flat.reshape(-1)
 
     def find(limit: float, cut: int) -> np.ndarray | None:
-        lim, tiny = np.float32(limit), []
-        spans = [(i * flat.shape[1], min(planes, i + rows) * flat.shape[1])
-                 for i in np.flatnonzero(np.asarray(lows) < cut) * rows]
-        while spans:                                  # halve the spans that hold one, by counting
-            a, b = spans.pop()
-            if not count_below(values[a:b], lim):
-                continue
-            if b - a > _LEAF:
-                spans += [(a, (a + b) // 2), ((a + b) // 2, b)]
-                continue
-            v = values[a:b]
-            tiny.append(np.flatnonzero((np.abs(v) < limit) & (v != 0)) + a)
-            if sum(map(len, tiny)) > 64:
+        lim, tiny, total = np.float32(limit), [], 0
+        for i in np.flatnonzero(np.asarray(lows) < cut) * rows:     # the blocks holding one
+            a, b = i * flat.shape[1], min(planes, i + rows) * flat.shape[1]
+            counts = np.empty(-(-(b - a) // _LEAF), np.int64)
+            count_below(values[a:b], lim, _LEAF, counts)              # one pass over the block
+            total += int(counts.sum())
+            if total > 64:
                 return None
+            for c in np.flatnonzero(counts):
+                v = values[a + c * _LEAF:min(b, a + (c + 1) * _LEAF)]
+                tiny.append(np.flatnonzero((np.abs(v) < limit) & (v != 0)) + a + c * _LEAF)
         return np.concatenate(tiny) if tiny else np.empty(0, np.int64)
 
     return _certify(x, out, top, low, taps, windows_of, find)
