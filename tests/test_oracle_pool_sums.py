@@ -269,12 +269,15 @@ def test_global_average_one_pass_is_exact_and_its_tiny_route_keeps_the_remainder
     x = RNG.normal(size=shape).astype(np.float32)
     plane = int(np.prod(shape[2:]))
     x.reshape(-1, plane)[0, :2] = [4.0, 2.0 ** -60]     # an exact sum past 53 bits: S + E
-    x.reshape(-1, plane)[-1, -1] = -2.0 ** -50
+    x.reshape(-1, plane)[-1, -2:] = [-4.0, -2.0 ** -61]   # the last entry: past 53 bits again
     m = (1,) * (x.ndim - 2)
-    pair = S.blocked_sums(x, plane, S.plane_sums, m, S.tiles(shape[2:], m), block=100)
-    assert pair is not None and pair[1] is not None and pair[1].reshape(-1)[0] != 0
     rows = x.reshape(-1, plane)
-    assert exact(pair) == fraction_rows(rows)
+    for block in (100, None):          # a plane per block; one block of several 4096-entry chunks
+        kw = {} if block is None else {"block": block}
+        pair = S.blocked_sums(x, plane, S.plane_sums, m, S.tiles(shape[2:], m), **kw)
+        assert pair is not None and pair[1] is not None
+        assert pair[1].reshape(-1)[0] != 0 and pair[1].reshape(-1)[-1] != 0
+        assert exact(pair) == fraction_rows(rows)
     op = (oracle.adaptive_avg_pool1d, oracle.adaptive_avg_pool2d, oracle.adaptive_avg_pool3d)[x.ndim - 3]
     assert op(x, 1).ravel().tolist() == [float(f / plane) for f in fraction_rows(rows)]
 
