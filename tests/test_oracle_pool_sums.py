@@ -255,7 +255,8 @@ def test_blocked_sums_fall_back_and_stay_exact_on_adversarial_windows(values):
 
 @pytest.fixture(params=["numpy", "compiled"])
 def global_pass(request, monkeypatch):
-    """Global pooling's sums by the NumPy pass, or by the compiled sums (numba) at any size."""
+    """Global pooling's sums and tiles' square sums by the NumPy pass, or by the compiled loops
+    (numba) at any size."""
     if request.param == "compiled":
         pytest.importorskip("numba", reason="numba is not installed")
         monkeypatch.setattr(S, "COMPILED_MIN", 0)
@@ -305,7 +306,7 @@ def fraction_square_sums(x, kernel) -> list[Fraction]:
 
 @pytest.mark.parametrize("kernel, size, spread", [((2,), (8,), 0), ((2, 2), (6, 6), 0), ((2, 2), (5, 7), 10),
                                                   ((2, 2, 2), (4, 4, 6), 0), ((3, 1), (6, 2), 4)])
-def test_blocked_square_sums_are_the_exact_sums_of_squares(kernel, size, spread):
+def test_blocked_square_sums_are_the_exact_sums_of_squares(kernel, size, spread, global_pass):
     # data of its own (not the module's RNG, whose state depends on which tests ran before: with
     # spread 10 some draws span more binades than the split certifies, the refusal tested below)
     rng = np.random.default_rng(20260601)
@@ -321,7 +322,7 @@ def test_blocked_square_sums_are_the_exact_sums_of_squares(kernel, size, spread)
 
 @pytest.mark.parametrize("values", [[1e30, 1e-30, 1.0, 2.0], [np.inf, 1.0, 1.0, 1.0], [np.nan, 0, 0, 0],
                                     [2.0 ** -149, 0.0, -0.0, 1.0], [0.0, -0.0, 0.0, 0.0], [3.0] * 4])
-def test_blocked_square_sums_refuse_what_the_split_cannot_certify_and_lp_pool_stays_exact(values):
+def test_blocked_square_sums_refuse_what_the_split_cannot_certify_and_lp_pool_stays_exact(values, global_pass):
     x = RNG.normal(size=(1, 2, 4, 4)).astype(np.float32)
     x[0, 1, :2, :2] = np.array(values, np.float32).reshape(2, 2)
     pair = S.blocked_square_sums(x, 4, S.tile_sums((2, 2), (2, 2)), (2, 2))

@@ -27,7 +27,8 @@ summed exactly, certifies the result, and anything else goes the general way bel
 pooling of large arrays adds its rows with a loop compiled by numba where it is installed (the
 ``fast`` extra; any order of the additions is exact under the certificate, so the compiler may use
 vector registers) and reads the magnitudes off the bits as before. Squares (L2 pooling) take the
-two-part split a block at a time (:func:`blocked_square_sums`).
+two-part split a block at a time (:func:`blocked_square_sums`), or for large arrays with numba one
+compiled pass over the tiles.
 
 Data that neither certificate covers (float64 data, wider spans, integers past ``2^53``, objects)
 go to :func:`cnnspec.oracle.pool.exact_terms` (scaling by a power of two to integers) or Python
@@ -274,6 +275,7 @@ def tile_sums(kernel: tuple[int, ...], out: tuple[int, ...]) -> Callable[[np.nda
             lead = (slice(None),) * (nl + 1 + a)
             y = y[lead + (0,)] if k == 1 else functools.reduce(np.add, (y[lead + (j,)] for j in range(k)))
         return y
+    total.tiles = (tuple(kernel), tuple(out))     # read by the compiled square sums
     return total
 
 
@@ -512,7 +514,8 @@ def blocked_square_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndar
     ``2^(2·e_min − 48)`` (``e``: ``frexp`` exponents of ``|x|``). ``h = fl(s + C) − C`` with
     ``C = 1.5·2^(G+52)`` is ``s`` rounded to the grid ``2^G`` (``s + C`` stays in ``C``'s binade;
     Sterbenz), ``l = s − h`` its exact rounding error, and sums of ``h`` and of ``l`` are exact
-    under the two-part certificate of :func:`certified_sums`; TwoSum joins them.
+    under the two-part certificate of :func:`certified_sums`; TwoSum joins them. Tiles of large
+    arrays, where numba is installed, take one compiled pass (:func:`_compiled_squares`).
     """
     planes = x.shape[0] * x.shape[1]
     if x.size == 0 or x.dtype != np.float32:
@@ -530,22 +533,63 @@ def blocked_square_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndar
     c = 1.5 * 2.0 ** (g + 52)
     rows = max(1, block // max(flat.shape[1], 1))
     parts = np.empty((2, planes, *out_plane))               # the sums of h, then of l
-    for i in range(0, planes, rows):
-        j = min(planes, i + rows)
-        hl = np.empty((2, j - i, *x.shape[2:]))
-        h, sq = hl
-        np.copyto(sq.reshape(j - i, -1), flat[i:j])
-        np.multiply(sq, sq, out=sq)                          # exact: 48 bits
-        np.add(sq, c, out=h)
-        h -= c                                               # s rounded to the grid 2^g
-        sq -= h                                              # its rounding error, exact
-        parts[:, i:j] = block_total(hl)
+    tiled = getattr(block_total, "tiles", None)
+    if tiled is not None and x.size >= COMPILED_MIN and _compiled_squares() is not None:
+        bases, offsets = _tile_offsets(x.shape[2:], *tiled)       # one compiled pass
+        _compiled_squares()(flat, bases, offsets, c, parts.reshape(2, planes, -1))
+    else:
+        for i in range(0, planes, rows):
+            j = min(planes, i + rows)
+            hl = np.empty((2, j - i, *x.shape[2:]))
+            h, sq = hl
+            np.copyto(sq.reshape(j - i, -1), flat[i:j])
+            np.multiply(sq, sq, out=sq)                      # exact: 48 bits
+            np.add(sq, c, out=h)
+            h -= c                                           # s rounded to the grid 2^g
+            sq -= h                                          # its rounding error, exact
+            parts[:, i:j] = block_total(hl)
     a, b = parts
     big = a + b
     bb = big - a
     err = (a - (big - bb)) + (b - bb)                        # TwoSum: a + b == big + err exactly
     shape = (*x.shape[:2], *out_plane)
     return big.reshape(shape), (err.reshape(shape) if err.any() else None)
+
+
+def _tile_offsets(size, kernel, out) -> tuple[np.ndarray, np.ndarray]:
+    """Flat offsets in a C-order plane of ``size``: of each tile's first entry (``Πout``) and of
+    each tap within a tile (``Πk``)."""
+    strides = [math.prod(size[a + 1:]) for a in range(len(size))]
+    def grid(counts, steps):
+        flat = np.zeros(1, np.int64)
+        for n, st in zip(counts, steps):
+            flat = (flat[:, None] + np.arange(n, dtype=np.int64) * st).reshape(-1)
+        return flat
+    return grid(out, [k * st for k, st in zip(kernel, strides)]), grid(kernel, strides)
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled_squares():
+    """``squares(flat, bases, offsets, c, parts)`` compiled by numba, or None where numba is not
+    installed (:func:`blocked_square_sums`' NumPy blocks are used): for each plane ``p`` and tile
+    ``o`` of a float32 ``(P, plane)`` array, the two-part split of each tap's square (``s = x²``
+    in float64, ``h = fl(s + c) − c``, ``l = s − h``) summed into ``parts[0, p, o]`` and
+    ``parts[1, p, o]``. No fast-math flag: ``(s + c) − c`` is computed as written."""
+    def squares(flat, bases, offsets, c, parts):
+        for p in range(flat.shape[0]):
+            for o in range(bases.size):
+                sh = 0.0
+                sl = 0.0
+                for t in range(offsets.size):
+                    v = np.float64(flat[p, bases[o] + offsets[t]])
+                    sq = v * v
+                    h = (sq + c) - c
+                    sh += h
+                    sl += sq - h
+                parts[0, p, o] = sh
+                parts[1, p, o] = sl
+
+    return jit.njit(squares)
 
 
 def window_sums_exact(x: np.ndarray, taps: int, total: Total, bits: int | None = None,
