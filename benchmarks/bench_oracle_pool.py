@@ -176,7 +176,7 @@ def main() -> None:
     torch.set_num_threads(args.torch_threads)
     try:
         import numba
-        compiled = f"numba {numba.__version__} (global average pooling's sums)"
+        compiled = f"numba {numba.__version__} (the sums of global average and L2 pooling)"
     except ImportError:
         compiled = "no numba (global pooling sums with NumPy; pip install 'cnnspec[fast]')"
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); numpy {np.__version__} "

@@ -283,6 +283,24 @@ def test_global_average_one_pass_is_exact_and_its_tiny_route_keeps_the_remainder
     assert op(x, 1).ravel().tolist() == [float(f / plane) for f in fraction_rows(rows)]
 
 
+@pytest.mark.parametrize("below", [False, True])
+def test_the_one_part_certificate_holds_exactly_down_to_the_tiny_limit(below, global_pass):
+    """98 taps under a top of exponent 1: the least entry may be ``2^-22`` (``98·2^(1+21+24) <=
+    2^53``), one ulp less is past it and takes the tiny route; the compiled pass decides this by
+    counting the entries below ``2^(e_max + 24 + 7 - 54) = 2^-22``, the NumPy pass off the least
+    magnitude's bits: both give exact sums and keep a remainder only past the limit."""
+    rng = np.random.default_rng(98)
+    x = rng.integers(1, 4, (2, 3, 2, 7, 7)).astype(np.float32) * np.float32(0.5)   # top 1.5
+    least = np.float32(2.0 ** -22)
+    x[1, 2] = 1.5                                        # a sum of 2^7 and more: past 53 bits below
+    x[1, 2, 1, 6, 6] = np.nextafter(least, np.float32(0)) if below else least
+    x[0, 1, 0, 0, 0] = 2.0 ** -22                        # a second one at the limit, elsewhere
+    m = (1, 1, 1)
+    pair = S.blocked_sums(x, 98, S.plane_sums, m, S.tiles(x.shape[2:], m))
+    assert pair is not None and exact(pair) == fraction_rows(x.reshape(6, 98))
+    assert (pair[1] is not None) == below and (not below or pair[1].reshape(-1)[-1] != 0)
+
+
 def test_global_average_one_pass_refuses_spans_and_non_finite_data_which_stay_exact(global_pass):
     x = RNG.normal(size=(2, 3, 5, 5)).astype(np.float32)
     x[0, 0, 0, :] = 2.0 ** -60                          # a whole row of tiny entries is fine...

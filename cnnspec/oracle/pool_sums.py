@@ -337,6 +337,12 @@ def finite_split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 _MAG = 0x7FFFFFFF                                 # a float32's magnitude bits
 
 
+def _top(u: np.ndarray) -> int:
+    """The largest magnitude bits of the float32 bits ``u``, by two reductions (see
+    :func:`_magnitudes`)."""
+    return max(int(u.max()) & _MAG, int(u.view(np.int32).max()) & _MAG)
+
+
 def _magnitudes(u: np.ndarray) -> tuple[int, int]:
     """``(largest, least non-zero)`` magnitude bits of the float32 bits ``u`` (least: ``2^31`` if
     all are zero), by four reductions that write nothing: as ``uint32`` the least and largest
@@ -344,7 +350,7 @@ def _magnitudes(u: np.ndarray) -> tuple[int, int]:
     the reverse; masking the sign off each gives both extremes. Only where a zero makes the least
     magnitude 0 does one more pass skip the zeros (``bits << 1`` minus one wraps them past all)."""
     i = u.view(np.int32)
-    top = max(int(u.max()) & _MAG, int(i.max()) & _MAG)
+    top = _top(u)
     low = min(int(u.min()) & _MAG, int(i.min()) & _MAG)
     if low == 0 and top:
         low = (int((np.left_shift(u, np.uint32(1)) - np.uint32(1)).min()) + 1) >> 1
@@ -401,30 +407,28 @@ def _compiled_global_sums(x: np.ndarray, taps: int, windows_of: Locate | None, b
                           ) -> tuple[np.ndarray, np.ndarray | None] | None:
     """:func:`blocked_sums` for global pooling with the compiled sums: a block of about ``block``
     entries at a time (4 MiB, which stays in the last-level cache: smaller blocks cost more in
-    calls than they save), its rows' sums, then its magnitude range off its bits
-    (:func:`_magnitudes`) while it is in cache. Where the one-part certificate fails, the tiny
-    entries (below the limit) of each block whose least magnitude is below it are counted per
-    ``_LEAF`` entries in one compiled pass, NumPy finds them in the chunks that hold one, and
-    their windows are summed exactly."""
+    calls than they save), its rows' sums, then its largest magnitude off its bits (:func:`_top`)
+    while it is in cache. Then the entries below the limit of the one-part certificate are
+    counted per ``_LEAF`` entries in one compiled pass: none, and the certificate holds
+    (:func:`_certify`); else NumPy finds them in the chunks that hold one and their windows are
+    summed exactly."""
     sums, count_below = _compiled()
     planes = x.shape[0] * x.shape[1]
     flat = np.ascontiguousarray(x).reshape(planes, -1)
     u = flat.view(np.uint32)
     rows = max(1, block // max(flat.shape[1], 1))
     out = np.empty(planes)
-    top, low, lows = 0, 1 << 31, []
+    top = 0
     for i in range(0, planes, rows):
         sums(flat[i:i + rows], out[i:i + rows])
-        t, lo = _magnitudes(u[i:i + rows])
-        top, low = max(top, t), min(low, lo)
-        lows.append(lo)
+        top = max(top, _top(u[i:i + rows]))
     out = out.reshape(*x.shape[:2], *(1,) * (x.ndim - 2))
     values = flat.reshape(-1)
 
     def find(limit: float, cut: int) -> np.ndarray | None:
         lim, tiny, total = np.float32(limit), [], 0
-        for i in np.flatnonzero(np.asarray(lows) < cut) * rows:     # the blocks holding one
-            a, b = i * flat.shape[1], min(planes, i + rows) * flat.shape[1]
+        for a in range(0, values.size, rows * flat.shape[1]):
+            b = min(values.size, a + rows * flat.shape[1])
             counts = np.empty(-(-(b - a) // _LEAF), np.int64)
             count_below(values[a:b], lim, _LEAF, counts)              # one pass over the block
             total += int(counts.sum())
@@ -435,29 +439,38 @@ def _compiled_global_sums(x: np.ndarray, taps: int, windows_of: Locate | None, b
                 tiny.append(np.flatnonzero((np.abs(v) < limit) & (v != 0)) + a + c * _LEAF)
         return np.concatenate(tiny) if tiny else np.empty(0, np.int64)
 
-    return _certify(x, out, top, low, taps, windows_of, find)
+    return _certify(x, out, top, None, taps, windows_of, find)
 
 
-def _certify(x: np.ndarray, out: np.ndarray, top: int, low: int, taps: int, windows_of: Locate | None,
-             find: Callable[[float, int], np.ndarray | None]):
+def _certify(x: np.ndarray, out: np.ndarray, top: int, low: int | None, taps: int,
+             windows_of: Locate | None, find: Callable[[float, int], np.ndarray | None]):
     """The end of :func:`blocked_sums`: ``(out, None)`` under the one-part certificate on the
     magnitude bits ``top``/``low`` of the whole array, else ``out`` with the windows of the entries
     below the limit (``find(limit, its float32 bits)``: their flat positions, None past 64) summed
-    exactly; None (the general path) for ``±inf``/NaN or when neither applies."""
+    exactly; None (the general path) for ``±inf``/NaN or when neither applies.
+
+    ``low`` None (not read off the bits): ``find`` decides the one-part certificate too. It holds
+    exactly when no non-zero entry lies below the limit ``2^(e_max + 24 + ⌈log2 K⌉ − 54)``: an
+    entry of ``frexp`` exponent ``e`` is at least ``2^(e−1)``, and ``K·2^(e_max − e + 24) <= 2^53``
+    is ``e − 1 >= e_max + 24 + ⌈log2 K⌉ − 54`` for an integer ``e``."""
     if top >= 0x7F800000:                             # the exponent field all ones: inf or NaN
         return None
     if top == 0:
         return out, None
     e_max, lg = _exponent(top), max(taps - 1, 0).bit_length()
-    if taps * 2.0 ** (e_max - _exponent(low) + 24) <= 2.0 ** 53:
+    if low is not None and taps * 2.0 ** (e_max - _exponent(low) + 24) <= 2.0 ** 53:
         return out, None
-    if windows_of is None:
+    if windows_of is None and low is not None:
         return None
     limit = 2.0 ** (e_max + 24 + lg - 54)            # a window of entries at least this is exact
     if limit <= 2.0 ** -149:
         return out, None
     tiny = find(limit, int(np.array([limit], np.float32).view(np.uint32)[0]))
-    if tiny is None or tiny.size > 64:
+    if tiny is None:
+        return None
+    if tiny.size == 0:                                # nothing below the limit: one part is exact
+        return out, None
+    if windows_of is None or tiny.size > 64:
         return None
     return _with_exact_windows(out, *windows_of(x, tiny))
 
