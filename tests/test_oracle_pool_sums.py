@@ -331,7 +331,7 @@ def test_blocked_square_sums_are_the_exact_sums_of_squares(kernel, size, spread,
     x = (rng.normal(size=(2, 3, *size)) * 2.0 ** rng.integers(-spread, 1, (2, 3, *size))).astype(np.float32)
     x[0, 0].flat[:2] = [2.0 ** 9, 2.0 ** -3]             # a window whose exact sum needs more than 53 bits
     out = tuple(n // k for n, k in zip(size, kernel))
-    pair = S.blocked_square_sums(x, int(np.prod(kernel)), S.tile_sums(kernel, out), out, block=40)
+    pair = S.blocked_square_sums(x, kernel, out, block=40)
     assert pair is not None and exact(pair) == fraction_square_sums(x, kernel)
     if len(kernel) == 2:                                 # through lp_pool2d: the root of the exact sum rounded once
         want = [float(np.sqrt(float(f))) for f in fraction_square_sums(x, kernel)]
@@ -343,7 +343,7 @@ def test_blocked_square_sums_are_the_exact_sums_of_squares(kernel, size, spread,
 def test_blocked_square_sums_refuse_what_the_split_cannot_certify_and_lp_pool_stays_exact(values, global_pass):
     x = RNG.normal(size=(1, 2, 4, 4)).astype(np.float32)
     x[0, 1, :2, :2] = np.array(values, np.float32).reshape(2, 2)
-    pair = S.blocked_square_sums(x, 4, S.tile_sums((2, 2), (2, 2)), (2, 2))
+    pair = S.blocked_square_sums(x, (2, 2), (2, 2))
     finite = bool(np.all(np.isfinite(x)))
     wide = finite and values[0] == 1e30 or values[0] == 2.0 ** -149
     assert (pair is None) == (not finite or wide)        # 1e30² beside 1e-30²: past both parts

@@ -317,8 +317,7 @@ def _power_sums(x: np.ndarray, p: float, geo: PoolGeometry, absolute: bool
     """
     tiling = _tiling(x, geo)
     if p == 2 and tiling and x.dtype == np.float32:
-        done = blocked_square_sums(x, math.prod(geo.kernel), tile_sums(geo.kernel, geo.output_size),
-                                   geo.output_size)
+        done = blocked_square_sums(x, geo.kernel, geo.output_size)
         if done is not None:
             return done
     base = np.abs(x) if absolute else x

@@ -275,7 +275,6 @@ def tile_sums(kernel: tuple[int, ...], out: tuple[int, ...]) -> Callable[[np.nda
             lead = (slice(None),) * (nl + 1 + a)
             y = y[lead + (0,)] if k == 1 else functools.reduce(np.add, (y[lead + (j,)] for j in range(k)))
         return y
-    total.tiles = (tuple(kernel), tuple(out))     # read by the compiled square sums
     return total
 
 
@@ -516,12 +515,12 @@ def blocked_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndarray], n
     return _certify(x, out, top, low, taps, windows_of, find)
 
 
-def blocked_square_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndarray], np.ndarray],
-                        out_plane: tuple[int, ...], block: int = _BLOCK // 2
-                        ) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """``(S, E)``, ``S + E`` the exact window sums of the squares of a finite float32
-    ``(N, C, *n)`` array (windows within one plane), by the two-part split done a block at a time
-    in cache; ``None`` where the array holds ``±inf``/NaN or the split's certificate fails.
+def blocked_square_sums(x: np.ndarray, kernel: tuple[int, ...], out_plane: tuple[int, ...],
+                        block: int = _BLOCK // 2) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """``(S, E)``, ``S + E`` the exact sums of the squares of a finite float32 ``(N, C, *n)``
+    array over the ``out_plane`` windows of shape ``kernel`` that tile each plane
+    (:func:`tile_sums`), by the two-part split done a block at a time in cache; ``None`` where the
+    array holds ``±inf``/NaN or the split's certificate fails.
 
     A square ``s = x²`` is exact in float64 (48 bits), below ``2^(2·e_max)`` and a multiple of
     ``2^(2·e_min − 48)`` (``e``: ``frexp`` exponents of ``|x|``). ``h = fl(s + C) − C`` with
@@ -539,6 +538,7 @@ def blocked_square_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndar
         return None
     if top == 0:
         return np.zeros((*x.shape[:2], *out_plane)), None
+    taps = math.prod(kernel)
     e_max, e_min = 2 * _exponent(top), 2 * _exponent(low) - 48       # the squares' top and grid
     g = e_max + max(max(taps - 1, 0).bit_length(), 2) - 53
     if taps * 2.0 ** (g - 1 - e_min) > 2.0 ** 53 or g - 1 < -1074:
@@ -546,11 +546,11 @@ def blocked_square_sums(x: np.ndarray, taps: int, block_total: Callable[[np.ndar
     c = 1.5 * 2.0 ** (g + 52)
     rows = max(1, block // max(flat.shape[1], 1))
     parts = np.empty((2, planes, *out_plane))               # the sums of h, then of l
-    tiled = getattr(block_total, "tiles", None)
-    if tiled is not None and x.size >= COMPILED_MIN and _compiled_squares() is not None:
-        bases, offsets = _tile_offsets(x.shape[2:], *tiled)       # one compiled pass
+    if x.size >= COMPILED_MIN and _compiled_squares() is not None:
+        bases, offsets = _tile_offsets(x.shape[2:], kernel, out_plane)   # one compiled pass
         _compiled_squares()(flat, bases, offsets, c, parts.reshape(2, planes, -1))
     else:
+        block_total = tile_sums(kernel, out_plane)
         for i in range(0, planes, rows):
             j = min(planes, i + rows)
             hl = np.empty((2, j - i, *x.shape[2:]))
@@ -573,6 +573,7 @@ def _tile_offsets(size, kernel, out) -> tuple[np.ndarray, np.ndarray]:
     """Flat offsets in a C-order plane of ``size``: of each tile's first entry (``Πout``) and of
     each tap within a tile (``Πk``)."""
     strides = [math.prod(size[a + 1:]) for a in range(len(size))]
+
     def grid(counts, steps):
         flat = np.zeros(1, np.int64)
         for n, st in zip(counts, steps):
