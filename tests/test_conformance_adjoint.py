@@ -65,11 +65,18 @@ def test_a_wrong_transposed_convolution_is_caught_without_the_oracle(name):
     (r,), report = validate_op(f"{PAIRS}:{name}", "conv_transpose2d", **ONLY)
     assert r.status == "fail" and report["verdict"] == "fail", r.message
     ce = r.counterexample
-    assert ", but should be " in r.message and "--claims conformance.conv.adjoint" in ce["reproduce"]
+    assert "--claims conformance.conv.adjoint" in ce["reproduce"]
     assert np.asarray(ce["args"]["x"]).size <= 40, r.message          # shrunk to a few dozen entries at most
-    if name == "ct_drops_output_padding":   # the output is not in the input space of conv2d
-        assert "the input size of the conv2d whose adjoint it is" in r.message
+    if name == "ct_drops_output_padding":
+        # the output is not in the input space of conv2d; where the shrinker (its time budget
+        # depends on the machine's load) reaches a case the mutant's own size check refuses, the
+        # catch is that raise against the shape it should return: both are this bug, caught
+        wrong_size = ", but should be " in r.message and \
+            "the input size of the conv2d whose adjoint it is" in r.message
+        refused = "raised" in r.message and ", but should return out of shape " in r.message
+        assert wrong_size or refused, r.message
     else:
+        assert ", but should be " in r.message
         assert "⟨u, conv_transpose2d(v)⟩=" in r.message and "⟨conv2d(u), v⟩=" in r.message
         assert ce["args"]["partner"] == "conv2d" and "u" in ce["args"] and "v" in ce["args"]
 
