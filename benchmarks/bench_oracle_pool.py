@@ -21,9 +21,9 @@ Data: N(0, 1) float32. The oracle's maxima and indices must equal torch's bit fo
 averages are the exact rationals rounded once to float64, and torch's float32 averages must lie
 within the rigorous bound ``γ_{K+2}·mean|x| + u·|mean|`` of them (L2 pooling: the relative bound
 ``γ_{K+3}/2 + 2u``; torch's ``pow(·, 0.5)`` is a square root). The oracle's sums are certified exact
-(see ``cnnspec/oracle/pool_sums.py``), whichever path the data take. Global average pooling adds
-with numba's compiled loop where numba is installed (``pip install 'cnnspec[fast]'``; the header
-says whether it is), else with NumPy.
+(see ``cnnspec/oracle/pool_sums.py``), whichever path the data take. Global, adaptive and L2 pooling
+add with numba's compiled loops where numba is installed (``pip install 'cnnspec[fast]'``; the
+header says whether it is), else with NumPy.
 
 Timing: one warm-up call of each, then ``--repeat`` rounds with the oracle and torch called
 alternately, so that load on the (shared) machine hits both alike; each figure is the median with
@@ -176,9 +176,9 @@ def main() -> None:
     torch.set_num_threads(args.torch_threads)
     try:
         import numba
-        compiled = f"numba {numba.__version__} (the sums of global average and L2 pooling)"
+        compiled = f"numba {numba.__version__} (the sums of global, adaptive and L2 pooling)"
     except ImportError:
-        compiled = "no numba (global pooling sums with NumPy; pip install 'cnnspec[fast]')"
+        compiled = "no numba (pooling sums with NumPy; pip install 'cnnspec[fast]')"
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); numpy {np.__version__} "
           f"(OpenBLAS threads {blas_threads()}, unused here); {compiled}; batch {args.batch}; median of "
           f"{args.repeat} interleaved rounds after a warm-up (min-max); load average {os.getloadavg()[0]:.2f}")

@@ -365,14 +365,36 @@ def test_exact_float_sum_takes_fsum_only_when_its_remainder_is_exact():
     assert S.exact_float_sum([2.0 ** -1074, 1e308, -1e308, -0.0]) == Fraction(1, 2 ** 1074)
 
 
+def compiled_pass(fn, x: np.ndarray, rows: int, leaf: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(row sums, least magnitude bits − 1 per leaf, largest magnitude bits)`` by the compiled
+    global pass ``fn``."""
+    flat = x.reshape(x.shape[0], -1)
+    lows = np.full(-(-x.size // leaf), 0xFFFFFFFF, np.uint32)
+    out = np.empty(flat.shape[0])
+    top = fn(flat, flat.view(np.uint32).reshape(-1), out, lows, rows, leaf)
+    return out, lows, int(top)
+
+
+def leaf_lows(x: np.ndarray, leaf: int) -> list[int]:
+    """The least non-zero magnitude bits minus one of each ``leaf`` entries, ``2^32 − 1`` if all
+    are zero, by Python integers."""
+    bits = [int(b) & 0x7FFFFFFF for b in x.reshape(-1).view(np.uint32)]
+    return [min((b - 1 for b in bits[i:i + leaf] if b), default=2 ** 32 - 1) for i in range(0, len(bits), leaf)]
+
+
 def test_the_compiled_sums_are_the_exact_row_sums_under_the_certificate():
     pytest.importorskip("numba", reason="numba is not installed")
     x = RNG.normal(size=(300, 49)).astype(np.float32)         # a span the one-part certificate covers
     top, low = S._magnitudes(x.reshape(-1).view(np.uint32))
     assert 49 * 2.0 ** (S._exponent(top) - S._exponent(low) + 24) <= 2.0 ** 53
-    out = np.empty(300)
-    S._compiled()[0](x, out)
-    assert out.tolist() == [float(f) for f in fraction_rows(x)]   # exact: every order gives these
+    x[7, :5] = [0.0, -0.0, -3.5, 2.0 ** -126, -(2.0 ** -149)]   # zeros passed over, a subnormal least
+    x[150:, :] = 0                                             # whole chunks of zeros
+    for rows, leaf in [(300, 1 << 12), (7, 64), (1, 49), (64, 100)]:   # leaves across row blocks
+        out, lows, top = compiled_pass(S._compiled(), x, rows, leaf)
+        exact_rows = [float(f) for f in fraction_rows(x)]
+        assert np.delete(out, 7).tolist() == exact_rows[:7] + exact_rows[8:]   # row 7: past 53 bits
+        assert lows.tolist() == leaf_lows(x, leaf)
+        assert top == max(int(b) & 0x7FFFFFFF for b in x.reshape(-1).view(np.uint32))
 
 
 def test_without_a_writable_cache_the_compiled_loops_still_compile(monkeypatch):
@@ -385,11 +407,71 @@ def test_without_a_writable_cache_the_compiled_loops_still_compile(monkeypatch):
         return real(*args, **kw)
 
     monkeypatch.setattr(numba, "njit", njit)
-    sums, count_below = S._compiled.__wrapped__()
-    x = RNG.normal(size=(5, 7)).astype(np.float32)
-    out = np.empty(5)
-    sums(x, out)
-    assert out.tolist() == [float(f) for f in fraction_rows(x)]
-    counts = np.empty(3, np.int64)                # chunks of 2: [0, 1e-9], [-1e-9, 1], [-0.0]
-    count_below(np.array([0.0, 1e-9, -1e-9, 1.0, -0.0], np.float32), np.float32(1e-6), 2, counts)
-    assert counts.tolist() == [1, 1, 0]
+    x = np.array([[0.0, 1e-9, -1e-9], [1.0, -0.0, np.inf], [-0.0, 0.0, 0.0]], np.float32)
+    out, lows, top = compiled_pass(S._compiled.__wrapped__(), x, 2, 2)
+    assert out.tolist()[0] == float(np.float64(np.float32(1e-9)) - np.float64(np.float32(1e-9)))
+    assert out.tolist()[1:] == [np.inf, 0.0]
+    assert lows.tolist() == leaf_lows(x, 2) and top == 0x7F800000     # the inf: refused by _certify
+
+
+def brute_means(x: np.ndarray, windows) -> list[float]:
+    """Each window's mean over its real entries, as an exact ``Fraction`` rounded once: the
+    windows as per-axis ``[start, end)`` lists, clipped to the plane, by Python loops."""
+    import itertools
+    out = []
+    for plane in x.reshape(-1, *x.shape[2:]):
+        for box in itertools.product(*windows):
+            cut = tuple(slice(max(a, 0), min(b, n)) for (a, b), n in zip(box, plane.shape))
+            vals = [Fraction(float(v)) for v in plane[cut].reshape(-1)]
+            out.append(float(sum(vals, Fraction(0)) / len(vals)))
+    return out
+
+
+def pool_windows(n, k, s, lo, ceil_mode=False):
+    m = (n + 2 * lo - k + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (m - 1) * s >= n + lo:
+        m -= 1
+    return [(i * s - lo, i * s - lo + k) for i in range(m)]
+
+
+def adaptive_windows_brute(n, m):
+    return [(i * n // m, -(-(i + 1) * n // m)) for i in range(m)]
+
+
+@pytest.mark.parametrize("op, shape, kw, windows", [
+    ("avg_pool1d", (2, 3, 11), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+     lambda: [pool_windows(11, 3, 2, 1, True)]),
+    ("avg_pool2d", (2, 3, 9, 11), dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+     lambda: [pool_windows(9, 3, 2, 1), pool_windows(11, 3, 2, 1)]),
+    ("avg_pool2d", (1, 2, 8, 8), dict(kernel_size=(2, 3), stride=1),
+     lambda: [pool_windows(8, 2, 1, 0), pool_windows(8, 3, 1, 0)]),
+    ("avg_pool3d", (1, 2, 5, 6, 7), dict(kernel_size=3, stride=(1, 2, 2), padding=1, count_include_pad=False),
+     lambda: [pool_windows(5, 3, 1, 1), pool_windows(6, 3, 2, 1), pool_windows(7, 3, 2, 1)]),
+    ("adaptive_avg_pool1d", (2, 3, 10), dict(output_size=4), lambda: [adaptive_windows_brute(10, 4)]),
+    ("adaptive_avg_pool2d", (2, 3, 10, 13), dict(output_size=(4, 6)),
+     lambda: [adaptive_windows_brute(10, 4), adaptive_windows_brute(13, 6)]),
+    ("adaptive_avg_pool3d", (1, 2, 5, 7, 9), dict(output_size=(3, 4, 5)),
+     lambda: [adaptive_windows_brute(a, b) for a, b in [(5, 3), (7, 4), (9, 5)]]),
+])
+@pytest.mark.parametrize("data", ["gaussian", "two parts", "tiny beside large"])
+def test_overlapping_window_sums_are_exact_on_both_routes(op, shape, kw, windows, data, global_pass, monkeypatch):
+    """Overlapping and padded windows (the general total, not the tiles) against each window's
+    exact mean by Python loops, with the NumPy sums and with the compiled gather (which must have
+    run): one part; a span that takes the two-part split (both parts through the gather); and a
+    sum past 53 bits, which no certificate covers (the gather must not be reached by its parts)."""
+    calls = []
+    real = S._compiled_gather
+
+    def spy():
+        fn = real()
+        return None if fn is None else (lambda *a: (calls.append(a[0].dtype), fn(*a)))
+    monkeypatch.setattr(S, "_compiled_gather", spy)
+    x = RNG.normal(size=shape).astype(np.float32)
+    if data == "two parts":
+        x.flat[1] = 2.0 ** -40                 # 40 + 24 + 3 binades below the top: past one part
+    if data == "tiny beside large":
+        x.flat[1], x.flat[2] = 2.0 ** 30, 2.0 ** -100    # their exact sum needs 130 bits
+    got = getattr(oracle, op)(x, **kw)
+    assert got.reshape(-1).tolist() == brute_means(x, windows())
+    runs = {"gaussian": 1, "two parts": 2, "tiny beside large": 0}[data]
+    assert calls == ([np.dtype(np.float32)] * runs if global_pass == "compiled" else [])

@@ -4,8 +4,9 @@ Windows differ in size by at most one along an axis. Max pooling gathers every w
 the largest size ``K`` along each axis (positions clipped, a validity mask beside them) and
 reduces once: the max with torch's index (first maximum; last NaN; see :mod:`cnnspec.oracle.pool`).
 Average pooling sums each window's box one axis at a time (global pooling: one reshape and one sum
-per plane), exactly (:mod:`cnnspec.oracle.pool_sums`), and divides by the window's size: the
-rational rounded once to float64. Global pooling is adaptive pooling to size 1.
+per plane; large float32 arrays with numba: a compiled gather over each window's taps), exactly
+(:mod:`cnnspec.oracle.pool_sums`), and divides by the window's size: the rational rounded once to
+float64. Global pooling is adaptive pooling to size 1.
 
 References
 ----------
@@ -15,22 +16,32 @@ GlobalAveragePool, GlobalMaxPool.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from ..spec.pooling import adaptive_output_size, adaptive_windows
 from .pool import argmax_torch, avg_pool, batched, max_pool, named, unbatch
-from .pool_sums import divide_pair, plane_sums, row_sums, tiles, window_sums_exact
+from .pool_sums import divide_pair, gathered, plane_sums, row_sums, tiles, window_sums_exact
 
 
 def adaptive_gather(x: np.ndarray, output_size) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(v, valid, flat, count)``: ``v`` of shape ``(N, C, *m, K)`` holds every window's taps in
     row-major order (clipped positions where ``valid`` is False), ``flat`` their flat input index,
     ``count`` the window sizes ``(*m)``."""
-    n = x.shape[2:]
+    idx, valid, flat, count = _windows(x.shape[2:], adaptive_output_size(x.shape[2:], output_size))
+    v = x[(slice(None), slice(None), *idx)]                    # (N, C, *m, *k)
+    return v.reshape(*v.shape[:2], *valid.shape), valid, flat, count
+
+
+@functools.lru_cache(maxsize=16)
+def _windows(n: tuple[int, ...], m: tuple[int, ...]):
+    """``(positions, valid, flat, count)`` of the adaptive windows of a plane ``n`` pooled to
+    ``m``, each padded to the largest size ``K`` per axis: per axis the tap positions (clipped to
+    the plane) shaped to broadcast to ``(*m, *k)``; whether each tap is a real one and its flat
+    index, ``(*m, K)``; the window sizes ``(*m)``."""
     nd = len(n)
-    m = adaptive_output_size(n, output_size)
     idx, valid, flat, count = [], np.ones((1,) * 2 * nd, bool), np.zeros((1,) * 2 * nd, np.int64), 1
     for a in range(nd):
         start, end = adaptive_windows(n[a], m[a])
@@ -44,11 +55,16 @@ def adaptive_gather(x: np.ndarray, output_size) -> tuple[np.ndarray, np.ndarray,
         valid = valid & ok.reshape(shape)
         flat = flat + clipped * math.prod(n[a + 1:])
         count = np.multiply.outer(count, end - start) if a else end - start
-    v = x[(slice(None), slice(None), *idx)]                    # (N, C, *m, *k)
-    win = v.shape[2:]
-    full = v.shape[:2 + nd] + (math.prod(win[nd:]),)
-    return (v.reshape(full), np.broadcast_to(valid, win).reshape(full[2:]),
-            np.broadcast_to(flat, win).reshape(full[2:]), np.asarray(count, np.int64))
+    win = tuple(np.broadcast_shapes(valid.shape, flat.shape))
+    full = (*win[:nd], math.prod(win[nd:]))
+    return (idx, np.broadcast_to(valid, win).reshape(full), np.broadcast_to(flat, win).reshape(full),
+            np.asarray(count, np.int64))
+
+
+def _tap_matrix(n: tuple[int, ...], m: tuple[int, ...]) -> np.ndarray:
+    """The adaptive windows' taps as flat indices, ``−1`` past a shorter window: ``(Πm, K)``."""
+    _, valid, flat, _ = _windows(tuple(n), tuple(m))
+    return np.where(valid, flat, -1).reshape(-1, flat.shape[-1])
 
 
 def _divides(x: np.ndarray, output_size) -> tuple[int, ...] | None:
@@ -77,7 +93,8 @@ def adaptive_avg_pool(x: np.ndarray, output_size) -> np.ndarray:
     if k is not None:
         return avg_pool(x, k)
     count = _outer([e - s for s, e in (adaptive_windows(a, b) for a, b in zip(n, m))])
-    s, e = window_sums_exact(x, int(count.max()), lambda a: _box_sums(a, m))
+    s, e = window_sums_exact(x, int(count.max()), gathered(lambda a: _box_sums(a, m),
+                                                           lambda size: _tap_matrix(size, m), m))
     return divide_pair(s, e, count)
 
 

@@ -44,8 +44,8 @@ import numpy as np
 
 from ..spec.pooling import PoolError, PoolGeometry, avg_divisors, pool_geometry, window_taps
 from .core import _all_integer, _cast, _maxabs
-from .pool_sums import (blocked_square_sums, divide_pair, exact_sum_object, exact_terms, finite_split, tile_sums, tiles,
-                        window_sums_exact)
+from .pool_sums import (blocked_square_sums, divide_pair, exact_sum_object, exact_terms, finite_split, gathered,
+                        tile_sums, tiles, window_sums_exact)
 
 _finite_split = finite_split      # the name the adaptive module imported
 
@@ -203,9 +203,18 @@ def _add64(a, b):
 
 
 def _window_total(geo: PoolGeometry):
-    """The zero-padded window sums of an array (float64, or exact objects for object input)."""
-    return lambda a: _reduce(a, geo, 0, _add64).astype(np.float64, copy=False) if a.dtype != object \
-        else _reduce(a, geo, 0, np.add)
+    """The zero-padded window sums of an array (float64, or exact objects for object input); large
+    float32 arrays by the compiled gather where numba is installed (:func:`pool_sums.gathered`)."""
+    return gathered(lambda a: _reduce(a, geo, 0, _add64).astype(np.float64, copy=False) if a.dtype != object
+                    else _reduce(a, geo, 0, np.add), lambda size: _tap_matrix(size, geo), geo.output_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _tap_matrix(size: tuple[int, ...], geo: PoolGeometry) -> np.ndarray:
+    """Each window's taps as flat indices in the unpadded plane, ``−1`` for a tap in the padding:
+    ``(Πm, Πk)`` (:func:`cnnspec.spec.pooling.window_taps`)."""
+    flat, valid, _ = window_taps(size, geo)
+    return np.where(valid, flat, -1).reshape(-1, flat.shape[-1])
 
 
 def _tiling(x: np.ndarray, geo: PoolGeometry) -> bool:

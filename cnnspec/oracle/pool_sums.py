@@ -24,11 +24,14 @@ float32 data take one pass (:func:`blocked_sums`): a block of planes is converte
 in cache, summed, and its magnitude range read off its bits by four reductions that write nothing;
 the one-part certificate on the whole array's range, else the few windows holding a tiny entry
 summed exactly, certifies the result, and anything else goes the general way below. Global
-pooling of large arrays adds its rows with a loop compiled by numba where it is installed (the
-``fast`` extra; any order of the additions is exact under the certificate, so the compiler may use
-vector registers) and reads the magnitudes off the bits as before. Squares (L2 pooling) take the
-two-part split a block at a time (:func:`blocked_square_sums`), or for large arrays with numba one
-compiled pass over the tiles.
+pooling of large arrays takes one pass compiled by numba where it is installed (the ``fast``
+extra; any order of the additions is exact under the certificate, so the compiler may use vector
+registers): each row's sum, then while the block is in cache the largest magnitude and the least
+non-zero one per 4096 entries, off the bits. Squares (L2 pooling) take the two-part split a block
+at a time (:func:`blocked_square_sums`), or for large arrays with numba one compiled pass over the
+tiles. On the general way, overlapping, padded and adaptive windows of large float32 arrays are
+summed by a compiled gather over each window's taps (:func:`gathered`), again only under a
+certificate.
 
 Data that neither certificate covers (float64 data, wider spans, integers past ``2^53``, objects)
 go to :func:`cnnspec.oracle.pool.exact_terms` (scaling by a power of two to integers) or Python
@@ -367,75 +370,74 @@ COMPILED_MIN = 1 << 18     # entries from which global pooling adds with the com
 
 @functools.lru_cache(maxsize=1)
 def _compiled():
-    """``(sums, count_below)`` compiled by numba, or None where numba is not installed (the NumPy
-    pass is used):
+    """``global_sums(flat, bits, out, lows, rows, leaf) -> top`` compiled by numba, or None where
+    numba is not installed (the NumPy pass is used). One pass over a float32 ``(P, K)`` array
+    ``flat`` and its bits ``bits`` (the same memory as a 1-D ``uint32`` array), ``rows`` rows at a
+    time so that the second loop reads the block from cache:
 
-    * ``sums(flat, out)``: each row of a float32 ``(P, K)`` array added in float64 into ``out``.
-      The additions go in whatever order the compiler picks (``fastmath={"reassoc"}``, the one
-      fast-math flag, which lets it use vector registers): :func:`blocked_sums` keeps a sum only
-      under a certificate that makes every order exact.
-    * ``count_below(values, limit, chunk, counts)``: how many entries of each ``chunk`` entries of
-      a 1-D float32 array (the last chunk may be shorter) are non-zero and below ``limit`` in
-      magnitude, into ``counts`` (plain IEEE comparisons).
+    * each row added in float64 into ``out``, in whatever order the compiler picks
+      (``fastmath={"reassoc"}``, the one fast-math flag, which lets it use vector registers):
+      :func:`blocked_sums` keeps a sum only under a certificate that makes every order exact;
+    * ``lows[c]`` lowered to the least of ``m − 1`` over the magnitude bits ``m`` of the entries
+      ``c·leaf`` to ``(c + 1)·leaf`` (``uint32``, so a zero wraps to ``2^32 − 1`` and is passed
+      over: the caller fills ``lows`` with ``2^32 − 1``); a chunk holds a non-zero entry below the
+      bits ``cut`` exactly when its ``lows`` is below ``cut − 1``;
+    * returned: the largest magnitude bits (``0x7F800000`` and above: an inf or a NaN).
+
+    Every integer is a ``uint32`` (numba widens ``&`` to 64 bits unless told), so the two integer
+    reductions are plain ``max``/``min`` and vectorize.
     """
-    def sums(flat, out):
-        for p in range(flat.shape[0]):
-            s = 0.0
-            for k in range(flat.shape[1]):
-                s += np.float64(flat[p, k])
-            out[p] = s
+    def global_sums(flat, bits, out, lows, rows, leaf):
+        planes, k = flat.shape
+        top = np.uint32(0)
+        for a in range(0, planes, rows):
+            b = min(planes, a + rows)
+            block, sums = flat[a:b], out[a:b]
+            for p in range(block.shape[0]):
+                s = 0.0
+                for j in range(k):
+                    s += np.float64(block[p, j])
+                sums[p] = s
+            for c in range(a * k // leaf, -(-(b * k) // leaf)):
+                v = bits[max(c * leaf, a * k):min((c + 1) * leaf, b * k)]    # from cache
+                low = lows[c]
+                for i in range(v.size):
+                    m = np.uint32(v[i] & np.uint32(0x7FFFFFFF))
+                    top = max(top, m)
+                    low = min(low, np.uint32(m - np.uint32(1)))
+                lows[c] = low
+        return top
 
-    def count_below(values, limit, chunk, counts):
-        for c in range(counts.size):
-            part = values[c * chunk:(c + 1) * chunk]
-            n = np.int32(0)
-            for i in range(part.size):
-                a = abs(part[i])
-                n += np.int32((a < limit) & (a != 0))   # no branch, no store: this vectorizes
-            counts[c] = n
-
-    loops = jit.njit(sums, fastmath={"reassoc"}), jit.njit(count_below)
-    return None if any(f is None for f in loops) else loops
+    return jit.njit(global_sums, fastmath={"reassoc"})
 
 
-_LEAF = 1 << 12                                   # entries per count of tiny entries (NumPy searches a
-#                                                   chunk whose count is not zero)
+_LEAF = 1 << 12                                   # entries per least magnitude (NumPy searches a
+#                                                   chunk whose least is below the tiny limit)
 
 
-def _compiled_global_sums(x: np.ndarray, taps: int, windows_of: Locate | None, block: int = 1 << 20
+def _compiled_global_sums(x: np.ndarray, taps: int, windows_of: Locate | None, block: int = 1 << 18
                           ) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """:func:`blocked_sums` for global pooling with the compiled sums: a block of about ``block``
-    entries at a time (4 MiB, which stays in the last-level cache: smaller blocks cost more in
-    calls than they save), its rows' sums, then its largest magnitude off its bits (:func:`_top`)
-    while it is in cache. Then the entries below the limit of the one-part certificate are
-    counted per ``_LEAF`` entries in one compiled pass: none, and the certificate holds
-    (:func:`_certify`); else NumPy finds them in the chunks that hold one and their windows are
-    summed exactly."""
-    sums, count_below = _compiled()
+    """:func:`blocked_sums` for global pooling with the compiled pass (:func:`_compiled`): blocks
+    of about ``block`` entries (1 MiB of float32, which stays in L2 for the second read), their
+    rows' sums, the largest magnitude and the least non-zero magnitude per ``_LEAF`` entries. No
+    non-zero entry below the limit of the one-part certificate, and it holds (:func:`_certify`);
+    else NumPy finds them in the chunks whose least is below it and their windows are summed
+    exactly."""
     planes = x.shape[0] * x.shape[1]
     flat = np.ascontiguousarray(x).reshape(planes, -1)
-    u = flat.view(np.uint32)
-    rows = max(1, block // max(flat.shape[1], 1))
+    values = flat.view(np.uint32).reshape(-1)
+    lows = np.full(-(-values.size // _LEAF), 0xFFFFFFFF, np.uint32)
     out = np.empty(planes)
-    top = 0
-    for i in range(0, planes, rows):
-        sums(flat[i:i + rows], out[i:i + rows])
-        top = max(top, _top(u[i:i + rows]))
+    top = int(_compiled()(flat, values, out, lows, max(1, block // max(flat.shape[1], 1)), _LEAF))
     out = out.reshape(*x.shape[:2], *(1,) * (x.ndim - 2))
-    values = flat.reshape(-1)
 
     def find(limit: float, cut: int) -> np.ndarray | None:
-        lim, tiny, total = np.float32(limit), [], 0
-        for a in range(0, values.size, rows * flat.shape[1]):
-            b = min(values.size, a + rows * flat.shape[1])
-            counts = np.empty(-(-(b - a) // _LEAF), np.int64)
-            count_below(values[a:b], lim, _LEAF, counts)              # one pass over the block
-            total += int(counts.sum())
-            if total > 64:
-                return None
-            for c in np.flatnonzero(counts):
-                v = values[a + c * _LEAF:min(b, a + (c + 1) * _LEAF)]
-                tiny.append(np.flatnonzero((np.abs(v) < limit) & (v != 0)) + a + c * _LEAF)
+        under = np.uint32(cut - 1)
+        chunks = np.flatnonzero(lows < under)
+        if chunks.size > 64:
+            return None
+        tiny = [np.flatnonzero((values[c * _LEAF:(c + 1) * _LEAF] & np.uint32(_MAG)) - np.uint32(1) < under)
+                + c * _LEAF for c in chunks]
         return np.concatenate(tiny) if tiny else np.empty(0, np.int64)
 
     return _certify(x, out, top, None, taps, windows_of, find)
@@ -604,6 +606,48 @@ def _compiled_squares():
                 parts[1, p, o] = sl
 
     return jit.njit(squares)
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled_gather():
+    """``gather_sums(flat, taps, out)`` compiled by numba, or None where numba is not installed:
+    ``out[p, o]`` the float64 sum of ``flat[p, taps[o, t]]`` over the taps ``t`` of window ``o``
+    whose index is not negative (``−1``: a tap in the zero padding, or past a shorter window), for
+    each plane ``p`` of a float32 ``(P, plane)`` array. The additions go in whatever order the
+    compiler picks (``fastmath={"reassoc"}``): :func:`gathered` is used only under a certificate."""
+    def gather_sums(flat, taps, out):
+        for p in range(flat.shape[0]):
+            row, sums = flat[p], out[p]
+            for o in range(taps.shape[0]):
+                s = 0.0
+                for t in range(taps.shape[1]):
+                    i = taps[o, t]
+                    if i >= 0:
+                        s += np.float64(row[i])
+                sums[o] = s
+
+    return jit.njit(gather_sums, fastmath={"reassoc"})
+
+
+def gathered(total: Total, taps: Callable[[tuple[int, ...]], np.ndarray], out_plane: tuple[int, ...]
+             ) -> Total:
+    """``total`` (window sums of an array of the input's shape), with float32 arrays of
+    ``COMPILED_MIN`` entries and more summed by the compiled gather (:func:`_compiled_gather`)
+    where numba is installed. ``taps(plane shape)``: the ``(windows, K)`` flat index of each tap of
+    each window in the plane, ``−1`` for none; ``out_plane``: the windows' shape.
+
+    Exact because :func:`window_sums_exact` hands ``total`` a float32 array only under a
+    certificate (every order of the additions gives the exact sums); other dtypes (float64 parts,
+    integers, objects) go to ``total`` itself."""
+    def run(a: np.ndarray) -> np.ndarray:
+        if a.dtype != np.float32 or a.size < COMPILED_MIN or a.ndim < 3 or _compiled_gather() is None:
+            return total(a)
+        flat = np.ascontiguousarray(a).reshape(a.shape[0] * a.shape[1], -1)
+        index = taps(a.shape[2:])
+        out = np.empty((flat.shape[0], index.shape[0]))
+        _compiled_gather()(flat, index, out)
+        return out.reshape(*a.shape[:2], *out_plane)
+    return run
 
 
 def window_sums_exact(x: np.ndarray, taps: int, total: Total, bits: int | None = None,
