@@ -61,9 +61,10 @@ def _windows(n: tuple[int, ...], m: tuple[int, ...]):
             np.asarray(count, np.int64))
 
 
+@functools.lru_cache(maxsize=16)
 def _tap_matrix(n: tuple[int, ...], m: tuple[int, ...]) -> np.ndarray:
     """The adaptive windows' taps as flat indices, ``−1`` past a shorter window: ``(Πm, K)``."""
-    _, valid, flat, _ = _windows(tuple(n), tuple(m))
+    _, valid, flat, _ = _windows(n, m)
     return np.where(valid, flat, -1).reshape(-1, flat.shape[-1])
 
 
@@ -94,7 +95,7 @@ def adaptive_avg_pool(x: np.ndarray, output_size) -> np.ndarray:
         return avg_pool(x, k)
     count = _outer([e - s for s, e in (adaptive_windows(a, b) for a, b in zip(n, m))])
     s, e = window_sums_exact(x, int(count.max()), gathered(lambda a: _box_sums(a, m),
-                                                           lambda size: _tap_matrix(size, m), m))
+                                                           lambda size: _tap_matrix(tuple(size), tuple(m)), m))
     return divide_pair(s, e, count)
 
 

@@ -339,12 +339,6 @@ def finite_split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 _MAG = 0x7FFFFFFF                                 # a float32's magnitude bits
 
 
-def _top(u: np.ndarray) -> int:
-    """The largest magnitude bits of the float32 bits ``u``, by two reductions (see
-    :func:`_magnitudes`)."""
-    return max(int(u.max()) & _MAG, int(u.view(np.int32).max()) & _MAG)
-
-
 def _magnitudes(u: np.ndarray) -> tuple[int, int]:
     """``(largest, least non-zero)`` magnitude bits of the float32 bits ``u`` (least: ``2^31`` if
     all are zero), by four reductions that write nothing: as ``uint32`` the least and largest
@@ -352,7 +346,7 @@ def _magnitudes(u: np.ndarray) -> tuple[int, int]:
     the reverse; masking the sign off each gives both extremes. Only where a zero makes the least
     magnitude 0 does one more pass skip the zeros (``bits << 1`` minus one wraps them past all)."""
     i = u.view(np.int32)
-    top = _top(u)
+    top = max(int(u.max()) & _MAG, int(i.max()) & _MAG)
     low = min(int(u.min()) & _MAG, int(i.min()) & _MAG)
     if low == 0 and top:
         low = (int((np.left_shift(u, np.uint32(1)) - np.uint32(1)).min()) + 1) >> 1
