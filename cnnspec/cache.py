@@ -3,7 +3,7 @@
 ``$CNNSPEC_CACHE_DIR``, else ``$XDG_CACHE_HOME/cnnspec``, else ``~/.cache/cnnspec``;
 ``CNNSPEC_CACHE_DIR=off`` (or empty, ``0``, ``no``, ``false``) turns every cache off. What lives
 there: the conformance claims' drawn cases (:mod:`cnnspec.conformance.case_cache`) and the JAX
-adapter's compiled programs (JAX's own persistent compilation cache, :mod:`cnnspec.adapters.jax`).
+adapter's compiled programs (``jax-programs/``, :mod:`cnnspec.adapters._jax_programs`).
 A cache is an optimisation only: one that cannot be read or written never fails a run.
 """
 from __future__ import annotations

@@ -27,13 +27,12 @@ Translations (each the direct reading of the JAX documentation, nothing recomput
   windows have no ``lax`` op and are not expressible.
 
 ``return_indices=True`` is not expressible (``reduce_window`` returns no argmax). Importing this
-module turns on ``jax_enable_x64`` so that float64 NumPy input stays float64, and, unless JAX's
-``jax_compilation_cache_dir`` is set already or cnnspec's caches are off, JAX's persistent
-compilation cache in ``jax/`` of :func:`cnnspec.cache.root`, for every program however quickly it
-compiled (at most 256 MiB, JAX evicting the least recently used): each op's every shape is an XLA
-compilation (about 0.1 s; 280 of them in one ``cnnspec validate jax --op conv2d``), and a repeated
-run reads them back. The cache changes when a program is compiled, not what it computes (JAX keys
-its entries by the program, the compile options, the backend and the JAX version).
+module turns on ``jax_enable_x64`` so that float64 NumPy input stays float64. Each call is one
+``jax.jit`` program, every array and number of the call an argument; :mod:`._jax_programs` keeps
+the compiled programs in this process and in ``jax-programs/`` of :func:`cnnspec.cache.root`, so
+that a repeated run loads them (about 2 ms each) instead of tracing, lowering and compiling them
+again (about 0.13 s each; some 250 of them in one ``cnnspec validate jax --op conv2d``). Where a
+program comes from changes how long a call takes, never what it computes.
 
 References
 ----------
@@ -51,30 +50,8 @@ from jax import numpy as jnp  # noqa: E402
 
 from . import FRAMEWORKS, NotExpressible  # noqa: E402
 from . import _frontend as F  # noqa: E402
-from .. import cache  # noqa: E402
+from . import _jax_programs  # noqa: E402
 from ..errors import UsageError  # noqa: E402
-
-
-def _compilation_cache() -> str | None:
-    """Turn on JAX's persistent compilation cache in cnnspec's cache folder (see above); the
-    folder, or ``None`` where the user set JAX's own, caching is off or the folder cannot be made."""
-    top = cache.root()
-    cfg = jax.config
-    if top is None or cfg.jax_compilation_cache_dir or not cfg.jax_enable_compilation_cache:
-        return None
-    folder = top / "jax"
-    try:
-        folder.mkdir(parents=True, mode=0o700, exist_ok=True)
-    except OSError:
-        return None
-    jax.config.update("jax_compilation_cache_dir", str(folder))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    jax.config.update("jax_compilation_cache_max_size", 256 * 2 ** 20)   # JAX evicts the oldest
-    return str(folder)
-
-
-COMPILATION_CACHE = _compilation_cache()
 
 NAME, TITLE = "jax", "JAX"
 _DEVICE = {"device": jax.devices("cpu")[0]}
@@ -94,10 +71,6 @@ def use_device(device: str) -> None:
         _DEVICE["device"] = jax.devices("cpu" if device == "cpu" else "gpu")[0]
     except RuntimeError as e:
         raise UsageError(f"device: {device!r}: JAX has no such backend here ({e})") from None
-
-
-def _put(a):
-    return None if a is None else jax.device_put(a, _DEVICE["device"])
 
 
 # --- native parameters (shared by the call and its reproduction) -----------------------------------
@@ -152,39 +125,60 @@ def _count_plan(req: F.Request) -> tuple[str, tuple]:
 
 # --- the calls --------------------------------------------------------------------------------------
 
+def _prog(name: str, static: tuple, fn, *arrays):
+    """``fn(*arrays)`` as one compiled program on the chosen device (:mod:`._jax_programs`); the
+    program moves its NumPy arguments there itself."""
+    return np.asarray(_jax_programs.call(name, static, fn, _DEVICE["device"], *arrays))
+
+
+def _scalar(v, dtype) -> np.ndarray:
+    return np.array(v, dtype)
+
+
 def _run(req: F.Request):
-    x = _put(req.x)
+    x = req.x
     if req.family in ("conv", "conv_transpose"):
-        w = eval(_weight_code(req), {"np": np, "w": req.w})  # noqa: S307 - cnnspec's own expression
-        y = lax.conv_general_dilated(x, _put(np.ascontiguousarray(w)), **_conv_params(req))
-        if req.b is not None:
-            y = y + _put(req.b).reshape((1, -1) + (1,) * req.nd)
-        return np.asarray(y)
+        w = np.ascontiguousarray(eval(_weight_code(req), {"np": np, "w": req.w}))  # noqa: S307 - cnnspec's own
+        p, tail = _conv_params(req), (1, -1) + (1,) * req.nd
+        if req.b is None:
+            return _prog("conv", tuple(p.items()), lambda x, w: lax.conv_general_dilated(x, w, **p), x, w)
+        return _prog("conv+bias", tuple(p.items()),
+                     lambda x, w, b: lax.conv_general_dilated(x, w, **p) + b.reshape(tail), x, w, req.b)
     if req.family == "pad":
-        widths = [(0, 0)] * (req.x.ndim - req.nd) + list(req.geo)
-        kw = {"constant_values": req.opts["value"]} if req.opts["mode"] == "constant" else {}
-        return np.asarray(jnp.pad(x, widths, mode=_PAD_MODE[req.opts["mode"]], **kw))
+        widths = tuple([(0, 0)] * (x.ndim - req.nd) + list(req.geo))
+        mode = _PAD_MODE[req.opts["mode"]]
+        if mode == "constant":
+            return _prog("pad", (widths, mode), lambda x, v: jnp.pad(x, widths, constant_values=v),
+                         x, _scalar(req.opts["value"], x.dtype))
+        return _prog("pad", (widths, mode), lambda x: jnp.pad(x, widths, mode=mode), x)
     win = _window(req)
+    static = tuple(win.items())
+    zero = _scalar(0, x.dtype)
+    ones = np.ones(x.shape, x.dtype)
     if req.family == "lp_pool":
         p, k = _norm(req), float(np.prod(req.geo.kernel))
-        zero = np.array(0, req.x.dtype)
-        sums = lax.reduce_window(x ** np.array(p, req.x.dtype), zero, lax.add, **win)
-        counts = lax.reduce_window(jnp.ones(req.x.shape, req.x.dtype, device=_DEVICE["device"]), zero, lax.add, **win)
-        return np.asarray((sums / counts * np.array(k, req.x.dtype)) ** np.array(1 / p, req.x.dtype))
+
+        def lp(x, ones, p, k, inv):
+            sums = lax.reduce_window(x ** p, zero, lax.add, **win)
+            counts = lax.reduce_window(ones, zero, lax.add, **win)
+            return (sums / counts * k) ** inv
+        return _prog("lp_pool", static, lp, x, ones, *(_scalar(v, x.dtype) for v in (p, k, 1 / p)))
     if req.family == "max_pool":
         if req.opts["return_indices"]:
             raise NotExpressible(NAME, "return_indices=True (lax.reduce_window returns no argmax)")
-        return np.asarray(lax.reduce_window(x, np.array(-np.inf, req.x.dtype), lax.max, **win))
-    zero = np.array(0, req.x.dtype)
-    sums = lax.reduce_window(x, zero, lax.add, **win)
+        low = _scalar(-np.inf, x.dtype)
+        return _prog("max_pool", static, lambda x: lax.reduce_window(x, low, lax.max, **win), x)
     how, arg = _count_plan(req)
     if how == "override":
-        return np.asarray(sums / np.array(arg[0], req.x.dtype))
-    ones = jnp.ones(req.x.shape, req.x.dtype, device=_DEVICE["device"])
+        return _prog("avg_pool/override", static,
+                     lambda x, d: lax.reduce_window(x, zero, lax.add, **win) / d, x, _scalar(arg[0], x.dtype))
+    cwin = win
     if how == "include":
-        ones = jnp.pad(ones, arg, constant_values=1)
-        win = {**win, "padding": ((0, 0), (0, 0)) + tuple((0, e) for e in req.geo.extra)}
-    return np.asarray(sums / lax.reduce_window(ones, zero, lax.add, **win))
+        ones = np.pad(ones, arg, constant_values=1)
+        cwin = {**win, "padding": ((0, 0), (0, 0)) + tuple((0, e) for e in req.geo.extra)}
+    return _prog(f"avg_pool/{how}", static + tuple(cwin.items()),
+                 lambda x, ones: (lax.reduce_window(x, zero, lax.add, **win)
+                                  / lax.reduce_window(ones, zero, lax.add, **cwin)), x, ones)
 
 
 F.define(globals(), FRAMEWORKS[NAME].ops, TITLE)
