@@ -2,7 +2,7 @@
 
 Each call of the JAX adapter is a small XLA program (a convolution, a pooling's window sums and
 divisor) whose shapes differ from one drawn case to the next: one ``cnnspec validate jax --op
-conv2d`` runs about 300 of them. Run eagerly, every new shape costs JAX a trace, a lowering to
+conv2d`` runs about 250 of them. Run eagerly, every new shape costs JAX a trace, a lowering to
 MLIR (about 10 ms: a fresh MLIR context each time) and a compilation or a look-up in JAX's
 persistent compilation cache, and that, not the convolutions, was most of the run. Here a program
 is looked up by a key of its own -- the adapter's name for it, its static parameters (repr), its
@@ -87,9 +87,7 @@ def _read(path: Path, device):
         payload, in_tree, out_tree = pickle.loads(path.read_bytes())   # noqa: S301 - the user's own
         return serialize_executable.deserialize_and_load(payload, in_tree, out_tree,
                                                          backend=device.client, execution_devices=[device])
-    except FileNotFoundError:
-        return None
-    except Exception:  # noqa: BLE001 - a stale or torn entry: compile again, and write it anew
+    except Exception:  # noqa: BLE001 - absent, stale or torn: compile again, and write it anew
         return None
 
 
