@@ -80,6 +80,33 @@ def test_a_raising_framework_fails_the_cell():
     assert cell["status"] == "fail" and cell["diagnosis"] == "raised ZeroDivisionError: division by zero"
 
 
+def test_a_dtype_the_framework_has_no_kernel_for_is_a_skipped_cell():
+    # torch 2.13 on the CPU has no float16 avg_pool3d: the cell says so, in torch's words
+    cell = mc.run_cell("torch", "avg_pool3d", dtype="float16")
+    assert cell["status"] == "skipped", cell
+    assert cell["reason"].startswith("torch has no float16 kernel for avg_pool3d on cpu (NotImplementedError: ")
+    assert "not implemented for 'Half'" in cell["reason"] and cell["reason"].count("kernel") == 1
+    assert mc.run_cell("torch", "avg_pool3d", dtype="float32")["status"] == "pass"
+
+
+@pytest.mark.parametrize("message, dtype, gap", [
+    ('"avg_pool3d_out_frame" not implemented for \'Half\'', "float16", True),
+    ('"avg_pool3d_out_frame" not implemented for \'Half\'', "float32", False),   # another dtype
+    ('"index_select" not implemented for \'Long\'', "float16", False),            # not the data's
+    ("Could not find device for node: {{node AvgPool3D}} = AvgPool3D[T=DT_HALF, ksize=[1, 2, 2, 2, 1]]",
+     "float16", True),
+    ("Could not find device for node: {{node AvgPool3D}} = AvgPool3D[T=DT_HALF]", "float64", False),
+    ("[ONNXRuntimeError] : 9 : NOT_IMPLEMENTED : Could not find an implementation for MaxPool(12) node "
+     "with name ''", "float16", True),
+    ("Given groups=1, weight of size [3, 2, 3, 2], expected input to have 2 channels", "float16", False),
+    ("", "float16", False),
+])
+def test_only_the_frameworks_words_for_a_missing_kernel_skip(message, dtype, gap):
+    assert ad.no_kernel(RuntimeError(message), dtype) is gap
+    cell = mc.run_cell("torch", "conv2d", dtype=dtype, fn=lambda *a, **k: (_ for _ in ()).throw(RuntimeError(message)))
+    assert cell["status"] == ("skipped" if gap else "fail"), cell
+
+
 @ORT
 def test_onnxruntime_cells_in_one_worker():
     cells = mc.run_framework("onnxruntime", ["conv2d", "max_pool2d", "avg_pool2d"])

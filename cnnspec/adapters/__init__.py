@@ -32,6 +32,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import re
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Callable, Sequence
@@ -60,6 +61,32 @@ class NotExpressible(Exception):
     def __init__(self, framework: str, what: str):
         super().__init__(f"{what} is not expressible in {TITLES.get(framework, framework)}")
         self.framework, self.what = framework, what
+
+
+# How each framework says that it has no kernel of a dtype for an op; the dtype must be the run's
+# (torch names it as its C++ scalar type, TensorFlow as the node's attribute T; ONNX Runtime's
+# NOT_IMPLEMENTED names no type, but its graph has the cell's dtype only).
+_KERNEL_GAPS = (
+    (re.compile(r"not implemented for '(\w+)'"), {"Half": "float16", "BFloat16": "bfloat16",
+                                                     "Float": "float32", "Double": "float64"}),
+    (re.compile(r"Could not find device for node: .*\bT=DT_(\w+)"),
+     {"HALF": "float16", "BFLOAT16": "bfloat16", "FLOAT": "float32", "DOUBLE": "float64"}),
+    (re.compile(r"NOT_IMPLEMENTED : Could not find an implementation for \w+\(\d+\) node()"), None),
+)
+
+
+def no_kernel(error: BaseException, dtype: str) -> bool:
+    """Whether ``error`` is the framework's own statement that it has no ``dtype`` kernel for the op
+    (torch: ``"avg_pool3d_out_frame" not implemented for 'Half'``; TensorFlow: ``Could not find
+    device for node: ... AvgPool3D[T=DT_HALF, ...]``; ONNX Runtime: ``NOT_IMPLEMENTED : Could not
+    find an implementation for MaxPool(12) node``). Any other exception, or one naming another
+    dtype than the run's, is a failure."""
+    text = str(error)
+    for pattern, names in _KERNEL_GAPS:
+        m = pattern.search(text)
+        if m and (names is None or names.get(m.group(1)) == dtype):
+            return True
+    return False
 
 
 class FrameworkUnavailable(UsageError):
@@ -183,4 +210,5 @@ def reproduce(framework: str, op: str, args: Sequence, kwargs: dict, expected) -
 
 
 __all__ = ["ArgumentError", "Availability", "CONVENTION_OPS", "FRAMEWORKS", "Framework", "FrameworkUnavailable",
+           "no_kernel",
            "NotExpressible", "adapter", "available", "load", "ops", "reproduce", "target"]

@@ -15,7 +15,9 @@ then rounded once to float64, and the bound below absorbs it). A case is
   (a division or a multiply by a rounded reciprocal, Higham 2002 §3.1);
 * ``fail``: anything else, with the first mismatch and the conventions that explain it
   (:mod:`cnnspec.adapters.conventions`), or the exception the framework raised;
-* ``skipped``: :class:`~cnnspec.adapters.NotExpressible`, with its reason.
+* ``skipped``: :class:`~cnnspec.adapters.NotExpressible`, with its reason; or the framework saying,
+  in its own words, that it has no kernel of the cell's dtype for the op (:func:`~cnnspec.adapters.no_kernel`): the op
+  is not there at that dtype, which is not a wrong value.
 
 Max pooling also gets two *convention probes* (``"probe": True``): a NaN inside windows and an
 all ``-inf`` input with padding, whose diagnoses name NaN propagation and the padding value.
@@ -36,7 +38,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import FRAMEWORKS, NotExpressible, adapter, available, reproduce
+from . import FRAMEWORKS, NotExpressible, adapter, available, no_kernel, reproduce
 from ..errors import UsageError
 
 DTYPES = ("float32", "float64", "float16")
@@ -211,8 +213,12 @@ def run_cell(framework: str, op: str, *, device: str = "cpu", dtype: str = "floa
         except NotExpressible as e:
             row["status"], row["message"] = "skipped", str(e)
         except Exception as e:  # noqa: BLE001 - the framework refusing a valid call is a result
-            row["status"], row["message"] = "fail", f"raised {type(e).__name__}: {(str(e).splitlines() or [''])[0]}"
-            if native:
+            said = f"{type(e).__name__}: {(str(e).splitlines() or [''])[0]}"
+            if no_kernel(e, dtype):
+                row["status"], row["message"] = "skipped", f"{framework} has no {dtype} kernel for {op} on {device} ({said})"
+            else:
+                row["status"], row["message"] = "fail", f"raised {said}"
+            if native and row["status"] == "fail":
                 _attach_snippet(row, framework, op, typed, kwargs, None, want)
         row["seconds"] = time.perf_counter() - t
         cell["cases"].append(row)
@@ -224,9 +230,11 @@ def run_cell(framework: str, op: str, *, device: str = "cpu", dtype: str = "floa
     firsts = {d.split(":", 1)[0]: d for r in reversed(named) for d in r["diagnosis"]}
     diagnosis = "; ".join(dict.fromkeys(firsts[d.split(":", 1)[0]] for r in named for d in r["diagnosis"])) or \
         (fails[0]["message"] if fails else None)
-    skips = [r["message"] for r in cell["cases"] if r["status"] == "skipped"]
+    # one reason per kind: cases that differ only in the framework's words on the call (a node's
+    # strides, say) give one sentence, the first one's
+    skips = {r["message"].split(" (", 1)[0]: r["message"] for r in reversed(cell["cases"]) if r["status"] == "skipped"}
     return {**cell, "status": worst["status"], "diagnosis": diagnosis,
-            "reason": "; ".join(dict.fromkeys(skips)) or None, "seconds": time.perf_counter() - t0}
+            "reason": "; ".join(reversed(skips.values())) or None, "seconds": time.perf_counter() - t0}
 
 
 def run_framework(framework: str, ops=None, *, device: str = "cpu", dtype: str = "float32",

@@ -273,6 +273,12 @@ def _run_call(fn: Callable, ad: _Adapter, call: Call) -> Result:
             where = ""
         text = _text(e)
         first = text.splitlines()[0] if text else ""
+        from ..adapters import no_kernel
+        if no_kernel(e, ad.dtype):
+            # the target's library says it has no kernel of this dtype for the call: the case is
+            # not expressible at this dtype (left out, and counted), not a wrong value
+            return Result(False, error=f"NotExpressible: the target has no {ad.dtype} kernel for this "
+                                       f"call on {ad.device} ({_type_name(e)}: {first})", raised=True)
         return Result(False, error=f"{_type_name(e)}: {first}{where}", raised=True)
 
 
