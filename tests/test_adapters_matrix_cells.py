@@ -11,6 +11,9 @@ import cnnspec.adapters as ad
 from cnnspec.adapters import matrix_cells as mc
 from cnnspec.errors import UsageError
 
+JAX = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed: pip install 'cnnspec[jax]'")
+TINYGRAD = pytest.mark.skipif(importlib.util.find_spec("tinygrad") is None,
+                              reason="tinygrad is not installed: pip install 'cnnspec[tinygrad]'")
 ORT = pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None,
                          reason="ONNX Runtime is not installed: pip install 'cnnspec[onnxruntime]'")
 
@@ -45,16 +48,24 @@ def test_a_wrong_result_fails_with_its_diagnosis():
     assert [r["case"] for r in cell["cases"] if r["status"] == "fail"] == ["nan"]
 
 
-def test_inexact_averages_are_not_bit_exact_within_bound():
-    # sums times a rounded reciprocal of the divisor (1-2 ulp): within γ_2, not bit-exact
+def _reciprocal_average(dtype):
+    """torch's avg_pool2d made to divide as some kernels do: the window sum times a reciprocal of
+    the divisor rounded to ``dtype`` (1-2 ulp off the exact quotient, within γ_2)."""
     from cnnspec.spec.pooling import avg_divisors, pool_geometry
     right = ad.adapter("torch", "avg_pool2d")
 
     def reciprocal(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
         geo = pool_geometry(x.shape[2:], kernel_size, stride, padding, 1, ceil_mode)
-        d = avg_divisors(x.shape[2:], geo, count_include_pad).astype(np.float32)
+        d = avg_divisors(x.shape[2:], geo, count_include_pad).astype(np.float64)
         sums = right(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override=1)
-        return sums * (np.float32(1) / d)
+        inv = (1 / d).astype(dtype).astype(np.float64)
+        # both factors carry at most 24 significant bits: their float64 product is exact
+        return (sums.astype(np.float64) * inv).astype(dtype)
+    return reciprocal
+
+
+def test_inexact_averages_are_not_bit_exact_within_bound():
+    reciprocal = _reciprocal_average(np.float32)
     cell = mc.run_cell("torch", "avg_pool2d", fn=reciprocal)
     assert cell["status"] == "not-bit-exact-within-bound", cell["cases"]
     four_ulp = lambda *a, **k: reciprocal(*a, **k) * np.float32(1 + 2 ** -21)  # noqa: E731
@@ -96,6 +107,11 @@ def test_a_dtype_the_framework_has_no_kernel_for_is_a_skipped_cell():
     ("Could not find device for node: {{node AvgPool3D}} = AvgPool3D[T=DT_HALF, ksize=[1, 2, 2, 2, 1]]",
      "float16", True),
     ("Could not find device for node: {{node AvgPool3D}} = AvgPool3D[T=DT_HALF]", "float64", False),
+    ("Value for attr 'T' of double is not in the list of allowed values: half, bfloat16, float\n\t; "
+     "NodeDef: {{node MaxPool3D}}", "float64", True),
+    ("Value for attr 'T' of double is not in the list of allowed values: half, bfloat16, float",
+     "float16", False),
+    ("Value for attr 'Targmax' of int32 is not in the list of allowed values: int64", "float32", False),
     ("[ONNXRuntimeError] : 9 : NOT_IMPLEMENTED : Could not find an implementation for MaxPool(12) node "
      "with name ''", "float16", True),
     ("Given groups=1, weight of size [3, 2, 3, 2], expected input to have 2 channels", "float16", False),
@@ -134,5 +150,101 @@ def test_not_installed_framework_cells_say_how_to_install(monkeypatch):
 def test_bad_framework_and_dtype_are_usage_errors():
     with pytest.raises(UsageError, match="framework: 'caffe' is not one of"):
         mc.run_framework("caffe")
-    with pytest.raises(UsageError, match="dtype: 'bfloat16' is not one of"):
-        mc.run_cell("torch", "conv2d", dtype="bfloat16")
+    with pytest.raises(UsageError, match="dtype: 'tf32' is not one of"):
+        mc.run_cell("torch", "conv2d", dtype="tf32")   # a rounding of float32 inputs, not an array dtype
+
+
+# --- bfloat16: ml_dtypes arrays in and out ----------------------------------------------------------
+
+BF16 = ("conv2d", "conv_transpose1d", "conv3d", "max_pool2d", "avg_pool2d", "pad", "adaptive_max_pool2d",
+        "lp_pool1d", "max_unpool2d", "avg_pool3d")
+
+
+@pytest.mark.parametrize("op", BF16)
+def test_torch_at_bfloat16_passes_or_says_it_has_no_kernel(op):
+    seen = set()
+    right = ad.adapter("torch", op)
+
+    def spy(*a, **k):
+        seen.update(np.asarray(v).dtype.name for v in a if isinstance(v, np.ndarray) and v.dtype.kind != "i")
+        y = right(*a, **k)
+        seen.add(np.asarray(y[0] if isinstance(y, tuple) else y).dtype.name)
+        return y
+    cell = mc.run_cell("torch", op, dtype="bfloat16", fn=spy)
+    if op == "avg_pool3d":   # torch 2.13's CPU has no bfloat16 avg_pool3d
+        assert cell["status"] == "skipped" and "not implemented for 'BFloat16'" in cell["reason"], cell
+        return
+    assert cell["status"] == "pass", cell
+    assert seen == {"bfloat16"}, seen     # the data went in, and came out, as bfloat16
+
+
+def test_a_wrong_bfloat16_max_pool_is_diagnosed_with_bfloat16s_lowest_value():
+    import ml_dtypes
+    right = ad.adapter("torch", "max_pool2d")
+    low = ml_dtypes.finfo(ml_dtypes.bfloat16).min
+
+    def lowest_pad(x, *a, **k):   # pads with the lowest finite bfloat16, as TensorFlow's CPU kernel does
+        return right(np.where(np.isneginf(x.astype(np.float64)), float(low), x.astype(np.float64)).astype(x.dtype),
+                     *a, **k)
+    cell = mc.run_cell("torch", "max_pool2d", dtype="bfloat16", fn=lowest_pad)
+    assert cell["status"] == "fail" and [r["case"] for r in cell["cases"] if r["status"] == "fail"] == \
+        ["minus-inf-padding"]
+    assert "max-pad-value: pads (or starts) max pooling with the lowest finite value -3.389531e+38" in \
+        cell["diagnosis"], cell["diagnosis"]
+
+
+def test_bfloat16_averages_rounded_through_a_reciprocal_are_within_bfloat16s_bound():
+    import ml_dtypes
+    reciprocal = _reciprocal_average(ml_dtypes.bfloat16)
+    cell = mc.run_cell("torch", "avg_pool2d", dtype="bfloat16", fn=reciprocal)
+    assert cell["status"] in ("pass", "not-bit-exact-within-bound"), cell
+    assert any(r["status"] == "not-bit-exact-within-bound" for r in cell["cases"]), cell["cases"]
+
+
+@TINYGRAD
+def test_tinygrad_at_bfloat16_passes_or_says_its_compiler_has_no_kernel():
+    cell = mc.run_cell("tinygrad", "max_pool2d", dtype="bfloat16")
+    assert cell["status"] == "pass" or (cell["status"] == "skipped" and cell["reason"].startswith(
+        "tinygrad has no bfloat16 kernel for max_pool2d on cpu (clang")), cell
+
+
+def test_a_kernel_gap_of_another_dtype_is_no_gap():
+    gap = ad.NoKernel("tinygrad", "bfloat16", "CPU", "clang: __bf16 is not supported on this target")
+    assert ad.no_kernel(gap, "bfloat16") and not ad.no_kernel(gap, "float16")
+
+
+def _run_alone(snippet: str) -> dict:
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, cwd="/", timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return ad._frontend.parse_output(out.stdout)
+
+
+@pytest.mark.parametrize("framework", ["torch", pytest.param("jax", marks=JAX)])
+def test_a_bfloat16_snippet_runs_alone_and_prints_the_adapters_value(framework):
+    import ml_dtypes
+    x = np.arange(-12, 12, dtype=np.float64).reshape(1, 2, 3, 4).astype(ml_dtypes.bfloat16)
+    x[0, 0, 1, 1] = np.nan
+    kw = {"kernel_size": 3, "stride": 1, "padding": 1, "count_include_pad": False}
+    want, _ = mc.expected("avg_pool2d", (x.astype(np.float64),), kw)
+    text = ad.reproduce(framework, "avg_pool2d", (x,), kw, want)
+    # torch's snippet casts a float32 literal; JAX's takes ml_dtypes' bfloat16 (a dependency of JAX)
+    assert ("import ml_dtypes\n" in text) == ("ml_dtypes.bfloat16" in text) == (framework == "jax"), text
+    assert "cnnspec" not in text.split("\n", 1)[1]
+    printed = _run_alone(text)
+    mine = ad.adapter(framework, "avg_pool2d")(x, **kw)
+    assert mine.dtype.name == "bfloat16"
+    assert np.array_equal(printed["got"], mine.astype(np.float64), equal_nan=True)
+    assert np.array_equal(printed["expected"], want, equal_nan=True)
+
+
+def test_integer_ops_are_compared_exactly_whatever_the_float_dtype():
+    # 791 has no bfloat16 (8 significant bits), but an int32 output of 791 is exact
+    assert mc.rounded("conv2d_integer", np.array([791.0]), "bfloat16")[0] == 791.0
+    assert mc.rounded("conv2d", np.array([791.0]), "bfloat16")[0] == 792.0
+
+
+@ORT
+def test_onnxruntime_conv_integer_passes_in_a_bfloat16_matrix():
+    assert mc.run_cell("onnxruntime", "conv2d_integer", dtype="bfloat16")["status"] == "pass"

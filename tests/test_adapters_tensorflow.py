@@ -49,3 +49,12 @@ def test_dilated_conv_transpose_is_not_expressible_on_the_cpu():
     # TF 2.21's CPU Conv2DBackpropInput: "do not yet support dilation rates larger than 1"
     with pytest.raises(NotExpressible, match="dilation > 1 in tf.nn.conv_transpose on the CPU"):
         M.conv_transpose2d(A.ints(1, 2, 4, 4), A.ints(2, 3, 2, 2), dilation=2)
+
+
+def test_an_op_tensorflow_defines_for_other_types_only_is_a_skipped_cell():
+    # TF 2.21's MaxPool3D takes half, bfloat16 and float: at float64 the cell is skipped in TF's words
+    from cnnspec.adapters import matrix_cells as mc
+    cell = mc.run_cell("tensorflow", "max_pool3d", dtype="float64")
+    assert cell["status"] == "skipped", cell
+    assert "Value for attr 'T' of double is not in the list of allowed values" in cell["reason"], cell["reason"]
+    assert mc.run_cell("tensorflow", "max_pool2d", dtype="float64")["status"] == "fail"   # nan-fmax, a real one

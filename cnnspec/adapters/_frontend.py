@@ -98,9 +98,22 @@ class Request:
 
 def _array(name: str, a) -> np.ndarray:
     a = np.asarray(a)
-    if a.dtype.kind != "f":
+    if a.dtype.kind != "f" and a.dtype.name != "bfloat16":
         raise G.ArgumentError(f"{name} of dtype {a.dtype}: expected a float array")
     return a
+
+
+def np_dtype(name: str) -> np.dtype:
+    """The NumPy dtype of ``name``; ``"bfloat16"`` is ``ml_dtypes.bfloat16``, the NumPy bfloat16
+    that JAX, TensorFlow and ONNX use (NumPy itself has none)."""
+    if name != "bfloat16":
+        return np.dtype(name)
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise G.ArgumentError("dtype='bfloat16' needs ml_dtypes (NumPy has no bfloat16): "
+                              "pip install 'ml_dtypes==0.6.0'") from None
+    return np.dtype(ml_dtypes.bfloat16)
 
 
 def _flag(name: str, v) -> bool:
@@ -290,7 +303,9 @@ def literal(a, dtype: str | None = None) -> str:
     """``np.array(<nested list>, dtype=np.<dtype>)``; exact for every float32/float64 value
     (``repr`` of a Python float round-trips), NaN and infinities as the names ``nan``/``inf``."""
     a = np.asarray(a)
-    return f"np.array({a.tolist()!r}, dtype=np.{dtype or a.dtype.name})"
+    name = dtype or a.dtype.name
+    # bfloat16: ml_dtypes' (a dependency of JAX, TensorFlow and onnx); the values are exact in it
+    return f"np.array({a.tolist()!r}, dtype={'ml_dtypes.bfloat16' if name == 'bfloat16' else 'np.' + name})"
 
 
 def header(title: str, version: str, op: str, call: dict) -> str:

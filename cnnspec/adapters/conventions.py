@@ -89,9 +89,23 @@ def _divisors(req: F.Request, rule: str) -> np.ndarray:
     return div.astype(np.float64)
 
 
+def _float(dtype) -> bool:
+    return np.dtype(dtype).kind == "f" or np.dtype(dtype).name == "bfloat16"
+
+
+def _lowest(dtype) -> float:
+    """The most negative finite value of a float dtype (bfloat16: ml_dtypes', NumPy's finfo has none)."""
+    if np.dtype(dtype).name == "bfloat16":
+        import ml_dtypes
+        return float(ml_dtypes.finfo(dtype).min)
+    return float(np.finfo(dtype).min)
+
+
 def _quotient_close(got: np.ndarray, q: np.ndarray, dtype) -> np.ndarray:
-    """``|got − q| ≤ γ_2·|q|`` (a division or a multiply by a rounded reciprocal, Higham §3.1)."""
-    g2 = oracle.gamma(2, "float32" if np.dtype(dtype) == np.float32 else "float64")
+    """``|got − q| ≤ γ_2·|q|`` in ``dtype``'s unit roundoff (a division or a multiply by a rounded
+    reciprocal, Higham §3.1); float64 for any other dtype."""
+    name = np.dtype(dtype).name
+    g2 = oracle.gamma(2, name if name in ("float16", "bfloat16", "float32") else "float64")
     return np.abs(got - q) <= g2 * np.abs(q) * (1 + 2 ** -50)
 
 
@@ -116,9 +130,10 @@ def _pad_value(o: Observation) -> str | None:
     if not _same_shape(o):
         return None
     minus_inf = np.isneginf(o.expected)
-    lowest = minus_inf & (o.got == np.finfo(np.asarray(o.got).dtype).min)
+    low = _lowest(np.asarray(o.got).dtype) if _float(np.asarray(o.got).dtype) else None
+    lowest = minus_inf & (np.asarray(o.got, np.float64) == low)
     if lowest.any():
-        return (f"pads (or starts) max pooling with the lowest finite value {np.finfo(o.got.dtype).min:.7g}, "
+        return (f"pads (or starts) max pooling with the lowest finite value {low:.7g}, "
                 f"not -inf: {int(lowest.sum())} outputs that should be -inf are finite")
     nan = minus_inf & np.isnan(o.got)
     if nan.any():
@@ -184,7 +199,7 @@ def _count_include_pad(o: Observation) -> str | None:
 
 
 def _reciprocal(o: Observation) -> str | None:
-    if not _same_shape(o) or o.got.dtype.kind != "f":
+    if not _same_shape(o) or not _float(o.got.dtype):
         return None
     exact = np.asarray(o.got, np.float64) == o.expected.astype(o.got.dtype).astype(np.float64)
     close = _quotient_close(np.asarray(o.got, np.float64), o.expected, o.got.dtype)

@@ -189,7 +189,7 @@ F.define(globals(), FRAMEWORKS[NAME].ops, TITLE)
 def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
     """A standalone ``jax.lax`` snippet of this call (see :func:`cnnspec.adapters.reproduce`)."""
     req = F.parse(op, args, kwargs, NAME)
-    dt = req.x.dtype.name
+    dt = "x.dtype"   # the scalars in the input's dtype (bfloat16 has no np.<name>)
     s = [F.header(TITLE, version(), op, {k: v for k, v in req.call.items()}),
          'import jax\njax.config.update("jax_enable_x64", True)\nfrom jax import lax, numpy as jnp\n',
          f"x = {F.literal(req.x)}\n"]
@@ -211,20 +211,20 @@ def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
         w = ", ".join(f"{k}={v!r}" for k, v in win.items())
         if req.family == "lp_pool":
             p, k = _norm(req), float(np.prod(req.geo.kernel))
-            s.append(f"zero = np.array(0, np.{dt})\n"
-                     f"sums = lax.reduce_window(x ** np.array({p!r}, np.{dt}), zero, lax.add, {w})\n"
+            s.append(f"zero = np.array(0, {dt})\n"
+                     f"sums = lax.reduce_window(x ** np.array({p!r}, {dt}), zero, lax.add, {w})\n"
                      f"counts = lax.reduce_window(jnp.ones(x.shape, x.dtype), zero, lax.add, {w})  # taps inside\n"
-                     f"got = (sums / counts * np.array({k!r}, np.{dt})) ** np.array({1 / p!r}, np.{dt})"
+                     f"got = (sums / counts * np.array({k!r}, {dt})) ** np.array({1 / p!r}, {dt})"
                      "  # (K * avg(x^p))^(1/p)\n")
         elif req.family == "max_pool":
             if req.opts["return_indices"]:
                 raise NotExpressible(NAME, "return_indices=True (lax.reduce_window returns no argmax)")
-            s.append(f"got = lax.reduce_window(x, np.array(-np.inf, np.{dt}), lax.max, {w})\n")
+            s.append(f"got = lax.reduce_window(x, np.array(-np.inf, {dt}), lax.max, {w})\n")
         else:
-            s.append(f"zero = np.array(0, np.{dt})\nsums = lax.reduce_window(x, zero, lax.add, {w})\n")
+            s.append(f"zero = np.array(0, {dt})\nsums = lax.reduce_window(x, zero, lax.add, {w})\n")
             how, arg = _count_plan(req)
             if how == "override":
-                s.append(f"got = sums / np.array({arg[0]}, np.{dt})  # divisor_override\n")
+                s.append(f"got = sums / np.array({arg[0]}, {dt})  # divisor_override\n")
             elif how == "include":
                 tail = ((0, 0), (0, 0)) + tuple((0, e) for e in req.geo.extra)
                 s.append(f"ones = jnp.pad(jnp.ones(x.shape, x.dtype), {arg!r}, constant_values=1)"

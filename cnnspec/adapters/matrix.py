@@ -29,7 +29,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import CONVENTION_OPS, FRAMEWORKS, available
-from ._frontend import parse_output
+from ._frontend import NOT_TORCH, np_dtype, parse_output
+from .matrix_cells import rounded as rounded_to
 from ..errors import UsageError
 
 
@@ -150,15 +151,15 @@ def run_snippet(text: str, timeout: float = 300.0) -> dict:
             "cnnspec_imported": any(m == "cnnspec" or m.startswith("cnnspec.") for m in imported)}
 
 
-def excerpt(got: np.ndarray | None, want: np.ndarray | None, dtype: str, output: str) -> str:
+def excerpt(got: np.ndarray | None, want: np.ndarray | None, dtype: str, output: str, op: str = "") -> str:
     """The snippet's output in one line: its first value that differs from the exact one rounded
     to ``dtype`` (``got[0, 1, 0, 2] = -3.4028235e+38, expected -inf``), else its last line."""
     if got is not None and want is not None and got.shape == want.shape:
-        rounded = want.astype(dtype).astype(np.float64)
+        rounded = rounded_to(op, want, dtype)
         bad = ~((got == rounded) | (np.isnan(got) & np.isnan(rounded)))
         if bad.any():
             i = tuple(int(v) for v in np.argwhere(bad)[0])
-            show = lambda v: str(np.float64(v).astype(dtype))  # noqa: E731 - numpy's shortest repr
+            show = lambda v: str(np.float64(v).astype(np_dtype("float64" if op in NOT_TORCH else dtype)))  # noqa: E731 - numpy's shortest repr
             return f"got{list(i)} = {show(got[i])}, expected {show(rounded[i])} ({int(bad.sum())} of {bad.size} differ)"
     if got is not None and want is not None:
         return f"got shape {got.shape}, expected {want.shape}"
@@ -183,13 +184,13 @@ def confirm(doc: dict, jobs: int = 2, progress: Callable[[str], None] | None = N
         got, want = printed.get("got"), printed.get("expected")
         if "got" in row:
             mine = parse_output(f"got: {row['got']}")["got"]
-            rounded = None if want is None else want.astype(cell["dtype"]).astype(np.float64)
+            rounded = None if want is None else rounded_to(cell["op"], want, cell["dtype"])
             reproduced = _printed_equal(got, mine) and not _printed_equal(got, rounded)
         else:   # the adapter's call raised: the native call must raise as well
             reproduced = run["returncode"] not in (0, None)
         reproduced = reproduced and not run["cnnspec_imported"]
         row["confirmed"] = {**run, "output": run["output"][-4000:], "reproduced": bool(reproduced),
-                            "excerpt": excerpt(got, want, cell["dtype"], run["output"])}
+                            "excerpt": excerpt(got, want, cell["dtype"], run["output"], cell["op"])}
         say(f"{cell['framework']} {cell['op']} {row['case']}: {'reproduced' if reproduced else 'NOT reproduced'}")
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:

@@ -38,10 +38,11 @@ from typing import Callable
 
 import numpy as np
 
-from . import FRAMEWORKS, NotExpressible, adapter, available, no_kernel, reproduce
+from . import FRAMEWORKS, NoKernel, NotExpressible, adapter, available, no_kernel, reproduce
+from ._frontend import NOT_TORCH, np_dtype
 from ..errors import UsageError
 
-DTYPES = ("float32", "float64", "float16")
+DTYPES = ("float32", "float64", "float16", "bfloat16")   # bfloat16: ml_dtypes arrays
 _ORDER = {"fail": 3, "not-bit-exact-within-bound": 2, "pass": 1, "skipped": 0}
 
 
@@ -147,13 +148,22 @@ def expected(op: str, args: tuple, kwargs: dict) -> tuple[np.ndarray, str]:
     return y.numpy(), "torch.nn.functional float64"
 
 
+def rounded(op: str, want: np.ndarray, dtype: str) -> np.ndarray:
+    """The exact value as a correct result holds it: rounded to the cell's float ``dtype`` (float64
+    values), except for the integer ops, whose uint8/int8 data and integer results the float dtype
+    does not touch (792 is an exact int32 output, though bfloat16 has no 791)."""
+    if op in NOT_TORCH:
+        return np.asarray(want, np.float64)
+    return want.astype(np_dtype(dtype)).astype(np.float64)
+
+
 def _compare(op: str, args, kwargs, got, want, dtype: str) -> tuple[str, str, list[str]]:
     from .. import oracle
     from .conventions import diagnose
     got = np.asarray(got)
-    rounded = want.astype(dtype).astype(np.float64)
+    rounded_ = rounded(op, want, dtype)
     g = np.asarray(got, np.float64) if got.shape == want.shape else None
-    if g is not None and np.array_equal(g, rounded, equal_nan=True):
+    if g is not None and np.array_equal(g, rounded_, equal_nan=True):
         return "pass", "", []
     why = diagnose(op, args, kwargs, got, want)
     if g is None:
@@ -163,10 +173,10 @@ def _compare(op: str, args, kwargs, got, want, dtype: str) -> tuple[str, str, li
         # float64 rounding (Higham 2002, §3.1)
         g2 = oracle.gamma(2, dtype) + oracle.gamma(2, "float64")
         if np.all(np.abs(g - want) <= g2 * np.abs(want)):
-            return "not-bit-exact-within-bound", f"{int((g != rounded).sum())} outputs within γ_2 of the exact quotient", why
-    bad = ~((g == rounded) | (np.isnan(g) & np.isnan(rounded)))
+            return "not-bit-exact-within-bound", f"{int((g != rounded_).sum())} outputs within γ_2 of the exact quotient", why
+    bad = ~((g == rounded_) | (np.isnan(g) & np.isnan(rounded_)))
     i = tuple(int(v) for v in np.argwhere(bad)[0])
-    return "fail", f"out{list(i)}={got[i]!r}, but should be {rounded[i]!r} [{op}({kwargs})]", why
+    return "fail", f"out{list(i)}={got[i]!r}, but should be {rounded_[i]!r} [{op}({kwargs})]", why
 
 
 def _attach_snippet(row: dict, framework: str, op: str, args: tuple, kwargs: dict, got, want) -> None:
@@ -202,8 +212,8 @@ def run_cell(framework: str, op: str, *, device: str = "cpu", dtype: str = "floa
         t = time.perf_counter()
         want, source = expected(op, args, kwargs)
         # float data in the cell's dtype; integer data (indices, uint8 and int8 ops) and scales as they are
-        typed = tuple(np.asarray(a).astype(dtype) if np.ndim(a) and np.asarray(a).dtype.kind == "f" else a
-                      for a in args)
+        typed = tuple(np.asarray(a).astype(np_dtype(dtype)) if np.ndim(a) and np.asarray(a).dtype.kind == "f"
+                      else a for a in args)
         row = {"case": name, "kwargs": repr(kwargs), "probe": probe, "reference": source, "diagnosis": []}
         try:
             got = fn(*typed, **kwargs)
@@ -213,7 +223,7 @@ def run_cell(framework: str, op: str, *, device: str = "cpu", dtype: str = "floa
         except NotExpressible as e:
             row["status"], row["message"] = "skipped", str(e)
         except Exception as e:  # noqa: BLE001 - the framework refusing a valid call is a result
-            said = f"{type(e).__name__}: {(str(e).splitlines() or [''])[0]}"
+            said = e.said if isinstance(e, NoKernel) else f"{type(e).__name__}: {(str(e).splitlines() or [''])[0]}"
             if no_kernel(e, dtype):
                 row["status"], row["message"] = "skipped", f"{framework} has no {dtype} kernel for {op} on {device} ({said})"
             else:

@@ -92,8 +92,9 @@ def _plan(req: F.Request) -> str:
         if mode is None:
             raise NotExpressible(NAME, f"mode={req.opts['mode']!r} (tf.pad has CONSTANT, REFLECT, SYMMETRIC)")
         value = f", constant_values={req.opts['value']!r}" if mode == "CONSTANT" else ""
-        return f"got = tf.pad(x, {widths!r}, mode={mode!r}{value}).numpy()\n"
-    lines = [f"xt = np.transpose(x, {to!r})  # NC* -> N*C\n"]
+        return f"got = tf.pad(tf.constant(x), {widths!r}, mode={mode!r}{value}).numpy()\n"
+    # a tensor of x's own dtype: tf.nn.max_pool2d given a NumPy bfloat16 array computes in float32
+    lines = [f"xt = tf.constant(np.transpose(x, {to!r}))  # NC* -> N*C\n"]
     if req.family == "conv_transpose":
         return "".join(lines + _conv_transpose(req) + [f"got = np.transpose(y.numpy(), {back!r})\n"])
     zero_pads = [[0, 0]] + [list(p) for p in g.pads] + [[0, 0]]

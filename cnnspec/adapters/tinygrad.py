@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import os
 
 import numpy as np
 from tinygrad import Device, Tensor
 
-from . import FRAMEWORKS, NotExpressible
+from . import FRAMEWORKS, NoKernel, NotExpressible
 from . import _frontend as F
 from ..errors import UsageError
 
@@ -107,7 +108,35 @@ def _compiled(code: str):
     return compile(code, "<cnnspec.adapters.tinygrad>", "exec")
 
 
+@functools.lru_cache(maxsize=None)
+def _compiles(dtype: str, device: str) -> str | None:
+    """None when ``device`` compiles a kernel of ``dtype``, else what the compiler said. tinygrad's
+    CPU device hands C to clang, which before clang 15 has no ``__bf16`` arithmetic for its
+    free-standing x86-64 target ("__bf16 is not supported on this target"); clang writes that to
+    the process's stderr, which is read here."""
+    import subprocess
+    import tempfile
+    from tinygrad import dtypes
+    with tempfile.TemporaryFile() as err:
+        saved = os.dup(2)
+        os.dup2(err.fileno(), 2)
+        try:
+            (Tensor([1.0, 2.0], dtype=getattr(dtypes, dtype), device=device) * 3).realize()
+            said = None
+        except subprocess.CalledProcessError as e:
+            err.seek(0)
+            lines = [ln for ln in err.read().decode(errors="replace").splitlines() if "error:" in ln]
+            said = f"{e.cmd[0]}: {lines[0].split('error:', 1)[1].strip()}" if lines else f"{e.cmd[0]} exit {e.returncode}"
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    return said
+
+
 def _run(req: F.Request):
+    dt = req.x.dtype.name
+    if dt in ("bfloat16", "float16") and (said := _compiles(dt, _DEVICE["device"])) is not None:
+        raise NoKernel(NAME, dt, _DEVICE["device"], said)
     env = {"np": np, "Tensor": Tensor, "x": req.x, "w": req.w, "b": req.b, "dev": _DEVICE["device"],
            "idx": req.opts.get("indices")}
     exec(_compiled(_plan(req)), env)  # noqa: S102 - cnnspec's own generated code, see _plan

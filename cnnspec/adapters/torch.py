@@ -47,13 +47,21 @@ def _padding(op: str, p):
 
 
 def _tensor(a):
-    return torch.from_numpy(np.ascontiguousarray(a)).to(_DEVICE["device"]) if isinstance(a, np.ndarray) else a
+    if not isinstance(a, np.ndarray):
+        return a
+    a = np.ascontiguousarray(a)
+    if a.dtype.name == "bfloat16":   # ml_dtypes' bfloat16, which torch.from_numpy does not take: its bits
+        return torch.from_numpy(a.view(np.int16)).view(torch.bfloat16).to(_DEVICE["device"])
+    return torch.from_numpy(a).to(_DEVICE["device"])
 
 
 def _numpy(y):
     if isinstance(y, tuple):
         return tuple(_numpy(v) for v in y)
-    return y.detach().cpu().numpy()
+    y = y.detach().cpu()
+    if y.dtype == torch.bfloat16:
+        return y.view(torch.int16).numpy().view(Fe.np_dtype("bfloat16"))
+    return y.numpy()
 
 
 def _define(op: str):
@@ -85,9 +93,15 @@ def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
     arrays = {k: v for k, v in b.arguments.items() if isinstance(v, np.ndarray)}
     rest = {k: v for k, v in b.arguments.items() if k not in arrays}
     s = [Fe.header(TITLE, version(), op, rest), "import torch\nimport torch.nn.functional as F\n"]
-    s += [f"{k} = torch.from_numpy({Fe.literal(v)}).to({_DEVICE['device']!r})\n" for k, v in arrays.items()]
+    for k, v in arrays.items():
+        if v.dtype.name == "bfloat16":   # NumPy has no bfloat16: a float32 literal (exact), cast by torch
+            s.append(f"{k} = torch.from_numpy({Fe.literal(v, 'float32')}).to(torch.bfloat16)"
+                     f".to({_DEVICE['device']!r})\n")
+        else:
+            s.append(f"{k} = torch.from_numpy({Fe.literal(v)}).to({_DEVICE['device']!r})\n")
     call = ", ".join([f"{k}={k}" for k in arrays] + [f"{k}={v!r}" for k, v in rest.items()])
     s.append(f"got = F.{op}({call})\n")
-    s.append("got = (got[0] if isinstance(got, tuple) else got).cpu().numpy()\n")
+    s.append("got = (got[0] if isinstance(got, tuple) else got).cpu()\n")
+    s.append("got = (got.double() if got.is_floating_point() else got).numpy()\n")
     s.append(Fe.footer(expected))
     return "".join(s)
