@@ -42,6 +42,7 @@ CASES: dict[str, list[str]] = {
     "torch-max_pool2d": ["torch.nn.functional:max_pool2d", "--op", "max_pool2d", "--array", "torch"],
     "onnxruntime-conv2d": ["onnxruntime", "--op", "conv2d"],
     "jax-conv2d": ["jax", "--op", "conv2d"],
+    "tensorflow-conv2d": ["tensorflow", "--op", "conv2d"],
 }
 
 # The breakdown driver: runs `cnnspec validate ARGS` in-process with timers around cnnspec's own

@@ -58,3 +58,25 @@ def test_an_op_tensorflow_defines_for_other_types_only_is_a_skipped_cell():
     assert cell["status"] == "skipped", cell
     assert "Value for attr 'T' of double is not in the list of allowed values" in cell["reason"], cell["reason"]
     assert mc.run_cell("tensorflow", "max_pool2d", dtype="float64")["status"] == "fail"   # nan-fmax, a real one
+
+
+def test_a_worker_imports_tensorflow_without_jax_and_keras_which_stay_importable():
+    # in cnnspec's own workers TF's optional JAX and Keras imports are left out (about 0.8 s);
+    # the adapter still computes, and both modules import afterwards as usual
+    import subprocess
+    import sys
+    code = ("import sys\n"
+            "from cnnspec.adapters import worker_process\n"
+            "worker_process()\n"
+            "from cnnspec.adapters import tensorflow as m\n"
+            "import numpy as np\n"
+            "print(sorted(k for k in ('jax', 'keras') if k in sys.modules))\n"
+            "print(m.conv2d(np.ones((1, 1, 3, 3), np.float32), np.ones((1, 1, 2, 2), np.float32)).ravel().tolist())\n"
+            "import importlib, importlib.util\n"
+            "print([k for k in ('jax', 'keras') if importlib.util.find_spec(k) and importlib.import_module(k)])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    hidden, values, imported = out.stdout.strip().splitlines()[-3:]
+    assert hidden == "[]" and values == "[4.0, 4.0, 4.0, 4.0]"
+    import importlib.util
+    assert imported == str([k for k in ("jax", "keras") if importlib.util.find_spec(k)])

@@ -78,6 +78,21 @@ _KERNEL_GAPS = (
 )
 
 
+_WORKER = [False]
+
+
+def worker_process() -> None:
+    """Mark this process as one of cnnspec's own workers (a validate child, a matrix worker), whose
+    only program is the target it loads: an adapter may then leave out optional parts of its
+    framework's import that no adapter call uses (TensorFlow's JAX and Keras, about 0.8 s)."""
+    _WORKER[0] = True
+
+
+def in_worker() -> bool:
+    """Whether :func:`worker_process` has marked this process."""
+    return _WORKER[0]
+
+
 class NoKernel(Exception):
     """The framework has no kernel of ``dtype`` on ``device`` (its own words in ``said``): the op is
     not there at that dtype, which is a skipped case, not a wrong value."""
@@ -228,4 +243,5 @@ def reproduce(framework: str, op: str, args: Sequence, kwargs: dict, expected) -
 
 
 __all__ = ["ArgumentError", "Availability", "CONVENTION_OPS", "FRAMEWORKS", "Framework", "FrameworkUnavailable",
-           "NoKernel", "NotExpressible", "no_kernel", "adapter", "available", "load", "ops", "reproduce", "target"]
+           "NoKernel", "NotExpressible", "adapter", "available", "in_worker", "load", "no_kernel", "ops",
+           "reproduce", "target", "worker_process"]

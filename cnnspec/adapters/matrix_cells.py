@@ -283,7 +283,8 @@ def main(argv=None) -> int:
     p.add_argument("--dtype", default="float32")
     a = p.parse_args(argv)
     try:
-        from . import load
+        from . import load, worker_process
+        worker_process()
         load(a.framework)
         cells = [run_cell(a.framework, op, device=a.device, dtype=a.dtype)
                  for op in (a.ops or FRAMEWORKS[a.framework].ops)]

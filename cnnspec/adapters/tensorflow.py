@@ -39,12 +39,35 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
-from . import FRAMEWORKS, NotExpressible  # noqa: E402
+from . import FRAMEWORKS, NotExpressible, in_worker  # noqa: E402
+
+
+def _import_tensorflow():
+    """``import tensorflow``. Its ``__init__`` also tries JAX (``tf.lite``'s converter, ``try: from
+    jax import jit``; about 0.3 s) and Keras (an eager load of ``keras.src.optimizers`` for the
+    SavedModel registry; about 0.5 s), both optional and neither used by ``tf.nn``. In cnnspec's own
+    worker processes, whose only program is this adapter, the two are hidden from that import
+    (``sys.modules[name] = None``: the import raises ImportError, which TensorFlow catches) and
+    visible again after it; a process where either is already imported, or any other process,
+    imports TensorFlow whole."""
+    hidden = [m for m in ("jax", "keras") if in_worker() and m not in sys.modules]
+    for m in hidden:
+        sys.modules[m] = None
+    try:
+        import tensorflow
+    finally:
+        for m in hidden:
+            if m in sys.modules and sys.modules[m] is None:
+                del sys.modules[m]
+    return tensorflow
+
+
+tf = _import_tensorflow()
 from . import _frontend as F  # noqa: E402
 from ..errors import UsageError  # noqa: E402
 

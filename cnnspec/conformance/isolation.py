@@ -365,6 +365,8 @@ def _child(r: int, w: int, target: str, array: str, dtype: str, device: str) -> 
         wire.send_blocking(w, wire.encode({"kind": kind, "message": message}))
 
     try:
+        from ..adapters import worker_process
+        worker_process()
         fn = load_op(target)
         ad = _Adapter(array, dtype, device)
     except UsageError as e:
