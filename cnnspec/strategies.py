@@ -167,6 +167,14 @@ def _conv_params(draw, ndim, min_batch, max_batch, max_channels, min_groups, max
             "dilation": tuple(d), "kwargs": kw}
 
 
+def exact_bounds(choices, terms: int, dtype: str, power: int = 1) -> list[int]:
+    """The magnitudes ``b`` of ``choices`` for which a sum of ``terms`` entries ``|x|^power <= b^power``
+    stays an integer of ``dtype`` in any order of summation (``terms·b^power <= 2^p``; bfloat16:
+    2^8), the smallest choice when none does."""
+    fit = [b for b in choices if terms * b ** power <= 2 ** PRECISION[dtype]]
+    return fit or [min(choices)]
+
+
 def int_arrays(shape, *, bound: int, sign: str = "mixed") -> st.SearchStrategy[np.ndarray]:
     """Integer-valued float64 arrays in ``[-bound, bound]``; ``sign`` ``mixed|negative|positive``.
 

@@ -17,7 +17,7 @@ from .. import oracle
 from ..claims import Outcome
 from ..spec.pooling import avg_divisors, avg_pool_as_conv, pool_geometry, within_window_permutation
 from ..spec.toeplitz import ConvMatrix
-from ..strategies import int_arrays, pool_cases
+from ..strategies import exact_bounds, int_arrays, pool_cases
 from .generic_claims import (ProbeNotExpressible, batch_claim, bound_verdict, compare_matrix, impulses,
                             invalid_claim, reconstruct)
 from .diagnose import diagnoser
@@ -211,14 +211,15 @@ op_claim("conformance.max_pool.circular",
 # --- average pooling as a convolution --------------------------------------------------------------
 
 @st.composite
-def _uniform_cases(draw):
-    """Power-of-two window areas, count_include_pad (or no padding), no ceil overhang: exact."""
+def _uniform_cases(draw, dtype: str = "float32"):
+    """Power-of-two window areas, count_include_pad (or no padding), no ceil overhang: exact where
+    every window sum is an integer of ``dtype`` (area·max|x| <= 2^p; bfloat16: 2^8)."""
     k = draw(st.sampled_from([(1, 1), (1, 2), (2, 1), (2, 2), (2, 4), (4, 2), (4, 4), (1, 4)]))
     s = draw(st.sampled_from([k, (1, 1), (2, 1), (1, 2), (2, 2)]))
     p = (draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2)))
     size = tuple(draw(st.integers(max(1, ki - 2 * pi), 8)) for ki, pi in zip(k, p))
-    x = draw(int_arrays((draw(st.integers(1, 2)), draw(st.integers(1, 3)), *size), bound=draw(
-        st.sampled_from([1, 9, 1000]))))
+    x = draw(int_arrays((draw(st.integers(1, 2)), draw(st.integers(1, 3)), *size),
+                        bound=draw(st.sampled_from(exact_bounds([1, 9, 1000], math.prod(k), dtype)))))
     kw = {"kernel_size": k, "stride": s, "padding": p}
     return {"N": x.shape[0], "C": x.shape[1], "size": size, "kernel": k, "stride": s, "padding": p,
             "dilation": (1, 1), "ceil_mode": False, "count_include_pad": True, "kind": "avg",
@@ -240,7 +241,7 @@ op_claim("conformance.avg_pool.uniform_conv",
          "Average pooling (count_include_pad, no ceil-mode overhang) is the depthwise convolution "
          "with the uniform kernel 1/(k_h·k_w): exact when the window area is a power of two.",
          "Lecture (pooling as a fixed convolution); Goodfellow et al. 2016 §9.3", "exact", AVG,
-         Property(lambda ctx: _uniform_cases(), lambda c, ctx: [_call(c)], _check_uniform))
+         Property(lambda ctx: _uniform_cases(ctx.dtype), lambda c, ctx: [_call(c)], _check_uniform))
 
 
 def _avg_probe() -> dict:

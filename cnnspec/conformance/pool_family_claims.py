@@ -33,7 +33,7 @@ from .. import oracle
 from ..claims import Outcome
 from ..oracle.adaptive import adaptive_avg_pool, adaptive_gather, adaptive_max_pool
 from ..spec.pooling import pool_geometry, window_taps
-from ..strategies import adaptive_cases, int_arrays, pool_nd_cases
+from ..strategies import adaptive_cases, exact_bounds, int_arrays, pool_nd_cases
 from .diagnose import diagnoser
 from .generic_claims import HALF, batch_claim, bound_verdict, invalid_claim
 from .isolation import Call
@@ -346,13 +346,18 @@ op_claim("conformance.pool_nd.monotone",
 
 
 @st.composite
-def _global(draw, op: str) -> dict:
+def _global(draw, op: str, dtype: str = "float32") -> dict:
     """One window over the whole input (kernel_size = input size; adaptive: output_size 1) and a
-    circular shift. Integer data (|x| ≤ 4 for Lp): every sum exact in float32, in any order."""
+    circular shift. Integer data (|x| ≤ 4 for Lp) whose every sum (of ``|x|^p`` for Lp) is an
+    integer of ``dtype``, in any order."""
     nd = ndim(op)
     size = tuple(draw(st.integers(1, 5 if nd < 3 else 3)) for _ in range(nd))
     n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
-    x = draw(int_arrays((n, c, *size), bound=4 if kind(op) == "lp" else draw(st.sampled_from([1, 9, 100]))))
+    if kind(op) == "lp":   # the largest that fits; norm_type is at most 3 below
+        bound = max(exact_bounds([1, 2, 4], math.prod(size), dtype, power=3))
+    else:
+        bound = draw(st.sampled_from(exact_bounds([1, 9, 100], math.prod(size), dtype)))
+    x = draw(int_arrays((n, c, *size), bound=bound))
     shift = tuple(draw(st.integers(-s, s)) for s in size)
     if op.startswith("adaptive"):
         kw = {"output_size": 1}
@@ -376,21 +381,22 @@ op_claim("conformance.pool_nd.circular",
          "A global pool (one window over the whole input: kernel_size = input size, or adaptive "
          "pooling to 1) is invariant under every circular shift of the input, exactly: the one "
          "setting where pooling's invariance to translation is exact.", LECTURE, "property", OPS,
-         Property(lambda ctx: _global(ctx.op),
+         Property(lambda ctx: _global(ctx.op, ctx.dtype),
                   lambda c, ctx: [_call(c), _call(c, x=np.roll(c["x"], c["shift"],
                                                                 axis=tuple(range(2, c["x"].ndim))))],
                   _check_global, share=HALF))
 
 
 @st.composite
-def _dividing(draw, op: str) -> dict:
+def _dividing(draw, op: str, dtype: str = "float32") -> dict:
     """Output sizes that divide the input sizes, windows of 1, 2 or 4 per axis (so every window
-    area is a power of two and the mean is exact)."""
+    area is a power of two and the mean is exact: every window sum an integer of ``dtype``)."""
     nd = ndim(op)
     k = tuple(draw(st.sampled_from([1, 2, 4] if nd < 3 else [1, 2])) for _ in range(nd))
     m = tuple(draw(st.integers(1, 3 if nd < 3 else 2)) for _ in range(nd))
     n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
-    x = draw(int_arrays((n, c, *(a * b for a, b in zip(k, m))), bound=draw(st.sampled_from([1, 9, 1000]))))
+    bounds = exact_bounds([1, 9, 1000], math.prod(k), dtype)
+    x = draw(int_arrays((n, c, *(a * b for a, b in zip(k, m))), bound=draw(st.sampled_from(bounds))))
     return {"N": n, "C": c, "size": x.shape[2:], "output": m, "kernel": k, "kind": kind(op),
             "kwargs": {"output_size": m}, "x": x}
 
@@ -409,7 +415,7 @@ op_claim("conformance.adaptive.divides",
          "When every output size m divides its input size n, adaptive pooling is ordinary pooling "
          "with kernel_size = stride = n/m (exact: windows of power-of-two area).",
          ASRC, "exact", ADAPTIVE,
-         Property(lambda ctx: _dividing(ctx.op), _one, _check_divides, share=HALF))
+         Property(lambda ctx: _dividing(ctx.op, ctx.dtype), _one, _check_divides, share=HALF))
 
 
 # --- batch, invalid ------------------------------------------------------------------------------------
