@@ -420,6 +420,31 @@ def cases(ids) -> dict:
     return {c: CASES[c] for c in ids}
 
 
+def strided_views(module) -> None:
+    """A reversed view (negative strides; on size-1 axes NumPy calls it contiguous and
+    ``np.ascontiguousarray`` keeps it as it is, which ``torch.from_numpy`` refuses) and a transposed
+    one give exactly what their contiguous copies give, at float32 and at bfloat16 where the
+    framework has bfloat16 kernels."""
+    import ml_dtypes
+    from cnnspec.adapters import NoKernel, NotExpressible
+    for dtype in (np.float32, ml_dtypes.bfloat16):
+        try:
+            module.max_pool2d(np.zeros((1, 1, 1, 1), dtype), 1)
+        except (NoKernel, NotExpressible):
+            assert dtype is ml_dtypes.bfloat16
+            continue
+        for shape in [(1, 1, 1, 1), (2, 1, 3, 4)]:
+            x = (np.arange(np.prod(shape)).reshape(shape) - 5).astype(dtype)
+            w = np.arange(1, 5).reshape(2, 1, 1, 2).astype(dtype)[:, :, :, ::-1]
+            views = [x[::-1, ::-1], np.ascontiguousarray(x.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2)]
+            for v in views:
+                got = module.max_pool2d(v, 1)
+                assert np.array_equal(got.astype(np.float64), v.astype(np.float64)), (shape, v.strides)
+                if shape[-1] >= 2:
+                    assert np.array_equal(module.conv2d(v, w).astype(np.float64),
+                                          module.conv2d(v.copy(), w.copy()).astype(np.float64)), shape
+
+
 def suite(framework: str, module, *, skips: set[str], layout_wrong: Callable | None,
           layout_cases=TARGETED["layout"], case_ids=None, variant_cases: int | None = None,
           snippets_alone: bool = True, diverging: set[str] = frozenset()) -> dict[str, Callable]:
@@ -474,6 +499,9 @@ def suite(framework: str, module, *, skips: set[str], layout_wrong: Callable | N
             mine = mine[0] if isinstance(mine, tuple) else mine
             assert np.array_equal(printed["got"], np.asarray(mine, np.float64), equal_nan=True), cid
             assert np.array_equal(printed["expected"], want, equal_nan=True), cid
+
+    def test_strided_views_are_read_as_their_values():
+        strided_views(module)
 
     def test_module_defines_the_registered_ops_with_torch_signatures():
         import inspect

@@ -73,3 +73,44 @@ def test_the_parent_checks_the_arity_and_dtypes_of_every_reply():
 def test_typed_calls_refuse_dtypes_outside_the_list():
     r = _one("int_for_float", Call((X.astype(np.complex64), 2), typed=True))
     assert not r.ok and r.raised and "cannot be passed" in r.error
+
+
+def test_numpy_targets_at_bfloat16_get_and_return_ml_dtypes_arrays():
+    # NumPy has no bfloat16: the worker hands the target ml_dtypes.bfloat16 arrays and reads a
+    # bfloat16 result back exactly, naming its dtype
+    x = np.array([[[[1.0, 3.0], [2.0 ** 9 + 4, -5.0]]]])        # 516 is a bfloat16 (8 bits), 514 is not
+    with Worker("cnnspec.adapters.torch:max_pool2d", dtype="bfloat16", timeout=60) as w:
+        (r,) = w.call_many([Call((x, 1))])
+    assert r.ok and r.dtype == "bfloat16" and r.value.tolist() == x.tolist(), r
+
+
+def test_a_float32_result_of_a_bfloat16_call_is_named_float32(tmp_path):
+    # the values come back, and the dtype says what the target really returned
+    f = tmp_path / "widening.py"
+    f.write_text("import numpy as np\n"
+                 "def max_pool2d(x, *a, **k):\n"
+                 "    assert x.dtype.name == 'bfloat16', x.dtype\n"
+                 "    return x.astype(np.float32)\n")
+    with Worker(f"{f}:max_pool2d", dtype="bfloat16", timeout=60) as w:
+        (r,) = w.call_many([Call((X, 1))])
+    assert r.ok and r.dtype == "float32" and r.value.tolist() == X.tolist(), r
+
+
+def test_bfloat16_validate_of_a_numpy_target_runs_every_claim(tmp_path):
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "cnnspec", "validate", "cnnspec.adapters.torch:max_pool2d",
+                          "--op", "max_pool2d", "--dtype", "bfloat16", "--quiet", "--report", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    import json
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["verdict"] == "pass" and report["summary"]["pass"] >= 10, report["summary"]
+
+
+def test_bfloat16_without_ml_dtypes_is_one_line_naming_the_install(monkeypatch):
+    import sys
+    from cnnspec.errors import UsageError
+    monkeypatch.setitem(sys.modules, "ml_dtypes", None)        # as if it were not installed
+    with pytest.raises(UsageError, match=r"^dtype='bfloat16' needs ml_dtypes .*pip install 'ml_dtypes==0\.6\.0'$"):
+        Worker("cnnspec.adapters.torch:max_pool2d", dtype="bfloat16", wait=False)

@@ -49,7 +49,10 @@ def _padding(op: str, p):
 def _tensor(a):
     if not isinstance(a, np.ndarray):
         return a
-    a = np.ascontiguousarray(a)
+    if any(st < 0 for st in a.strides) or not a.flags.c_contiguous:
+        # a copy, not np.ascontiguousarray: NumPy calls an array whose size-1 axes have negative
+        # strides contiguous and returns it as it is, and torch.from_numpy refuses it
+        a = a.copy()
     if a.dtype.name == "bfloat16":   # ml_dtypes' bfloat16, which torch.from_numpy does not take: its bits
         return torch.from_numpy(a.view(np.int16)).view(torch.bfloat16).to(_DEVICE["device"])
     return torch.from_numpy(a).to(_DEVICE["device"])

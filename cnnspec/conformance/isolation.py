@@ -33,6 +33,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..adapters._frontend import np_dtype as _np_dtype   # bfloat16: ml_dtypes'
 from ..errors import UsageError
 from ..targets import load_op, parse
 from . import call_forms, child, wire
@@ -127,7 +128,7 @@ class _Adapter:
             self.tdtype = getattr(torch, dtype)
             torch.empty(1, device=device, dtype=self.tdtype)   # an unusable device fails here, once
         else:
-            self.np_dtype = np.dtype(dtype)
+            self.np_dtype = _np_dtype(dtype)
 
     def to_target(self, a, requires_grad: bool = False, typed: bool = False):
         """A fresh copy of ``a`` in the target's array type: no two calls share an input.
@@ -178,11 +179,11 @@ class _Adapter:
             if isinstance(y, np.ndarray):
                 return None, "", f"an ndarray subclass {_type_name(y)} ({ACCEPTED})"
             return None, "", f"{_a(_type_name(y))}, not a numpy.ndarray"
-        if y.dtype.kind not in "fiu":
+        if y.dtype.kind not in "fiu" and y.dtype.name != "bfloat16":   # ml_dtypes' bfloat16 is kind 'V'
             return None, _text(y.dtype, 40), f"an array of dtype {_text(y.dtype, 40)}, not a float array"
         if y.size * 8 > MAX_VALUE_BYTES:
             return None, str(y.dtype), f"an array of {y.size} entries, more than cnnspec reads back"
-        if y.dtype.kind == "f":
+        if y.dtype.kind == "f" or y.dtype.name == "bfloat16":
             return y.astype(np.float64), str(y.dtype), ""
         if y.dtype == np.uint64 and y.size and int(y.max()) >= 2 ** 63:
             return None, str(y.dtype), f"a uint64 array holding {int(y.max())}, beyond int64"
@@ -425,7 +426,7 @@ class Worker:
         if dtype not in DTYPES:
             raise UsageError(f"dtype: {dtype!r} is not one of {', '.join(DTYPES)}")
         if array == "numpy" and dtype == "bfloat16":
-            raise UsageError("dtype: NumPy has no bfloat16; use --array torch with --dtype bfloat16")
+            _np_dtype(dtype)    # NumPy's bfloat16 is ml_dtypes': a one-line error where it is missing
         if array == "numpy" and device != "cpu":
             raise UsageError(f"device: {device!r} needs --array torch; NumPy arrays live on the cpu")
         mod, attr = parse(target)
