@@ -114,3 +114,30 @@ def test_bfloat16_without_ml_dtypes_is_one_line_naming_the_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "ml_dtypes", None)        # as if it were not installed
     with pytest.raises(UsageError, match=r"^dtype='bfloat16' needs ml_dtypes .*pip install 'ml_dtypes==0\.6\.0'$"):
         Worker("cnnspec.adapters.torch:max_pool2d", dtype="bfloat16", wait=False)
+
+
+def test_the_target_runs_with_glibc_perturbing_fresh_memory(tmp_path, monkeypatch):
+    # a kernel that reads memory it never wrote sees 0x5A bytes, not a fresh process's zeros
+    from cnnspec.conformance import child
+    f = tmp_path / "env.py"
+    f.write_text("import os\nimport numpy as np\n"
+                 "def max_pool2d(x, *a, **k):\n"
+                 "    return np.full(x.shape, float(os.environ.get('MALLOC_PERTURB_', '-1')), x.dtype)\n")
+    monkeypatch.delenv("MALLOC_PERTURB_", raising=False)
+    with Worker(f"{f}:max_pool2d", timeout=60) as w:
+        (r,) = w.call_many([Call((X, 1))])
+    assert r.ok and np.all(r.value == float(child.PERTURB)) and child.PERTURB == "165"
+    monkeypatch.setenv("MALLOC_PERTURB_", "0")               # the user's choice wins: off
+    with Worker(f"{f}:max_pool2d", timeout=60) as w:
+        (r,) = w.call_many([Call((X, 1))])
+    assert r.ok and np.all(r.value == 0.0)
+    assert child.worker_env({"A": "1"}) == {"A": "1", "MALLOC_PERTURB_": "165"}
+    assert child.worker_env({"MALLOC_PERTURB_": "7"}) == {"MALLOC_PERTURB_": "7"}
+
+
+def test_a_native_snippet_says_how_it_was_run(monkeypatch):
+    from cnnspec.adapters import _frontend as F
+    monkeypatch.setenv("MALLOC_PERTURB_", "165")
+    assert "MALLOC_PERTURB_=165 python3 snippet.py" in F.header("JAX", "0.10", "conv2d", {})
+    monkeypatch.setenv("MALLOC_PERTURB_", "0")
+    assert "MALLOC_PERTURB_" not in F.header("JAX", "0.10", "conv2d", {})

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -312,7 +313,11 @@ def header(title: str, version: str, op: str, call: dict) -> str:
     shown = ", ".join(f"{k}={v!r}" for k, v in call.items()
                       if k not in ("input", "weight", "bias", "x", "w", "indices") and not isinstance(v, np.ndarray))
     where = "cnnspec.oracle" if op in NOT_TORCH else "torch.nn.functional"
-    return f"# {title} {version}: {where}.{op}({shown}) in {title}'s own API\n" + PREAMBLE
+    perturb = os.environ.get("MALLOC_PERTURB_", "")     # set in cnnspec's workers (conformance.child)
+    ran = (f"# found with glibc filling fresh heap memory with a pattern (so that a read of memory never\n"
+           f"# written shows); run as: MALLOC_PERTURB_={perturb} python3 snippet.py\n"
+           if perturb not in ("", "0") else "")
+    return f"# {title} {version}: {where}.{op}({shown}) in {title}'s own API\n" + ran + PREAMBLE
 
 
 def footer(expected) -> str:

@@ -31,6 +31,7 @@ import numpy as np
 from . import CONVENTION_OPS, FRAMEWORKS, available
 from ._frontend import NOT_TORCH, np_dtype, parse_output
 from .matrix_cells import rounded as rounded_to
+from ..conformance.child import worker_env
 from ..errors import UsageError
 
 
@@ -127,13 +128,14 @@ def _printed_equal(a: np.ndarray | None, b: np.ndarray | None) -> bool:
 
 def run_snippet(text: str, timeout: float = 300.0) -> dict:
     """Run one snippet alone: ``python3 snippet.py`` in a new empty folder, ``PYTHONPATH`` unset,
-    with ``-X importtime`` so that the modules it imported are known.
+    ``MALLOC_PERTURB_`` as the cells had it, with ``-X importtime`` so that the modules it imported
+    are known.
 
     Returns ``{"returncode", "output" (stdout, then stderr's last lines on failure), "seconds",
     "cnnspec_imported"}``: the last is True when any ``cnnspec`` module was imported, which a native
     reproduction must never do (cnnspec itself may be installed, so it cannot simply be absent).
     """
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = worker_env({k: v for k, v in os.environ.items() if k != "PYTHONPATH"})   # as the cells ran
     with tempfile.TemporaryDirectory(prefix="cnnspec-snippet-") as d:
         with open(os.path.join(d, "snippet.py"), "w", encoding="utf-8") as f:
             f.write(text)

@@ -85,6 +85,18 @@ TORCH = ("torch", "cnnspec.conformance.isolation", "cnnspec.networks.model_worke
 NUMPY = ("numpy", "cnnspec.conformance.isolation")
 
 
+# glibc's M_PERTURB (mallopt(3)): heap memory is handed out filled with 0x5A bytes (freed memory
+# with 0xA5), so a kernel that reads memory it never wrote computes with that pattern (finite in
+# every float format: 1.5e16 at float32 and bfloat16) instead of with whatever zeros a fresh process
+# happens to have; set MALLOC_PERTURB_ yourself (0: off) to choose. Only the target's process.
+PERTURB = "165"
+
+
+def worker_env(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with ``MALLOC_PERTURB_`` set to :data:`PERTURB` unless it is set already."""
+    return {**env, "MALLOC_PERTURB_": env.get("MALLOC_PERTURB_", PERTURB)}
+
+
 def spawn(module: str, args: list[str], capture: Capture, preload: tuple[str, ...] = ()
           ) -> tuple[Any, int, int]:
     """Start ``python -m module R W *args PARENT``; ``(process, read fd, write fd)``, both
@@ -96,8 +108,8 @@ def spawn(module: str, args: list[str], capture: Capture, preload: tuple[str, ..
     ``subprocess.Popen``)."""
     down_r, down_w = os.pipe()
     up_r, up_w = os.pipe()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(Path(__file__).resolve().parents[2])] + [p or os.getcwd() for p in sys.path]))
+    env = worker_env(dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(Path(__file__).resolve().parents[2])] + [p or os.getcwd() for p in sys.path])))
     try:
         proc = None
         if preload:
