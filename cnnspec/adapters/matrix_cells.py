@@ -239,7 +239,7 @@ def run_cell(framework: str, op: str, *, device: str = "cpu", dtype: str = "floa
         except Exception as e:  # noqa: BLE001 - the framework refusing a valid call is a result
             said = e.said if isinstance(e, NoKernel) else f"{type(e).__name__}: {(str(e).splitlines() or [''])[0]}"
             if no_kernel(e, dtype):
-                row["status"], row["message"] = "skipped", f"{framework} has no {dtype} kernel for {op} on {device} ({said})"
+                row["status"], row["message"] = "skipped", f"{framework} has no {dtype} kernel on {device} for this {op} call ({said})"
             else:
                 row["status"], row["message"] = "fail", f"raised {said}"
             if native and row["status"] == "fail":
