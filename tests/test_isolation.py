@@ -201,3 +201,20 @@ def test_a_gradient_that_would_broadcast_over_a_wrong_output_is_a_failed_call_no
     with Worker("torch.nn.functional:conv2d", array="torch", dtype="float64") as w:
         (ok,) = w.call_many([Call((X, W), grad=g)])
     assert ok.ok and ok.grads[0].tolist() == [[[[1, 2, 2, 1], [2, 4, 4, 2], [2, 4, 4, 2], [1, 2, 2, 1]]]]
+
+
+def test_a_crash_in_a_batch_is_narrowed_to_the_case_that_crashes(tmp_path):
+    # the batch's crash is traced to one call by halving it (a fresh worker per crash); the claim
+    # fails on that case, with its reproduction, and the other claims' cases still run
+    import re
+    out = cli("validate", f"{OPS}:crashes_on_width_3", "--op", "conv2d", "--claims",
+              "conformance.conv.values,conformance.conv.shape", "--quiet", "--report", str(tmp_path), timeout=300)
+    assert out.returncode == 1, out.stdout + out.stderr
+    claims = {c["id"]: c for c in json.loads((tmp_path / "report.json").read_text())["claims"]}
+    for cid in ("conformance.conv.values", "conformance.conv.shape"):
+        c = claims[cid]
+        assert c["status"] == "fail", c
+        assert re.search(r"^conv2d\(.*\) x\(\d+,\d+,\d+,3\): the target ended the worker process "
+                         r"\(killed by signal 11, SIGSEGV\); found in a batch of \d+ cases", c["message"]), c["message"]
+        x = np.array(c["counterexample"]["args"]["x"])
+        assert x.shape[-1] == 3 and "crashes_on_width_3" in c["counterexample"]["python"]

@@ -91,7 +91,12 @@ class Result:
 
 
 class WorkerFailure(Exception):
-    """The child died or hung: the target crashed, hung or exited."""
+    """The child died or hung: the target crashed, hung or exited. ``hung``: it ran past the
+    timeout (a crash ends at once; a hang costs the whole timeout again if the call is retried)."""
+
+    def __init__(self, message: str, hung: bool = False):
+        super().__init__(message)
+        self.hung = hung
 
 
 def _text(s: Any, limit: int = MAX_TEXT) -> str:
@@ -501,7 +506,7 @@ class Worker:
         except wire.Expired:
             self._kill()
             raise WorkerFailure(f"the target did not return within {self.timeout:g} s (hangs?); "
-                                f"stopped it{self.capture.said(mark)}") from None
+                                f"stopped it{self.capture.said(mark)}", hung=True) from None
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             code = self._kill(grace=2.0)
             raise WorkerFailure(f"the target ended the worker process ({child.exit_words(code)})"

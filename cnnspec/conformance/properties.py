@@ -260,6 +260,56 @@ class _Found(Exception):
     pass
 
 
+# A crash found in a batch is narrowed to one case by halving the batch, a fresh worker each time
+# the target kills it: at most this many fresh workers (2·log2(batch) suffice for one bad case).
+CRASH_RESTARTS = 24
+
+
+def _worker_failure(e: WorkerFailure, cases: list[dict], per_case: list[list[Call]], n: int,
+                    ctx: OpContext) -> Outcome:
+    """The outcome of a batch that crashed the worker: where the crash follows one case, that case
+    is the counterexample (``f(...) ended the worker process (...)``) with its reproduction;
+    otherwise, or for a hang (each retry would wait the whole timeout), the batch is named."""
+    found = None if e.hung else _crashing_case(list(range(len(cases))), per_case, ctx, [CRASH_RESTARTS])
+    if found is None:
+        return Outcome(False, f"{e} during a batch of {n} cases ({ctx.op}); the run goes on",
+                       examples=n, counterexample={"reproduce": ctx.reproduce()})
+    i, why = found
+    line = f"{call_words(ctx.op, cases[i], x=cases[i]['x']) if 'x' in cases[i] else ctx.op}: {why}"
+    return Outcome(False, f"{line}; found in a batch of {n} cases, the run goes on", examples=n,
+                   counterexample=counterexample(cases[i], Failure(line), ctx))
+
+
+def _crashing_case(idx: list[int], per_case: list[list[Call]], ctx: OpContext,
+                   budget: list[int]) -> tuple[int, str] | None:
+    """``(index, what happened)`` of the one case among ``idx`` whose calls end the worker on their
+    own (the first such, by halving), or None: the crash needs several cases together, a half hangs,
+    or the restarts run out. Calls that return are kept in ``ctx.memo`` and not made again."""
+    while len(idx) > 1:
+        half = [idx[:len(idx) // 2], idx[len(idx) // 2:]]
+        for part in half:
+            if budget[0] <= 0:
+                return None
+            try:
+                call_all(ctx, [c for i in part for c in per_case[i]])
+            except WorkerFailure as e:
+                budget[0] -= 1
+                if e.hung:
+                    return None
+                idx = part
+                break
+        else:
+            return None        # each half alone runs: the crash needs both
+    if not idx or budget[0] <= 0:
+        return None
+    try:
+        call_all(ctx, per_case[idx[0]])
+    except WorkerFailure as e:
+        budget[0] -= 1
+        return None if e.hung else (idx[0], str(e))
+    return None
+
+
 def drawn_cases(prop: Property, ctx: OpContext) -> tuple[list[dict], int, st.SearchStrategy]:
     """``(cases, n, strategy)``: the property's ``n`` cases for this run, drawn once and kept in
     ``ctx.cache`` (properties with one ``key`` share them). Drawing needs only the run's settings
@@ -303,8 +353,7 @@ def run_property(prop: Property, ctx: OpContext) -> Outcome:
     try:
         flat = call_all(ctx, [c for calls in per_case for c in calls])
     except WorkerFailure as e:
-        return Outcome(False, f"{e} during a batch of {n} cases ({ctx.op}); the run goes on",
-                       examples=n, counterexample={"reproduce": ctx.reproduce()})
+        return _worker_failure(e, cases, per_case, n, ctx)
     results, pos = [], 0
     for calls in per_case:
         results.append(flat[pos:pos + len(calls)])
@@ -464,6 +513,8 @@ def snippet(case: dict, ctx: OpContext, failure: Failure | None = None) -> str:
         (lambda n: f"np.array({n}, dtype={ctx.dtype!r})")
     if ctx.array == "torch":
         lines.insert(0, "import torch")
+    elif ctx.dtype == "bfloat16":      # NumPy knows the name 'bfloat16' once ml_dtypes is imported
+        lines.insert(1, "import ml_dtypes  # noqa: F401")
     for k in names:
         v = case[k]
         lines.append(f"{k} = None" if v is None else f"{k} = {conv(v.tolist())}")

@@ -125,3 +125,12 @@ def broadcast_shape_torch(x, weight, bias=None, **kw):
     import torch.nn.functional as F
 
     return F.conv2d(x, weight, bias, **kw)[..., :1, :]
+
+
+def crashes_on_width_3(x, weight, bias=None, **kw):
+    """A segmentation fault on every input 3 wide (as a kernel with a bad edge case has), the
+    NumPy shim's exact convolution on every other."""
+    if x.shape[-1] == 3:
+        import signal
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return _conv2d(x, weight, bias, **kw)
