@@ -254,3 +254,18 @@ def test_integer_ops_are_compared_exactly_whatever_the_float_dtype():
 @ORT
 def test_onnxruntime_conv_integer_passes_in_a_bfloat16_matrix():
     assert mc.run_cell("onnxruntime", "conv2d_integer", dtype="bfloat16")["status"] == "pass"
+
+
+def test_an_op_that_kills_the_worker_fails_alone_and_the_rest_run(tmp_path, monkeypatch):
+    # torch.nn.functional.conv3d made to segfault in the worker (a sitecustomize the child imports
+    # first): conv3d's cell fails saying so, the cells before and after it are computed
+    (tmp_path / "sitecustomize.py").write_text(
+        "import os, signal\n"
+        "import torch.nn.functional as F\n"
+        "F.conv3d = lambda *a, **k: os.kill(os.getpid(), signal.SIGSEGV)\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    cells = mc.run_framework("torch", ["conv2d", "conv3d", "max_pool2d"])
+    assert [c["op"] for c in cells] == ["conv2d", "conv3d", "max_pool2d"]
+    assert cells[0]["status"] == cells[2]["status"] == "pass", cells
+    assert cells[1]["status"] == "fail" and cells[1]["diagnosis"] == (
+        "worker failed: the worker process died on conv3d (killed by signal 11, SIGSEGV)"), cells[1]

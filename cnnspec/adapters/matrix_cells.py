@@ -40,7 +40,7 @@ import numpy as np
 
 from . import FRAMEWORKS, NoKernel, NotExpressible, adapter, available, no_kernel, reproduce
 from ._frontend import NOT_TORCH, np_dtype
-from ..conformance.child import worker_env
+from ..conformance.child import exit_words as child_exit_words, worker_env
 from ..errors import UsageError
 
 DTYPES = ("float32", "float64", "float16", "bfloat16")   # bfloat16: ml_dtypes arrays
@@ -271,20 +271,50 @@ def run_framework(framework: str, ops=None, *, device: str = "cpu", dtype: str =
     if not avail.installed:
         return [{**base, "op": op, "status": "skipped", "diagnosis": None,
                  "reason": f"{framework} is not installed: {FRAMEWORKS[framework].install}"} for op in ops]
-    argv = [sys.executable, "-m", "cnnspec.adapters.matrix_cells", framework, *ops, "--device", device,
-            "--dtype", dtype]
     root = str(Path(__file__).resolve().parents[2])   # this cnnspec, whatever the caller's cwd
     env = worker_env({**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)})
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
-        lines = out.stdout.strip().splitlines()
-        if out.returncode == 0 and lines:
-            return json.loads(lines[-1])
-        why = (out.stderr.strip().splitlines() or [f"exit code {out.returncode}"])[-1]
-    except subprocess.TimeoutExpired:
-        why = f"the worker ran past {timeout:g} s"
-    return [{**base, "op": op, "status": "fail", "diagnosis": f"worker failed: {why}", "reason": None}
-            for op in ops]
+    cells: list[dict] = []
+    remaining, deadline = ops, time.monotonic() + timeout
+    while remaining:
+        # the worker prints each cell as one JSON line when it is done: a worker that dies on an op
+        # keeps the cells before it, that op fails saying so, and a fresh worker takes the rest
+        argv = [sys.executable, "-m", "cnnspec.adapters.matrix_cells", framework, *remaining, "--device",
+                device, "--dtype", dtype]
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, env=env,
+                                 timeout=max(1.0, deadline - time.monotonic()))
+            stdout, code, hung = out.stdout, out.returncode, False
+            stderr = out.stderr
+        except subprocess.TimeoutExpired as e:
+            stdout = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+            stderr, code, hung = "", None, True
+        done = []
+        for ln in stdout.splitlines():        # the cells, in order; anything else the framework printed
+            try:
+                cell = json.loads(ln)
+            except ValueError:
+                continue
+            if isinstance(cell, dict) and len(done) < len(remaining) and cell.get("op") == remaining[len(done)]:
+                done.append(cell)
+        cells += done
+        remaining = remaining[len(done):]
+        if code == 0 or not remaining:
+            break
+        last = (stderr.strip().splitlines() or [""])[-1]
+        if hung:
+            why = f"the worker ran past {timeout:g} s on {remaining[0]}"
+        elif code is not None and code < 0:
+            why = f"the worker process died on {remaining[0]} ({child_exit_words(code)})"
+        else:
+            why = last or f"exit code {code}"
+        if hung or code == 2 or not done and code > 0:
+            # a hang, or a framework that fails before its first cell (its import): the rest too
+            return cells + [{**base, "op": op, "status": "fail", "diagnosis": f"worker failed: {why}",
+                             "reason": None} for op in remaining]
+        cells.append({**base, "op": remaining[0], "status": "fail", "diagnosis": f"worker failed: {why}",
+                      "reason": None})
+        remaining = remaining[1:]
+    return cells
 
 
 def main(argv=None) -> int:
@@ -300,15 +330,14 @@ def main(argv=None) -> int:
         from . import load, worker_process
         worker_process()
         load(a.framework)
-        cells = [run_cell(a.framework, op, device=a.device, dtype=a.dtype)
-                 for op in (a.ops or FRAMEWORKS[a.framework].ops)]
+        for op in a.ops or FRAMEWORKS[a.framework].ops:
+            print(json.dumps(run_cell(a.framework, op, device=a.device, dtype=a.dtype)), flush=True)
     except UsageError as e:
         print(str(e), file=sys.stderr)
         return 2
     except Exception:  # noqa: BLE001 - the parent reads the last line of stderr
         print(traceback.format_exc().strip().splitlines()[-1], file=sys.stderr)
         return 1
-    print(json.dumps(cells))
     return 0
 
 
