@@ -63,6 +63,14 @@ def test_the_numpy_shim_passes_every_new_op(op):
     _passes(results, report)
 
 
+@pytest.mark.parametrize("op", ["max_pool2d", "adaptive_max_pool1d", "lp_pool2d", "avg_pool3d"])
+def test_the_numpy_shim_passes_at_bfloat16_on_ml_dtypes_arrays(op):
+    # ml_dtypes' bfloat16 is NumPy kind 'V': NaN is still NaN in a max, and a bfloat16 Lp pool
+    # returns bfloat16 (its power of a Python float is float32 in ml_dtypes)
+    results, report = validate_op(f"cnnspec.conformance.shims.numpy_ops:{op}", op, dtype="bfloat16", **FAST)
+    _passes(results, report)
+
+
 def test_a_dtype_the_target_has_no_kernel_for_is_skipped_not_failed():
     # torch 2.13 has no float16 avg_pool3d on the CPU ("avg_pool3d_out_frame" not implemented for
     # 'Half'): the claims that call it are skipped with torch's words, the invalid-call claim still runs

@@ -319,6 +319,11 @@ def _slice(xp, tap, d, s, out):
     return xp[(..., *(slice(t * di, t * di + si * (m - 1) + 1, si) for t, di, si, m in zip(tap, d, s, out)))]
 
 
+def _floating(a: np.ndarray) -> bool:
+    """A float array, ml_dtypes' bfloat16 included (NumPy gives it kind 'V')."""
+    return a.dtype.kind == "f" or a.dtype.name == "bfloat16"
+
+
 def _max_pool_nd(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x, unb = _batch(x, nd)
     k, s, p, d, out, hi = _geometry(x, nd, kernel_size, stride, padding, dilation, ceil_mode)
@@ -341,7 +346,7 @@ def _max_pool_nd(nd, x, kernel_size, stride, padding, dilation, ceil_mode, retur
             real = real & ((q >= 0) & (q < x.shape[2 + a])).reshape(shape)
             flat = flat + (q * strides[a]).reshape(shape)
         v = _slice(xp, tap, d, s, out)
-        take = real & ((v > best) | (np.isnan(v) if v.dtype.kind == "f" else False))
+        take = real & ((v > best) | (np.isnan(v) if _floating(v) else False))
         best = np.where(take, v, best)
         idx = np.where(take, flat, idx)
     if unb:
@@ -404,7 +409,8 @@ def _lp_pool_nd(nd, x, norm_type, kernel_size, stride, ceil_mode):
     k = _axes("kernel_size", kernel_size, nd, 1)
     with np.errstate(invalid="ignore"):     # torch: (K · avg_pool(x^p))^(1/p), no absolute value
         a = _avg_pool_nd(nd, x ** norm_type, kernel_size, stride, 0, ceil_mode, True, None)
-        return (a * _math.prod(k)) ** (1.0 / norm_type)
+        # ml_dtypes' bfloat16 to a Python float's power is float32: rounded back, as torch rounds
+        return ((a * _math.prod(k)) ** (1.0 / norm_type)).astype(x.dtype, copy=False)
 
 
 def lp_pool1d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
@@ -441,7 +447,7 @@ def _adaptive_nd(nd, x, output_size, kind, return_indices=False):
             if kind == "avg":
                 parts.append(w.sum(axis=ax) / (hi - lo))
                 continue
-            nan = np.isnan(w) if w.dtype.kind == "f" else np.zeros(w.shape, bool)
+            nan = np.isnan(w) if _floating(w) else np.zeros(w.shape, bool)
             last_nan = w.shape[ax] - 1 - np.argmax(np.flip(nan, ax), axis=ax)
             first_max = np.argmax(w == np.max(w, axis=ax, keepdims=True), axis=ax)
             j = np.where(nan.any(axis=ax), last_nan, first_max)
