@@ -403,8 +403,8 @@ def exact_gradients(c: dict, dtype: str) -> dict:
     The forward certificate bounds ``K·max|x|·max|w|``; the weight gradient sums ``x·v`` over the
     batch and every output position, and the input gradient ``w·v`` over the taps, which it does not
     cover (at bfloat16, 2^8, they exceed it). The bound is the gradients of ``|x|``, ``|w|``, ``|v|``,
-    which no partial sum exceeds; while it is reached, ``x`` is halved (toward zero), then ``v``
-    replaced by its sign, then ``x`` by its sign, then every other entry of ``v`` zeroed."""
+    which no partial sum exceeds; while it is reached, ``v`` is replaced by its sign, then ``x``
+    halved (toward zero) down to ±1, then every other non-zero entry of ``v`` zeroed."""
     limit = 2 ** PRECISION[dtype]
 
     def peak(d):
@@ -412,12 +412,10 @@ def exact_gradients(c: dict, dtype: str) -> dict:
         return max(float(np.max(m, initial=0)) for m in mags)
     while peak(c) >= limit:
         x, v = c["x"], c["grad"]
-        if np.abs(x).max(initial=0) > 1 and np.abs(v).max(initial=0) <= 1:
-            c = {**c, "x": np.trunc(x / 2)}
-        elif np.abs(v).max(initial=0) > 1:
+        if np.abs(v).max(initial=0) > 1:
             c = {**c, "grad": np.sign(v)}
         elif np.abs(x).max(initial=0) > 1:
-            c = {**c, "x": np.sign(x)}
+            c = {**c, "x": np.trunc(x / 2)}
         else:
             flat = v.reshape(-1).copy()
             nz = np.flatnonzero(flat)
