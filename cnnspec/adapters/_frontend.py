@@ -97,9 +97,15 @@ class Request:
     call: dict = field(default_factory=dict)   # the bound torch-style arguments, for messages
 
 
+def floating(dtype) -> bool:
+    """A float dtype, ml_dtypes' bfloat16 included (NumPy gives it kind 'V')."""
+    dtype = np.dtype(dtype)
+    return dtype.kind == "f" or dtype.name == "bfloat16"
+
+
 def _array(name: str, a) -> np.ndarray:
     a = np.asarray(a)
-    if a.dtype.kind != "f" and a.dtype.name != "bfloat16":
+    if not floating(a.dtype):
         raise G.ArgumentError(f"{name} of dtype {a.dtype}: expected a float array")
     return a
 

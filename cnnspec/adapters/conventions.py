@@ -89,10 +89,6 @@ def _divisors(req: F.Request, rule: str) -> np.ndarray:
     return div.astype(np.float64)
 
 
-def _float(dtype) -> bool:
-    return np.dtype(dtype).kind == "f" or np.dtype(dtype).name == "bfloat16"
-
-
 def _lowest(dtype) -> float:
     """The most negative finite value of a float dtype (bfloat16: ml_dtypes', NumPy's finfo has none)."""
     if np.dtype(dtype).name == "bfloat16":
@@ -130,7 +126,7 @@ def _pad_value(o: Observation) -> str | None:
     if not _same_shape(o):
         return None
     minus_inf = np.isneginf(o.expected)
-    low = _lowest(np.asarray(o.got).dtype) if _float(np.asarray(o.got).dtype) else None
+    low = _lowest(np.asarray(o.got).dtype) if F.floating(np.asarray(o.got).dtype) else None
     lowest = minus_inf & (np.asarray(o.got, np.float64) == low)
     if lowest.any():
         return (f"pads (or starts) max pooling with the lowest finite value {low:.7g}, "
@@ -199,7 +195,7 @@ def _count_include_pad(o: Observation) -> str | None:
 
 
 def _reciprocal(o: Observation) -> str | None:
-    if not _same_shape(o) or not _float(o.got.dtype):
+    if not _same_shape(o) or not F.floating(o.got.dtype):
         return None
     exact = np.asarray(o.got, np.float64) == o.expected.astype(o.got.dtype).astype(np.float64)
     close = _quotient_close(np.asarray(o.got, np.float64), o.expected, o.got.dtype)

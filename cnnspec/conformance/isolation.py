@@ -33,7 +33,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..adapters._frontend import np_dtype as _np_dtype   # bfloat16: ml_dtypes'
+from ..adapters._frontend import floating, np_dtype as _np_dtype   # bfloat16: ml_dtypes'
 from ..errors import UsageError
 from ..targets import load_op, parse
 from . import call_forms, child, wire
@@ -184,11 +184,11 @@ class _Adapter:
             if isinstance(y, np.ndarray):
                 return None, "", f"an ndarray subclass {_type_name(y)} ({ACCEPTED})"
             return None, "", f"{_a(_type_name(y))}, not a numpy.ndarray"
-        if y.dtype.kind not in "fiu" and y.dtype.name != "bfloat16":   # ml_dtypes' bfloat16 is kind 'V'
+        if y.dtype.kind not in "iu" and not floating(y.dtype):
             return None, _text(y.dtype, 40), f"an array of dtype {_text(y.dtype, 40)}, not a float array"
         if y.size * 8 > MAX_VALUE_BYTES:
             return None, str(y.dtype), f"an array of {y.size} entries, more than cnnspec reads back"
-        if y.dtype.kind == "f" or y.dtype.name == "bfloat16":
+        if floating(y.dtype):
             return y.astype(np.float64), str(y.dtype), ""
         if y.dtype == np.uint64 and y.size and int(y.max()) >= 2 ** 63:
             return None, str(y.dtype), f"a uint64 array holding {int(y.max())}, beyond int64"
