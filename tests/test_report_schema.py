@@ -158,3 +158,11 @@ def test_the_smallest_valid_entries_render_in_every_form(tmp_path):
     assert schema_errors(rep) == []
     write_report_dir(rep, tmp_path / "r")
     assert "x.y" in (tmp_path / "r" / "index.html").read_text()
+
+
+def test_the_environment_names_the_byte_the_workers_perturbed_memory_with(monkeypatch):
+    from cnnspec.report.schema import environment
+    monkeypatch.delenv("MALLOC_PERTURB_", raising=False)
+    assert environment()["worker_malloc_perturb"] == "165"
+    monkeypatch.setenv("MALLOC_PERTURB_", "0")          # the user's choice: off
+    assert environment()["worker_malloc_perturb"] == "0"

@@ -62,7 +62,8 @@ def _seconds(r: Result) -> float:
 
 def environment(device: str = "cpu", seed: int | None = 0, **extra: Any) -> dict[str, Any]:
     """Where a report was made: Python, torch (backends, threads), hypothesis, numpy/scipy/sympy,
-    cnnspec's git commit (``None`` outside a checkout), the CPU model, the device and the seed.
+    cnnspec's git commit (``None`` outside a checkout), the CPU model, the device, the seed and the
+    ``MALLOC_PERTURB_`` byte of the workers (:mod:`cnnspec.conformance.child`).
 
     torch is imported unless the caller blocked it (``sys.modules["torch"] = None``, the runner's way
     of not paying torch's import in a process that does not use it); then only its version is read.
@@ -76,7 +77,9 @@ def environment(device: str = "cpu", seed: int | None = 0, **extra: Any) -> dict
                    sympy=sympy.__version__)
     except ImportError:  # pragma: no cover - all four are dependencies
         pass
-    env.update(cnnspec=__version__, git_commit=git_commit(), cpu=cpu_model())
+    from ..conformance.child import worker_env   # the byte the target's processes ran with
+    env.update(cnnspec=__version__, git_commit=git_commit(), cpu=cpu_model(),
+               worker_malloc_perturb=worker_env(dict(os.environ))["MALLOC_PERTURB_"])
     env.update(extra)
     return env
 
