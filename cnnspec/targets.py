@@ -11,7 +11,7 @@ imports (``from .ops_numpy import pad``) work. A file outside any package is imp
 
 Every failure is a :class:`~cnnspec.errors.UsageError` on one line that names ``argument`` (the
 option the caller's user typed: ``target``, ``--model``, ...), the module or attribute, and what
-went wrong.
+went wrong. :func:`worker_env` is the environment a target's own process runs in.
 """
 from __future__ import annotations
 
@@ -22,6 +22,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import UsageError
+
+# glibc's M_PERTURB (mallopt(3)): heap memory is handed out filled with 0x5A bytes (freed memory
+# with 0xA5), so a kernel that reads memory it never wrote computes with that pattern (finite in
+# every float format: 1.5e16 at float32 and bfloat16) instead of with whatever zeros a fresh process
+# happens to have; set MALLOC_PERTURB_ yourself (0: off) to choose. Only the target's process.
+PERTURB = "165"
+
+
+def worker_env(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with ``MALLOC_PERTURB_`` set to :data:`PERTURB` unless it is set already."""
+    return {**env, "MALLOC_PERTURB_": env.get("MALLOC_PERTURB_", PERTURB)}
 
 
 def parse(target: str, argument: str = "target", noun: str = "attr") -> tuple[str, str]:

@@ -319,7 +319,7 @@ def header(title: str, version: str, op: str, call: dict) -> str:
     shown = ", ".join(f"{k}={v!r}" for k, v in call.items()
                       if k not in ("input", "weight", "bias", "x", "w", "indices") and not isinstance(v, np.ndarray))
     where = "cnnspec.oracle" if op in NOT_TORCH else "torch.nn.functional"
-    perturb = os.environ.get("MALLOC_PERTURB_", "")     # set in cnnspec's workers (conformance.child)
+    perturb = os.environ.get("MALLOC_PERTURB_", "")     # set in cnnspec's workers (targets.worker_env)
     ran = (f"# found with glibc filling fresh heap memory with a pattern (so that a read of memory never\n"
            f"# written shows); run as: MALLOC_PERTURB_={perturb} python3 snippet.py\n"
            if perturb not in ("", "0") else "")

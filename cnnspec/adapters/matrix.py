@@ -31,8 +31,8 @@ import numpy as np
 from . import CONVENTION_OPS, FRAMEWORKS, available
 from ._frontend import NOT_TORCH, np_dtype, parse_output
 from .matrix_cells import rounded as rounded_to
-from ..conformance.child import worker_env
 from ..errors import UsageError
+from ..targets import worker_env
 
 
 def check_ops(ops: Sequence[str] | None, argument: str = "ops") -> list[str] | None:

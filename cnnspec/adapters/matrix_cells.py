@@ -40,8 +40,9 @@ import numpy as np
 
 from . import FRAMEWORKS, NoKernel, NotExpressible, adapter, available, no_kernel, reproduce
 from ._frontend import NOT_TORCH, np_dtype
-from ..conformance.child import exit_words as child_exit_words, worker_env
+from ..conformance.child import exit_words as child_exit_words
 from ..errors import UsageError
+from ..targets import worker_env
 
 DTYPES = ("float32", "float64", "float16", "bfloat16")   # bfloat16: ml_dtypes arrays
 _ORDER = {"fail": 3, "not-bit-exact-within-bound": 2, "pass": 1, "skipped": 0}

@@ -23,6 +23,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..targets import PERTURB, worker_env  # noqa: F401 - the environment of a target's process
+
 
 def text(s: Any, limit: int = 400) -> str:
     """``s`` as one printable line of at most ``limit`` characters (untrusted text)."""
@@ -83,18 +85,6 @@ def _printable(raw: bytes) -> str:
 # with torch, one without (a child for NumPy arrays never has torch imported for it).
 TORCH = ("torch", "cnnspec.conformance.isolation", "cnnspec.networks.model_worker")
 NUMPY = ("numpy", "cnnspec.conformance.isolation")
-
-
-# glibc's M_PERTURB (mallopt(3)): heap memory is handed out filled with 0x5A bytes (freed memory
-# with 0xA5), so a kernel that reads memory it never wrote computes with that pattern (finite in
-# every float format: 1.5e16 at float32 and bfloat16) instead of with whatever zeros a fresh process
-# happens to have; set MALLOC_PERTURB_ yourself (0: off) to choose. Only the target's process.
-PERTURB = "165"
-
-
-def worker_env(env: dict[str, str]) -> dict[str, str]:
-    """``env`` with ``MALLOC_PERTURB_`` set to :data:`PERTURB` unless it is set already."""
-    return {**env, "MALLOC_PERTURB_": env.get("MALLOC_PERTURB_", PERTURB)}
 
 
 def spawn(module: str, args: list[str], capture: Capture, preload: tuple[str, ...] = ()

@@ -24,6 +24,7 @@ from typing import Any, Iterable, Mapping, Union
 
 from .._version import __version__
 from ..claims import ClaimResult, count_statuses
+from ..targets import worker_env
 
 KINDS = ("validate-op", "validate-model", "prove", "train", "verify", "matrix")
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
@@ -63,7 +64,7 @@ def _seconds(r: Result) -> float:
 def environment(device: str = "cpu", seed: int | None = 0, **extra: Any) -> dict[str, Any]:
     """Where a report was made: Python, torch (backends, threads), hypothesis, numpy/scipy/sympy,
     cnnspec's git commit (``None`` outside a checkout), the CPU model, the device, the seed and the
-    ``MALLOC_PERTURB_`` byte of the workers (:mod:`cnnspec.conformance.child`).
+    ``MALLOC_PERTURB_`` byte of the workers (:func:`cnnspec.targets.worker_env`).
 
     torch is imported unless the caller blocked it (``sys.modules["torch"] = None``, the runner's way
     of not paying torch's import in a process that does not use it); then only its version is read.
@@ -77,7 +78,6 @@ def environment(device: str = "cpu", seed: int | None = 0, **extra: Any) -> dict
                    sympy=sympy.__version__)
     except ImportError:  # pragma: no cover - all four are dependencies
         pass
-    from ..conformance.child import worker_env   # the byte the target's processes ran with
     env.update(cnnspec=__version__, git_commit=git_commit(), cpu=cpu_model(),
                worker_malloc_perturb=worker_env(dict(os.environ))["MALLOC_PERTURB_"])
     env.update(extra)
