@@ -227,3 +227,23 @@ def test_claims_that_cannot_apply_to_a_numpy_target_are_not_listed():
     results, _ = validate_op("cnnspec.conformance.shims.numpy_ops:avg_pool2d", "avg_pool2d", **FAST)
     assert results and not [r.id for r in results if "backward" in r.id]
     assert not [r.message for r in results if "no autograd" in r.message]
+
+
+def test_a_backward_counterexample_snippet_runs_autograd_on_the_case():
+    # the snippet of a backward claim calls the target, then backward with the case's output
+    # gradient, and prints the gradients: it shows the wrong weight gradient, not just the forward
+    results, _ = validate_op("tests/buggy/bugs.py:conv_weight_grad_flipped", "conv2d", array="torch",
+                             claims=["conformance.conv.backward"], examples=6, shrink_seconds=1)
+    assert results[0].status == "fail"
+    ce = results[0].counterexample
+    assert "out.backward(torch.tensor(" in ce["python"]
+    out = subprocess.run([sys.executable, "-c", ce["python"]], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    printed = {ln.split(" ", 1)[0] for ln in out.stdout.splitlines()}
+    assert {"grad_x", "grad_weight"} <= printed, out.stdout
+    import numpy as np
+    import torch
+    got = eval(out.stdout.split("grad_weight ", 1)[1].split("\ngrad_bias")[0].strip(),  # noqa: S307
+               {"tensor": lambda v, **k: np.array(v), "torch": torch})
+    assert np.array_equal(got, np.array(ce["got"])), (got, ce["got"])

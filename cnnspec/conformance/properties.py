@@ -520,6 +520,12 @@ def snippet(case: dict, ctx: OpContext, failure: Failure | None = None) -> str:
         lines.append(f"{k} = None" if v is None else f"{k} = {conv(v.tolist())}")
     args = names + ([repr(tuple(case["pad"]))] if "pad" in case else [])   # pad(input, pad, ...)
     call = f"f({', '.join(args)}, **{case.get('kwargs', {})!r})"
+    if ctx.array == "torch" and isinstance(case.get("grad"), np.ndarray):
+        # a backward claim's case: the call, then autograd with the case's output gradient
+        lines += [f"{k}.requires_grad_(True)" for k in names if case[k] is not None]
+        lines += [f"out = {call}", f"out.backward({conv(case['grad'].tolist())})", "print(out)"]
+        lines += [f"print('grad_{k}', {k}.grad)" for k in names if case[k] is not None]
+        return "\n".join(lines)
     if failure is None or not failure.direct or failure.expected is None:
         lines.append(f"print({call})")
         return "\n".join(lines)
