@@ -80,19 +80,20 @@ _KERNEL_GAPS = (
 )
 
 
-_WORKER = [False]
+_WORKER = False
 
 
 def worker_process() -> None:
     """Mark this process as one of cnnspec's own workers (a validate child, a matrix worker), whose
     only program is the target it loads: an adapter may then leave out optional parts of its
     framework's import that no adapter call uses (TensorFlow's JAX and Keras, about 0.8 s)."""
-    _WORKER[0] = True
+    global _WORKER
+    _WORKER = True
 
 
 def in_worker() -> bool:
     """Whether :func:`worker_process` has marked this process."""
-    return _WORKER[0]
+    return _WORKER
 
 
 class NoKernel(Exception):

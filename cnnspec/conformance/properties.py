@@ -270,7 +270,7 @@ def _worker_failure(e: WorkerFailure, cases: list[dict], per_case: list[list[Cal
     """The outcome of a batch that crashed the worker: where the crash follows one case, that case
     is the counterexample (``f(...) ended the worker process (...)``) with its reproduction;
     otherwise, or for a hang (each retry would wait the whole timeout), the batch is named."""
-    found = None if e.hung else _crashing_case(list(range(len(cases))), per_case, ctx, [CRASH_RESTARTS])
+    found = None if e.hung else _crashing_case(list(range(len(cases))), per_case, ctx, str(e), CRASH_RESTARTS)
     if found is None:
         return Outcome(False, f"{e} during a batch of {n} cases ({ctx.op}); the run goes on",
                        examples=n, counterexample={"reproduce": ctx.reproduce()})
@@ -280,34 +280,27 @@ def _worker_failure(e: WorkerFailure, cases: list[dict], per_case: list[list[Cal
                    counterexample=counterexample(cases[i], Failure(line), ctx))
 
 
-def _crashing_case(idx: list[int], per_case: list[list[Call]], ctx: OpContext,
-                   budget: list[int]) -> tuple[int, str] | None:
-    """``(index, what happened)`` of the one case among ``idx`` whose calls end the worker on their
-    own (the first such, by halving), or None: the crash needs several cases together, a half hangs,
-    or the restarts run out. Calls that return are kept in ``ctx.memo`` and not made again."""
+def _crashing_case(idx: list[int], per_case: list[list[Call]], ctx: OpContext, why: str,
+                   restarts: int) -> tuple[int, str] | None:
+    """``(index, what happened)`` of the one case among ``idx`` (whose calls together ended the
+    worker, saying ``why``) that ends it on its own: the first such, by halving, each half's crash
+    seen with that half alone. None: the crash needs several cases together, a half hangs, or the
+    ``restarts`` run out. Calls that return are kept in ``ctx.memo`` and not made again."""
     while len(idx) > 1:
-        half = [idx[:len(idx) // 2], idx[len(idx) // 2:]]
-        for part in half:
-            if budget[0] <= 0:
+        for part in (idx[:len(idx) // 2], idx[len(idx) // 2:]):
+            if restarts <= 0:
                 return None
             try:
                 call_all(ctx, [c for i in part for c in per_case[i]])
             except WorkerFailure as e:
-                budget[0] -= 1
+                restarts -= 1
                 if e.hung:
                     return None
-                idx = part
+                idx, why = part, str(e)
                 break
         else:
             return None        # each half alone runs: the crash needs both
-    if not idx or budget[0] <= 0:
-        return None
-    try:
-        call_all(ctx, per_case[idx[0]])
-    except WorkerFailure as e:
-        budget[0] -= 1
-        return None if e.hung else (idx[0], str(e))
-    return None
+    return (idx[0], why) if idx else None
 
 
 def drawn_cases(prop: Property, ctx: OpContext) -> tuple[list[dict], int, st.SearchStrategy]:
