@@ -214,6 +214,17 @@ def test_tinygrad_at_bfloat16_passes_or_says_its_compiler_has_no_kernel():
         "tinygrad has no bfloat16 kernel on cpu for this max_pool2d call (clang")), cell
 
 
+@ORT
+def test_onnx_runtime_at_bfloat16_says_in_its_words_that_its_cpu_provider_has_no_kernel():
+    # ONNX Runtime's CPU provider registers no bfloat16 Conv or MaxPool: a gap of the provider,
+    # not something ONNX cannot express (ONNX's Conv and MaxPool both list tensor(bfloat16))
+    for op in ("conv2d", "max_pool2d"):
+        cell = mc.run_cell("onnxruntime", op, dtype="bfloat16")
+        assert cell["status"] == "skipped", cell
+        assert cell["reason"].startswith(f"onnxruntime has no bfloat16 kernel on cpu for this {op} call "
+                                         "([ONNXRuntimeError] : 9 : NOT_IMPLEMENTED : "), cell["reason"]
+
+
 def test_a_kernel_gap_of_another_dtype_is_no_gap():
     gap = ad.NoKernel("tinygrad", "bfloat16", "CPU", "clang: __bf16 is not supported on this target")
     assert ad.no_kernel(gap, "bfloat16") and not ad.no_kernel(gap, "float16")

@@ -45,7 +45,7 @@ import onnx
 import onnxruntime as ort
 from onnx import helper
 
-from . import FRAMEWORKS, NotExpressible
+from . import FRAMEWORKS, NoKernel, NotExpressible
 from . import _frontend as F
 from . import _geometry as G
 from ..errors import UsageError
@@ -54,6 +54,7 @@ NAME, TITLE = "onnxruntime", "ONNX Runtime"
 OPSET = 22
 IR_VERSION = 10
 _PROVIDER = {"provider": "CPUExecutionProvider"}
+_DEVICES = {"CPUExecutionProvider": "cpu", "CUDAExecutionProvider": "cuda"}
 _PAD_MODE = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 ort.set_default_logger_severity(3)   # refusals come back as exceptions; no log lines on stderr
 _onnx_pads = G.flat_pads  # [x1_begin, x2_begin, ..., x1_end, x2_end, ...]
@@ -65,7 +66,7 @@ def version() -> str:
 
 def use_device(device: str) -> None:
     """``"cpu"``: CPUExecutionProvider; ``"cuda"``: CUDAExecutionProvider (when installed)."""
-    provider = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}.get(device)
+    provider = {v: k for k, v in _DEVICES.items()}.get(device)
     if provider is None:
         raise UsageError(f"device: {device!r} is not cpu or cuda")
     if provider not in ort.get_available_providers():
@@ -198,8 +199,13 @@ def _session(op_type: str, attrs: tuple, inputs: tuple, outputs: tuple, provider
         return ort.InferenceSession(model.SerializeToString(), options, providers=[provider])
     except Exception as e:  # noqa: BLE001 - ORT raises its own pybind classes
         if type(e).__name__ == "NotImplemented":
-            dts = ", ".join(sorted({dt for k, dt in inputs if k in ("x", "w")}))
-            raise NotExpressible(NAME, f"{op_type} on {dts} ({provider} has no kernel for it)") from None
+            dts = sorted({dt for k, dt in inputs if k in ("x", "w")})
+            said = (str(e).splitlines() or [""])[0]
+            if len(dts) == 1 and np.dtype(dts[0]).kind in "fV":   # a float dtype (bfloat16: kind V)
+                raise NoKernel(NAME, dts[0], _DEVICES[provider], said) from None
+            # an integer op's type combination (ConvInteger's int8 input, say) that the provider lacks
+            raise NotExpressible(NAME, f"{op_type} on {', '.join(dts)} ({provider} has no kernel "
+                                       f"for it: {said})") from None
         raise
 
 

@@ -279,12 +279,14 @@ def _run_call(fn: Callable, ad: _Adapter, call: Call) -> Result:
             where = ""
         text = _text(e)
         first = text.splitlines()[0] if text else ""
-        from ..adapters import no_kernel
+        from ..adapters import TITLES, NoKernel, no_kernel
         if no_kernel(e, ad.dtype):
             # the target's library says it has no kernel of this dtype for the call: the case is
             # not expressible at this dtype (left out, and counted), not a wrong value
+            said = f"{TITLES.get(e.framework, e.framework)}: {e.said}" if isinstance(e, NoKernel) \
+                else f"{_type_name(e)}: {first}"
             return Result(False, error=f"NotExpressible: the target has no {ad.dtype} kernel for this "
-                                       f"call on {ad.device} ({_type_name(e)}: {first})", raised=True)
+                                       f"call on {ad.device} ({said})", raised=True)
         return Result(False, error=f"{_type_name(e)}: {first}{where}", raised=True)
 
 
