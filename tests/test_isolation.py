@@ -203,6 +203,40 @@ def test_a_gradient_that_would_broadcast_over_a_wrong_output_is_a_failed_call_no
     assert ok.ok and ok.grads[0].tolist() == [[[[1, 2, 2, 1], [2, 4, 4, 2], [2, 4, 4, 2], [1, 2, 2, 1]]]]
 
 
+def test_a_hang_in_a_batch_names_the_case_that_was_running(tmp_path):
+    # the child marks each call as it starts it: when the batch's time runs out, the call that was
+    # running names its case (not retried: a retry would wait the whole timeout again)
+    import re
+    out = cli("validate", f"{OPS}:hangs_on_width_3", "--op", "conv2d", "--claims", "conformance.conv.values",
+              "--timeout", "4", "--quiet", "--report", str(tmp_path), timeout=300)
+    assert out.returncode == 1, out.stdout + out.stderr
+    (c,) = json.loads((tmp_path / "report.json").read_text())["claims"]
+    assert c["status"] == "fail", c
+    m = re.search(r"^conv2d\(.*\) x\(\d+,\d+,\d+,3\): the target did not return within 4 s \(hangs\?\); "
+                  r"stopped it.* \(this call had run (\d+\.\d) s of that time\); found in a batch of \d+ cases",
+                  c["message"])
+    assert m and 0 < float(m.group(1)) <= 4.0, c["message"]
+    x = np.array(c["counterexample"]["args"]["x"])
+    assert x.shape[-1] == 3 and "hangs_on_width_3" in c["counterexample"]["python"]
+
+
+def test_a_crash_is_traced_first_to_the_call_that_was_running():
+    # the case whose call the worker died in is run alone first: one fresh worker, no halving
+    from types import SimpleNamespace
+
+    from cnnspec.conformance import properties as P
+
+    calls = [[Call((np.ones((1, 1, 2, w)), W))] for w in (4, 3, 5, 6)]
+    with Worker(f"{OPS}:crashes_on_width_3") as worker:
+        ctx = SimpleNamespace(worker=worker, memo={})
+        with pytest.raises(WorkerFailure) as e:
+            worker.call_many([c for cs in calls for c in cs])
+        assert e.value.running is calls[1][0] and not e.value.hung
+        before = worker.calls
+        i, why = P._crashing_case([0, 1, 2, 3], calls, ctx, str(e.value), 24, first=1)
+        assert i == 1 and "SIGSEGV" in why and worker.calls - before == 1
+
+
 def test_a_crash_in_a_batch_is_narrowed_to_the_case_that_crashes(tmp_path):
     # the batch's crash is traced to one call by halving it (a fresh worker per crash); the claim
     # fails on that case, with its reproduction, and the other claims' cases still run

@@ -22,9 +22,12 @@ prctl(2)).
 """
 from __future__ import annotations
 
+import os
 import pickle
+import struct
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -92,11 +95,15 @@ class Result:
 
 class WorkerFailure(Exception):
     """The child died or hung: the target crashed, hung or exited. ``hung``: it ran past the
-    timeout (a crash ends at once; a hang costs the whole timeout again if the call is retried)."""
+    timeout (a crash ends at once; a hang costs the whole timeout again if the call is retried).
+    ``running``: the call of the batch that the child had started and not finished (the child
+    marks each call as it starts it), or None if it had started none or finished them all;
+    ``running_for``: how long that call had run, in seconds."""
 
-    def __init__(self, message: str, hung: bool = False):
+    def __init__(self, message: str, hung: bool = False, running: "Call | None" = None,
+                 running_for: float = 0.0):
         super().__init__(message)
-        self.hung = hung
+        self.hung, self.running, self.running_for = hung, running, running_for
 
 
 def _text(s: Any, limit: int = MAX_TEXT) -> str:
@@ -368,7 +375,9 @@ def _decode_results(meta: Any, arrays: list[np.ndarray], n: int,
     return out
 
 
-def _child(r: int, w: int, target: str, array: str, dtype: str, device: str) -> None:
+def _child(r: int, w: int, target: str, array: str, dtype: str, device: str, progress: str) -> None:
+    mark = os.open(progress, os.O_WRONLY)
+
     def say(kind: str, message: str = "") -> None:
         wire.send_blocking(w, wire.encode({"kind": kind, "message": message}))
 
@@ -396,8 +405,11 @@ def _child(r: int, w: int, target: str, array: str, dtype: str, device: str) -> 
         calls = pickle.loads(payload)            # from the parent, which this process trusts
         if calls is None:
             return
-        results = [_run_call(fn, ad, c) if c.partner is None else
-                   _run_partner(target, c, ad, partners) for c in calls]
+        results = []
+        for i, c in enumerate(calls):
+            os.pwrite(mark, _RUNNING.pack(i, time.monotonic()), 0)   # the call a hang or crash stops in
+            results.append(_run_call(fn, ad, c) if c.partner is None else _run_partner(target, c, ad, partners))
+        os.pwrite(mark, _RUNNING.pack(-1, 0.0), 0)
         try:
             data = _encode_results(results)
         except Exception as e:  # noqa: BLE001 - e.g. a value too large: one failing result each
@@ -422,6 +434,10 @@ def _run_partner(target: str, call: Call, ad: _Adapter, partners: dict) -> Resul
 
 # --- the parent's handle ---------------------------------------------------------------------------
 
+# the progress file: the index in its batch of the call running, and when it started
+# (CLOCK_MONOTONIC, one clock for every process of the machine)
+_RUNNING = struct.Struct("<id")
+
 class Worker:
     """A child process running ``target``; :meth:`call_many` sends a batch, waits at most ``timeout``."""
 
@@ -445,12 +461,16 @@ class Worker:
         self._proc: subprocess.Popen | None = None
         self._r = self._w = -1
         self._pending = False           # started, "ready" not read yet
+        # the child marks each call of a batch as it starts it: the call a hang stopped in
+        fd, self._progress_path = tempfile.mkstemp(prefix="cnnspec-progress-")
+        self._progress = os.fdopen(fd, "r+b", buffering=0)
         self._start(wait)
 
     def _start(self, wait: bool = True) -> None:
         # A fresh interpreter (not multiprocessing's spawn, which re-imports the caller's __main__).
         self._proc, self._r, self._w = child.spawn(
-            "cnnspec.conformance.isolation", [self.target, self.array, self.dtype, self.device],
+            "cnnspec.conformance.isolation", [self.target, self.array, self.dtype, self.device,
+                                              self._progress_path],
             self.capture, preload=child.TORCH if self.array == "torch" else child.NUMPY)
         self._ready_by, self._ready_mark = time.monotonic() + self.import_timeout, self.capture.mark()
         self._pending = True
@@ -500,6 +520,7 @@ class Worker:
         self.calls += len(calls)
         deadline = time.monotonic() + self.timeout
         mark = self.capture.mark()
+        os.pwrite(self._progress.fileno(), _RUNNING.pack(-1, 0.0), 0)
         try:
             data = pickle.dumps(list(calls), protocol=pickle.HIGHEST_PROTOCOL)
             wire.write_frame(self._w, wire.header(len(data)) + data, deadline)
@@ -508,15 +529,25 @@ class Worker:
         except wire.Expired:
             self._kill()
             raise WorkerFailure(f"the target did not return within {self.timeout:g} s (hangs?); "
-                                f"stopped it{self.capture.said(mark)}", hung=True) from None
+                                f"stopped it{self.capture.said(mark)}", hung=True,
+                                **self._running(calls)) from None
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             code = self._kill(grace=2.0)
             raise WorkerFailure(f"the target ended the worker process ({child.exit_words(code)})"
-                                f"{self.capture.said(mark)}") from None
+                                f"{self.capture.said(mark)}", **self._running(calls)) from None
         except wire.WireError as e:
             self._kill()
             raise WorkerFailure(f"the worker process sent a malformed reply ({e}); something in "
                                 f"the target wrote onto cnnspec's result pipe{self.capture.said(mark)}") from None
+
+    def _running(self, calls: list[Call]) -> dict:
+        """``running`` and ``running_for`` of :class:`WorkerFailure`: the call the child had marked
+        as started and not finished, if any, and how long ago it started."""
+        try:
+            i, t0 = _RUNNING.unpack(os.pread(self._progress.fileno(), _RUNNING.size, 0))
+        except (OSError, struct.error):
+            return {}
+        return {"running": calls[i], "running_for": time.monotonic() - t0} if 0 <= i < len(calls) else {}
 
     def output(self, since: int = 0, limit: int = 600) -> str:
         """What the target printed (stdout and stderr) since ``since`` (a :meth:`Capture.mark`)."""
@@ -526,6 +557,15 @@ class Worker:
         """Stop the child (it holds no state worth a clean shutdown)."""
         self._kill()
         self.capture.close()
+        self._drop_progress()
+
+    def _drop_progress(self) -> None:
+        if not self._progress.closed:
+            self._progress.close()
+            try:
+                os.unlink(self._progress_path)
+            except OSError:
+                pass
 
     def __enter__(self) -> "Worker":
         return self
@@ -536,6 +576,7 @@ class Worker:
     def __del__(self) -> None:
         try:
             self._kill()
+            self._drop_progress()
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
 

@@ -267,10 +267,17 @@ CRASH_RESTARTS = 24
 
 def _worker_failure(e: WorkerFailure, cases: list[dict], per_case: list[list[Call]], n: int,
                     ctx: OpContext) -> Outcome:
-    """The outcome of a batch that crashed the worker: where the crash follows one case, that case
-    is the counterexample (``f(...) ended the worker process (...)``) with its reproduction;
-    otherwise, or for a hang (each retry would wait the whole timeout), the batch is named."""
-    found = None if e.hung else _crashing_case(list(range(len(cases))), per_case, ctx, str(e), CRASH_RESTARTS)
+    """The outcome of a batch that crashed or hung the worker: where the crash follows one case, or
+    a call hung, that case is the counterexample (``f(...) ended the worker process (...)``) with
+    its reproduction; otherwise the batch is named. A crash is traced by running the case whose
+    call was running alone, then by halving the batch; a hang is not retried (each retry would
+    wait the whole timeout): the call that was running names its case, with how long it had run."""
+    running = next((j for j, calls in enumerate(per_case) if any(c is e.running for c in calls)), None)
+    if e.hung:
+        found = None if running is None else \
+            (running, f"{e} (this call had run {e.running_for:.1f} s of that time)")
+    else:
+        found = _crashing_case(list(range(len(cases))), per_case, ctx, str(e), CRASH_RESTARTS, running)
     if found is None:
         return Outcome(False, f"{e} during a batch of {n} cases ({ctx.op}); the run goes on",
                        examples=n, counterexample={"reproduce": ctx.reproduce()})
@@ -281,11 +288,17 @@ def _worker_failure(e: WorkerFailure, cases: list[dict], per_case: list[list[Cal
 
 
 def _crashing_case(idx: list[int], per_case: list[list[Call]], ctx: OpContext, why: str,
-                   restarts: int) -> tuple[int, str] | None:
+                   restarts: int, first: int | None = None) -> tuple[int, str] | None:
     """``(index, what happened)`` of the one case among ``idx`` (whose calls together ended the
-    worker, saying ``why``) that ends it on its own: the first such, by halving, each half's crash
-    seen with that half alone. None: the crash needs several cases together, a half hangs, or the
-    ``restarts`` run out. Calls that return are kept in ``ctx.memo`` and not made again."""
+    worker, saying ``why``) that ends it on its own: ``first`` (the case whose call was running)
+    if it does, else the first such by halving, each half's crash seen with that half alone.
+    None: the crash needs several cases together, a half hangs, or the ``restarts`` run out.
+    Calls that return are kept in ``ctx.memo`` and not made again."""
+    if first is not None:
+        try:
+            call_all(ctx, per_case[first])
+        except WorkerFailure as e:
+            return None if e.hung else (first, str(e))
     while len(idx) > 1:
         for part in (idx[:len(idx) // 2], idx[len(idx) // 2:]):
             if restarts <= 0:

@@ -134,3 +134,11 @@ def crashes_on_width_3(x, weight, bias=None, **kw):
         import signal
         os.kill(os.getpid(), signal.SIGSEGV)
     return _conv2d(x, weight, bias, **kw)
+
+
+def hangs_on_width_3(x, weight, bias=None, **kw):
+    """Never returns on an input 3 wide (a kernel stuck in a loop on an edge case), the NumPy
+    shim's exact convolution on every other."""
+    if x.shape[-1] == 3:
+        time.sleep(1000)
+    return _conv2d(x, weight, bias, **kw)
