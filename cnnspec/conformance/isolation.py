@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import traceback
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -464,6 +465,8 @@ class Worker:
         # the child marks each call of a batch as it starts it: the call a hang stopped in
         fd, self._progress_path = tempfile.mkstemp(prefix="cnnspec-progress-")
         self._progress = os.fdopen(fd, "r+b", buffering=0)
+        # removed on close, when the handle is collected, or at the latest when the interpreter exits
+        self._drop_progress = weakref.finalize(self, _remove, self._progress, self._progress_path)
         self._start(wait)
 
     def _start(self, wait: bool = True) -> None:
@@ -559,14 +562,6 @@ class Worker:
         self.capture.close()
         self._drop_progress()
 
-    def _drop_progress(self) -> None:
-        if not self._progress.closed:
-            self._progress.close()
-            try:
-                os.unlink(self._progress_path)
-            except OSError:
-                pass
-
     def __enter__(self) -> "Worker":
         return self
 
@@ -576,9 +571,16 @@ class Worker:
     def __del__(self) -> None:
         try:
             self._kill()
-            self._drop_progress()
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
+
+
+def _remove(file, path: str) -> None:
+    file.close()
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _header(n: int) -> bytes:
