@@ -2,8 +2,9 @@
 
 A target is ``package.module:attr`` or ``path/to/file.py:attr`` (:mod:`cnnspec.targets`). It is imported
 only in the child, so a target that segfaults, hangs or calls ``os._exit`` takes down the child,
-never the run: the parent sees a :class:`WorkerFailure` with a clear message, restarts the child
-and goes on. The child converts the parent's float64 NumPy data to the target's array library,
+never the run: the parent sees a :class:`WorkerFailure` with a clear message (and the call the
+child was in: it marks each call of a batch, with its start time, in a small file the parent made,
+as it starts it), restarts the child and goes on. The child converts the parent's float64 NumPy data to the target's array library,
 dtype and device (integer arrays keep their dtype: int64 indices, int32 biases; a ``typed`` call,
 as the integer ops make, keeps every array's dtype: uint8/int8 data, float32 scales), gives every
 call its own copies, calls the target, checks that the target left those copies as it found them,
@@ -48,6 +49,9 @@ INPUT_NAMES = ("x", "weight", "bias")   # the torch.nn.functional names of the p
 MAX_VALUE_BYTES = 256 << 20             # a returned array larger than this is a failing result
 MAX_TEXT = 400                          # characters of a target's error text that are kept
 ACCEPTED = "only plain numpy.ndarray / torch.Tensor are accepted"
+# the progress file the child marks each call in: the index in its batch of the call running, and
+# when it started (CLOCK_MONOTONIC, one clock for every process of the machine)
+_RUNNING = struct.Struct("<id")
 
 
 INT_DTYPES = ("uint8", "int8", "int16", "int32", "int64")   # integer arrays a call may pass
@@ -434,10 +438,6 @@ def _run_partner(target: str, call: Call, ad: _Adapter, partners: dict) -> Resul
 
 
 # --- the parent's handle ---------------------------------------------------------------------------
-
-# the progress file: the index in its batch of the call running, and when it started
-# (CLOCK_MONOTONIC, one clock for every process of the machine)
-_RUNNING = struct.Struct("<id")
 
 class Worker:
     """A child process running ``target``; :meth:`call_many` sends a batch, waits at most ``timeout``."""
