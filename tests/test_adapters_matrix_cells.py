@@ -267,16 +267,48 @@ def test_onnxruntime_conv_integer_passes_in_a_bfloat16_matrix():
     assert mc.run_cell("onnxruntime", "conv2d_integer", dtype="bfloat16")["status"] == "pass"
 
 
-def test_an_op_that_kills_the_worker_fails_alone_and_the_rest_run(tmp_path, monkeypatch):
-    # torch.nn.functional.conv3d made to segfault in the worker (a sitecustomize the child imports
-    # first): conv3d's cell fails saying so, the cells before and after it are computed
+def test_a_case_that_kills_the_worker_fails_alone_and_the_rest_run(tmp_path, monkeypatch):
+    # torch.nn.functional.conv3d made to segfault in the worker on inputs 4 wide (a sitecustomize
+    # the child imports first): that case of conv3d's cell fails saying so, with its snippet; a
+    # fresh worker runs conv3d's other cases and the cells after it
     (tmp_path / "sitecustomize.py").write_text(
         "import os, signal\n"
         "import torch.nn.functional as F\n"
-        "F.conv3d = lambda *a, **k: os.kill(os.getpid(), signal.SIGSEGV)\n")
+        "_conv3d = F.conv3d\n"
+        "def conv3d(*a, **k):\n"
+        "    if (a[0] if a else k['input']).shape[-1] == 4:\n"
+        "        os.kill(os.getpid(), signal.SIGSEGV)\n"
+        "    return _conv3d(*a, **k)\n"
+        "F.conv3d = conv3d\n")
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     cells = mc.run_framework("torch", ["conv2d", "conv3d", "max_pool2d"])
     assert [c["op"] for c in cells] == ["conv2d", "conv3d", "max_pool2d"]
     assert cells[0]["status"] == cells[2]["status"] == "pass", cells
-    assert cells[1]["status"] == "fail" and cells[1]["diagnosis"] == (
-        "worker failed: the worker process died on conv3d (killed by signal 11, SIGSEGV)"), cells[1]
+    why = "worker failed: the worker process died on conv3d, case kernel-spans-padding (killed by signal 11, SIGSEGV)"
+    assert cells[1]["status"] == "fail" and cells[1]["diagnosis"] == why, cells[1]
+    rows = {r["case"]: r for r in cells[1]["cases"]}
+    assert [r["status"] for r in rows.values()] == ["pass", "pass", "pass", "fail"], rows
+    crashed = rows["kernel-spans-padding"]
+    assert crashed["message"] == why and "F.conv3d(" in crashed["snippet"], crashed
+
+
+@JAX
+def test_jax_transposed_conv_on_one_padded_row_aborts_in_xla_alone_or_passes():
+    # JAX 0.10.2's XLA CPU aborts (algebraic_simplifier.cc) on the valid lax.conv_general_dilated
+    # that torch's conv_transpose2d(x(2,4,1,3), w(4,3,3,2), stride=(1,2), padding=(1,1)) becomes:
+    # that case fails with the crash, the cell's other cases still run, and the native snippet
+    # (JAX only) aborts the same way alone; a JAX that takes the call passes it
+    import subprocess
+    import sys
+    (cell,) = mc.run_framework("jax", ["conv_transpose2d"])
+    rows = {r["case"]: r for r in cell["cases"]}
+    assert set(rows) == {name for name, *_ in mc.cases("conv_transpose2d")}, rows
+    assert all(r["status"] == "pass" for name, r in rows.items() if name != "one-padded-row"), rows
+    row = rows["one-padded-row"]
+    if row["status"] == "pass":
+        return
+    assert row["status"] == "fail" and row["message"].endswith(
+        "died on conv_transpose2d, case one-padded-row (killed by signal 6, SIGABRT)"), row
+    alone = subprocess.run([sys.executable, "-c", row["snippet"]], capture_output=True, text=True,
+                           cwd="/", timeout=300)
+    assert alone.returncode == -6 and "Window dimensions do not match RHS shape" in alone.stderr, alone.stderr[-2000:]

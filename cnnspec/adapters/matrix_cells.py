@@ -74,10 +74,18 @@ def cases(op: str) -> list[tuple[str, tuple, dict, bool]]:
     if op.startswith("conv_transpose"):
         k = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}[nd]
         x, w, b = _ints(rng, 2, 4, *sp), _ints(rng, 4, 3, *k), _ints(rng, 6)
+        more = []
+        if nd > 1:
+            # one input row, padded by 1 and spanned by a 3-tall kernel, the last axis strided: JAX
+            # 0.10.2's XLA CPU aborts here at every dtype (algebraic_simplifier.cc: "Window dimensions
+            # do not match RHS shape") on the valid lax.conv_general_dilated it is translated to
+            row = {2: ((2, 4, 1, 3), (4, 3, 3, 2)), 3: ((2, 4, 2, 1, 3), (4, 3, 1, 3, 2))}[nd]
+            more = [("one-padded-row", (_ints(rng, *row[0]), _ints(rng, *row[1])),
+                     {"stride": (1,) * (nd - 1) + (2,), "padding": (0,) * (nd - 2) + (1, 1)}, False)]
         return [("plain", (x, _ints(rng, 4, 2, *k)), {}, False),
                 ("stride-pad-outpad-bias", (x, w, b), {"stride": 2, "padding": 1, "output_padding": 1,
                                                       "groups": 2}, False),
-                ("dilation", (x, w), {"dilation": 2, "padding": 1}, False)]
+                ("dilation", (x, w), {"dilation": 2, "padding": 1}, False), *more]
     if op.startswith("conv"):
         k = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}[nd]
         x, w, b = _ints(rng, 2, 4, *sp), _ints(rng, 6, 2, *k), _ints(rng, 6)
@@ -206,10 +214,20 @@ def _attach_snippet(row: dict, framework: str, op: str, args: tuple, kwargs: dic
         row["got"] = repr(np.asarray(got[0] if isinstance(got, tuple) else got, np.float64).tolist())
 
 
+def _typed(args: tuple, dtype: str) -> tuple:
+    """Float data in the cell's dtype; integer data (indices, uint8 and int8 ops) and scales as they are."""
+    return tuple(np.asarray(a).astype(np_dtype(dtype)) if np.ndim(a) and np.asarray(a).dtype.kind == "f"
+                 else a for a in args)
+
+
 def run_cell(framework: str, op: str, *, device: str = "cpu", dtype: str = "float32",
-             fn: Callable | None = None) -> dict:
+             fn: Callable | None = None, starting: Callable[[str], None] | None = None,
+             crashed: dict[str, str] | None = None) -> dict:
     """Every case of ``op`` through ``framework``'s adapter (or ``fn``, any callable of the calling
-    convention, e.g. a user's target), here: a plain dict (JSON-ready)."""
+    convention, e.g. a user's target), here: a plain dict (JSON-ready). ``starting(case)`` is called
+    before each case runs (the worker tells its parent, which then knows the case a crash ended);
+    the cases in ``crashed`` (name -> what happened) ended an earlier worker: they are not run
+    again but fail with those words and their native snippet, which must end the same way alone."""
     if dtype not in DTYPES:
         raise UsageError(f"dtype: {dtype!r} is not one of {', '.join(DTYPES)} (NumPy arrays)")
     t0 = time.perf_counter()
@@ -226,10 +244,16 @@ def run_cell(framework: str, op: str, *, device: str = "cpu", dtype: str = "floa
     for name, args, kwargs, probe in cases(op):
         t = time.perf_counter()
         want, source = expected(op, args, kwargs)
-        # float data in the cell's dtype; integer data (indices, uint8 and int8 ops) and scales as they are
-        typed = tuple(np.asarray(a).astype(np_dtype(dtype)) if np.ndim(a) and np.asarray(a).dtype.kind == "f"
-                      else a for a in args)
+        typed = _typed(args, dtype)
         row = {"case": name, "kwargs": repr(kwargs), "probe": probe, "reference": source, "diagnosis": []}
+        if crashed and name in crashed:
+            row["status"], row["message"] = "fail", crashed[name]
+            if native:
+                _attach_snippet(row, framework, op, typed, kwargs, None, want)
+            cell["cases"].append({**row, "seconds": 0.0})
+            continue
+        if starting is not None:
+            starting(name)
         try:
             got = fn(*typed, **kwargs)
             row["status"], row["message"], row["diagnosis"] = _compare(op, typed, kwargs, got, want, dtype)
@@ -276,11 +300,13 @@ def run_framework(framework: str, ops=None, *, device: str = "cpu", dtype: str =
     env = worker_env({**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)})
     cells: list[dict] = []
     remaining, deadline = ops, time.monotonic() + timeout
+    crashed: dict[str, dict[str, str]] = {}    # op -> case -> how it ended a worker
     while remaining:
-        # the worker prints each cell as one JSON line when it is done: a worker that dies on an op
-        # keeps the cells before it, that op fails saying so, and a fresh worker takes the rest
+        # the worker prints each cell as one JSON line when it is done, and each case as it starts
+        # it: a worker that dies in a case keeps the cells before it, and a fresh worker takes the
+        # rest, that case failing with its snippet instead of running again
         argv = [sys.executable, "-m", "cnnspec.adapters.matrix_cells", framework, *remaining, "--device",
-                device, "--dtype", dtype]
+                device, "--dtype", dtype, "--crashed", json.dumps(crashed)]
         try:
             out = subprocess.run(argv, capture_output=True, text=True, env=env,
                                  timeout=max(1.0, deadline - time.monotonic()))
@@ -289,29 +315,38 @@ def run_framework(framework: str, ops=None, *, device: str = "cpu", dtype: str =
         except subprocess.TimeoutExpired as e:
             stdout = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
             stderr, code, hung = "", None, True
-        done = []
+        done, running = [], None
         for ln in stdout.splitlines():        # the cells, in order; anything else the framework printed
             try:
                 cell = json.loads(ln)
             except ValueError:
                 continue
-            if isinstance(cell, dict) and len(done) < len(remaining) and cell.get("op") == remaining[len(done)]:
+            if not isinstance(cell, dict) or len(done) >= len(remaining):
+                continue
+            if cell.get("running") == remaining[len(done)] and isinstance(cell.get("case"), str):
+                running = cell["case"]      # the case the worker started last, in the op it is on
+            elif cell.get("op") == remaining[len(done)] and "running" not in cell:
                 done.append(cell)
+                running = None
         cells += done
         remaining = remaining[len(done):]
         if code == 0 or not remaining:
             break
         last = (stderr.strip().splitlines() or [""])[-1]
+        on = remaining[0] + (f", case {running}" if running else "")
         if hung:
-            why = f"the worker ran past {timeout:g} s on {remaining[0]}"
+            why = f"the worker ran past {timeout:g} s on {on}"
         elif code is not None and code < 0:
-            why = f"the worker process died on {remaining[0]} ({child_exit_words(code)})"
+            why = f"the worker process died on {on} ({child_exit_words(code)})"
         else:
             why = last or f"exit code {code}"
-        if hung or code == 2 or not done and code > 0:
+        if hung or code == 2 or not done and code > 0 and running is None:
             # a hang, or a framework that fails before its first cell (its import): the rest too
             return cells + [{**base, "op": op, "status": "fail", "diagnosis": f"worker failed: {why}",
                              "reason": None} for op in remaining]
+        if running is not None and running not in crashed.get(remaining[0], {}):
+            crashed.setdefault(remaining[0], {})[running] = f"worker failed: {why}"   # the op again, without it
+            continue
         cells.append({**base, "op": remaining[0], "status": "fail", "diagnosis": f"worker failed: {why}",
                       "reason": None})
         remaining = remaining[1:]
@@ -326,13 +361,18 @@ def main(argv=None) -> int:
     p.add_argument("ops", nargs="*")
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="float32")
+    p.add_argument("--crashed", default="{}", help="JSON: op -> case -> how it ended an earlier worker")
     a = p.parse_args(argv)
     try:
         from . import load, worker_process
         worker_process()
         load(a.framework)
+        crashed = json.loads(a.crashed)
         for op in a.ops or FRAMEWORKS[a.framework].ops:
-            print(json.dumps(run_cell(a.framework, op, device=a.device, dtype=a.dtype)), flush=True)
+            def starting(case: str, op: str = op) -> None:
+                print(json.dumps({"running": op, "case": case}), flush=True)
+            print(json.dumps(run_cell(a.framework, op, device=a.device, dtype=a.dtype, starting=starting,
+                                      crashed=crashed.get(op))), flush=True)
     except UsageError as e:
         print(str(e), file=sys.stderr)
         return 2
