@@ -19,6 +19,7 @@ from cnnspec.conformance.runner import validate_op
 
 ROOT = Path(__file__).resolve().parents[1]
 OPS = str(ROOT / "tests/hostile/ops.py")
+TRICKY = str(ROOT / "tests/hostile/tricky.py")
 X = np.arange(1.0, 17.0).reshape(1, 1, 4, 4)
 W = np.ones((1, 1, 2, 2))
 VALUES = ["conformance.conv.values"]
@@ -78,6 +79,17 @@ def test_foreign_returns_name_what_came_back(attr, words):
     assert results[0].status == "fail" and words in results[0].message, results[0].message
     assert "ModuleNotFoundError" not in results[0].message
     assert "returned returned" not in results[0].message
+
+
+def test_shrinking_never_ends_on_a_case_the_target_cannot_express():
+    # refused cases are left out of the search; the shrinker and the value simplifier leave them
+    # out too, so the counterexample is a real failure (an input at least 4 wide), not a refusal
+    import re
+    results, _ = validate_op(f"{TRICKY}:wrong_where_expressible", "conv2d", examples=40, claims=VALUES)
+    (r,) = results
+    assert r.status == "fail" and "NotExpressible" not in r.message, r.message
+    assert re.search(r"x\(\d+,\d+,\d+,([4-9]|\d\d)\)", r.message), r.message
+    assert np.array(r.counterexample["args"]["x"]).shape[-1] >= 4
 
 
 def test_os_exit_reports_the_exit_code_not_a_kill():
@@ -220,6 +232,22 @@ def test_a_hang_in_a_batch_names_the_case_that_was_running(tmp_path):
     assert x.shape[-1] == 3 and "hangs_on_width_3" in c["counterexample"]["python"]
 
 
+def test_a_crash_in_the_partner_call_leads_with_that_call_and_its_snippet(tmp_path):
+    # the adjoint claims call conv_transpose2d beside the target: when that call crashes, the
+    # counterexample is the partner's call, and its snippet loads and calls the partner
+    import re
+    out = cli("validate", f"{TRICKY}:conv2d", "--op", "conv2d", "--claims", "conformance.conv.adjoint",
+              "--quiet", "--report", str(tmp_path), timeout=300)
+    assert out.returncode == 1, out.stdout + out.stderr
+    (c,) = json.loads((tmp_path / "report.json").read_text())["claims"]
+    assert re.search(r"^conv_transpose2d\(.*\) x\(\d+,\d+,\d+,([4-9]|\d\d)\): the target ended the worker process "
+                     r"\(killed by signal 11, SIGSEGV\)", c["message"]), c["message"]
+    snippet = c["counterexample"]["python"]
+    assert "tricky.py:conv_transpose2d')" in snippet, snippet
+    alone = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert alone.returncode == -signal.SIGSEGV, alone.stderr[-2000:]
+
+
 def test_a_crash_is_traced_first_to_the_call_that_was_running():
     # the case whose call the worker died in is run alone first: one fresh worker, no halving
     from types import SimpleNamespace
@@ -233,8 +261,8 @@ def test_a_crash_is_traced_first_to_the_call_that_was_running():
             worker.call_many([c for cs in calls for c in cs])
         assert e.value.running is calls[1][0] and not e.value.hung
         before = worker.calls
-        i, why = P._crashing_case([0, 1, 2, 3], calls, ctx, str(e.value), 24, first=1)
-        assert i == 1 and "SIGSEGV" in why and worker.calls - before == 1
+        i, why, call = P._crashing_case([0, 1, 2, 3], calls, ctx, str(e.value), 24, first=1)
+        assert i == 1 and "SIGSEGV" in why and call is calls[1][0] and worker.calls - before == 1
 
 
 def test_a_crash_in_a_batch_is_narrowed_to_the_case_that_crashes(tmp_path):

@@ -275,30 +275,45 @@ def _worker_failure(e: WorkerFailure, cases: list[dict], per_case: list[list[Cal
     running = next((j for j, calls in enumerate(per_case) if any(c is e.running for c in calls)), None)
     if e.hung:
         found = None if running is None else \
-            (running, f"{e} (this call had run {e.running_for:.1f} s of that time)")
+            (running, f"{e} (this call had run {e.running_for:.1f} s of that time)", e.running)
     else:
         found = _crashing_case(list(range(len(cases))), per_case, ctx, str(e), CRASH_RESTARTS, running)
     if found is None:
         return Outcome(False, f"{e} during a batch of {n} cases ({ctx.op}); the run goes on",
                        examples=n, counterexample={"reproduce": ctx.reproduce()})
-    i, why = found
-    line = f"{call_words(ctx.op, cases[i], x=cases[i]['x']) if 'x' in cases[i] else ctx.op}: {why}"
+    i, why, call = found
+    case, op, target = cases[i], ctx.op, None
+    if call is not None and call.partner is not None:
+        # the call that crashed or hung is the op beside the target (an adjoint claim's transpose):
+        # the words and the snippet are that call's
+        op, target = call.partner, _beside(ctx.target, call.partner)
+        case = {**dict(zip(call.names, call.args)), "kwargs": call.kwargs}
+    line = f"{call_words(op, case, x=case['x']) if 'x' in case else op}: {why}"
     return Outcome(False, f"{line}; found in a batch of {n} cases, the run goes on", examples=n,
-                   counterexample=counterexample(cases[i], Failure(line), ctx))
+                   counterexample=counterexample(case, Failure(line), ctx, target=target))
+
+
+def _beside(target: str, name: str) -> str:
+    """The ``module:attr`` of ``name`` beside ``target`` (``mod:ops.conv2d`` -> ``mod:ops.<name>``),
+    as :func:`.call_forms.partner` finds it."""
+    mod, _, attr = target.rpartition(":")
+    owner = attr.rpartition(".")[0]
+    return f"{mod}:{owner + '.' if owner else ''}{name}"
 
 
 def _crashing_case(idx: list[int], per_case: list[list[Call]], ctx: OpContext, why: str,
-                   restarts: int, first: int | None = None) -> tuple[int, str] | None:
-    """``(index, what happened)`` of the one case among ``idx`` (whose calls together ended the
-    worker, saying ``why``) that ends it on its own: ``first`` (the case whose call was running)
-    if it does, else the first such by halving, each half's crash seen with that half alone.
-    None: the crash needs several cases together, a half hangs, or the ``restarts`` run out.
-    Calls that return are kept in ``ctx.memo`` and not made again."""
+                   restarts: int, first: int | None = None) -> tuple[int, str, Call | None] | None:
+    """``(index, what happened, the call it happened in)`` of the one case among ``idx`` (whose
+    calls together ended the worker, saying ``why``) that ends it on its own: ``first`` (the case
+    whose call was running) if it does, else the first such by halving, each half's crash seen
+    with that half alone. None: the crash needs several cases together, a half hangs, or the
+    ``restarts`` run out. Calls that return are kept in ``ctx.memo`` and not made again."""
+    running = None
     if first is not None:
         try:
             call_all(ctx, per_case[first])
         except WorkerFailure as e:
-            return None if e.hung else (first, str(e))
+            return None if e.hung else (first, str(e), e.running)
     while len(idx) > 1:
         for part in (idx[:len(idx) // 2], idx[len(idx) // 2:]):
             if restarts <= 0:
@@ -309,11 +324,11 @@ def _crashing_case(idx: list[int], per_case: list[list[Call]], ctx: OpContext, w
                 restarts -= 1
                 if e.hung:
                     return None
-                idx, why = part, str(e)
+                idx, why, running = part, str(e), e.running
                 break
         else:
             return None        # each half alone runs: the crash needs both
-    return (idx[0], why) if idx else None
+    return (idx[0], why, running) if idx else None
 
 
 def drawn_cases(prop: Property, ctx: OpContext) -> tuple[list[dict], int, st.SearchStrategy]:
@@ -421,6 +436,8 @@ def _shrink(prop: Property, strategy, ctx: OpContext, n: int, known: dict) -> tu
                 res = call_all(ctx, prop.calls(case, ctx))
             except WorkerFailure:
                 return
+        if any(not_expressible(r) for r in res):
+            return                # left out, as in the search: never a counterexample
         v = prop.check(case, res, ctx)
         if v.failure is not None:
             last[:] = [(case, v)]
@@ -485,6 +502,8 @@ def simplify_values(prop: Property, ctx: OpContext, case: dict, verdict: Verdict
         for c, calls in zip(cands, per):
             res = flat[pos:pos + len(calls)]
             pos += len(calls)
+            if any(not_expressible(r) for r in res):
+                continue
             v = prop.check(c, res, ctx)
             if v.failure is not None and (best is None or _weight(c) < _weight(best[0])):
                 best = (c, v)
@@ -494,19 +513,21 @@ def simplify_values(prop: Property, ctx: OpContext, case: dict, verdict: Verdict
     return case, verdict
 
 
-def counterexample(case: dict, failure: Failure, ctx: OpContext, diagnosis: str = "") -> dict:
-    """The report's counterexample: arguments, expected, got, the line, and how to reproduce it."""
+def counterexample(case: dict, failure: Failure, ctx: OpContext, diagnosis: str = "",
+                   target: str | None = None) -> dict:
+    """The report's counterexample: arguments, expected, got, the line, and how to reproduce it
+    (``target``: the callable the snippet loads, when it is not the run's target)."""
     arrays = {k: v for k, v in case.items() if isinstance(v, np.ndarray)}
     args = {k: v.tolist() for k, v in arrays.items()}
     args.update(failure.args)
     args["kwargs"] = case.get("kwargs", {})
     return {"args": args, "expected": failure.expected, "got": failure.got, "line": failure.line,
             "diagnosis": diagnosis or None, "reproduce": ctx.reproduce(),
-            "python": snippet(case, ctx, failure)}
+            "python": snippet(case, ctx, failure, target)}
 
 
-def snippet(case: dict, ctx: OpContext, failure: Failure | None = None) -> str:
-    """A Python snippet that calls the target on the counterexample's main arrays.
+def snippet(case: dict, ctx: OpContext, failure: Failure | None = None, target: str | None = None) -> str:
+    """A Python snippet that calls the target (or ``target``) on the counterexample's main arrays.
 
     For a value claim (``failure.direct``) it prints the target's value beside the exact one and
     asserts them equal (exact tier) or within the rigorous bound (bound tier).
@@ -514,7 +535,7 @@ def snippet(case: dict, ctx: OpContext, failure: Failure | None = None) -> str:
     names = [k for k in ("x", "weight", "bias") if k in case]
     lines = ["import numpy as np", "nan, inf = float('nan'), float('inf')",
              "from cnnspec.targets import load_op",
-             f"f = load_op({ctx.target!r})"]
+             f"f = load_op({target or ctx.target!r})"]
     conv = (lambda n: f"torch.tensor({n}, dtype=torch.{ctx.dtype})") if ctx.array == "torch" else \
         (lambda n: f"np.array({n}, dtype={ctx.dtype!r})")
     if ctx.array == "torch":

@@ -142,3 +142,4 @@ def hangs_on_width_3(x, weight, bias=None, **kw):
     if x.shape[-1] == 3:
         time.sleep(1000)
     return _conv2d(x, weight, bias, **kw)
+
