@@ -312,3 +312,22 @@ def test_jax_transposed_conv_on_one_padded_row_aborts_in_xla_alone_or_passes():
     alone = subprocess.run([sys.executable, "-c", row["snippet"]], capture_output=True, text=True,
                            cwd="/", timeout=300)
     assert alone.returncode == -6 and "Window dimensions do not match RHS shape" in alone.stderr, alone.stderr[-2000:]
+
+
+def test_a_case_that_hangs_the_worker_is_named_and_the_unfinished_cells_fail(tmp_path, monkeypatch):
+    # torch's conv3d made to hang on inputs 4 wide: the cells before it are kept, and the ones it
+    # had not finished fail naming the case the worker was in (a hang is not retried)
+    (tmp_path / "sitecustomize.py").write_text(
+        "import time\n"
+        "import torch.nn.functional as F\n"
+        "_conv3d = F.conv3d\n"
+        "def conv3d(*a, **k):\n"
+        "    if (a[0] if a else k['input']).shape[-1] == 4:\n"
+        "        time.sleep(1000)\n"
+        "    return _conv3d(*a, **k)\n"
+        "F.conv3d = conv3d\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    cells = mc.run_framework("torch", ["conv2d", "conv3d", "max_pool2d"], timeout=10)
+    assert [c["status"] for c in cells] == ["pass", "fail", "fail"], cells
+    assert all(c["diagnosis"] == "worker failed: the worker ran past 10 s on conv3d, case kernel-spans-padding"
+               for c in cells[1:]), cells
