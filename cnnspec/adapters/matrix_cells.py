@@ -3,7 +3,8 @@
 :func:`run_cell` runs an adapter op on a fixed set of cases in *this* process (imports are reused
 across cells: run every cell of a framework in one process); :func:`run_framework` does that in one
 child process per framework (``python -m cnnspec.adapters.matrix_cells FRAMEWORK [OP...]``) so that
-a framework that crashes or fails on import costs its own cells only.
+a framework that fails on import costs its own cells only, and one that crashes in a case costs that
+case only (a fresh worker runs the rest).
 
 Each case is a ``torch.nn.functional`` call on small-integer data, for which conv, max pooling and
 pad are exact in any summation order, and the expected value is exact: cnnspec's oracle where it
