@@ -91,6 +91,14 @@ def _torch_layout(t, layout: str):
     return buf[..., ::2]
 
 
+def beside(target: str, name: str) -> str:
+    """The target string of ``name`` beside ``target``, where :func:`partner` looks for it
+    (``mod:conv2d`` -> ``mod:conv_transpose2d``; ``mod:ops.conv2d`` -> ``mod:ops.conv_transpose2d``)."""
+    mod, _, attr = target.rpartition(":")
+    owner = attr.rpartition(".")[0]
+    return f"{mod}:{owner + '.' if owner else ''}{name}"
+
+
 def partner(target: str, name: str) -> Callable:
     """The callable ``name`` beside ``target`` (``mod:conv_transpose2d`` -> ``mod:conv2d``; a
     dotted attr keeps its owner: ``mod:ops.conv2d``), from the module the child already imported;

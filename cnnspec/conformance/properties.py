@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 from hypothesis import strategies as st
 
 from ..claims import Outcome
-from . import case_cache
+from . import call_forms, case_cache
 from .isolation import Call, Result, Worker, WorkerFailure
 
 BATCH = 64                 # calls per round trip
@@ -286,19 +286,11 @@ def _worker_failure(e: WorkerFailure, cases: list[dict], per_case: list[list[Cal
     if call is not None and call.partner is not None:
         # the call that crashed or hung is the op beside the target (an adjoint claim's transpose):
         # the words and the snippet are that call's
-        op, target = call.partner, _beside(ctx.target, call.partner)
+        op, target = call.partner, call_forms.beside(ctx.target, call.partner)
         case = {**dict(zip(call.names, call.args)), "kwargs": call.kwargs}
     line = f"{call_words(op, case, x=case['x']) if 'x' in case else op}: {why}"
     return Outcome(False, f"{line}; found in a batch of {n} cases, the run goes on", examples=n,
                    counterexample=counterexample(case, Failure(line), ctx, target=target))
-
-
-def _beside(target: str, name: str) -> str:
-    """The ``module:attr`` of ``name`` beside ``target`` (``mod:ops.conv2d`` -> ``mod:ops.<name>``),
-    as :func:`.call_forms.partner` finds it."""
-    mod, _, attr = target.rpartition(":")
-    owner = attr.rpartition(".")[0]
-    return f"{mod}:{owner + '.' if owner else ''}{name}"
 
 
 def _crashing_case(idx: list[int], per_case: list[list[Call]], ctx: OpContext, why: str,
