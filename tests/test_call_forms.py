@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from cnnspec.conformance.call_forms import LAYOUTS, arrange, partner
+from cnnspec.conformance.call_forms import LAYOUTS, arrange, beside, partner
 from cnnspec.conformance.isolation import Call, Worker
 from cnnspec.targets import load_op
 
@@ -66,3 +66,15 @@ def test_a_layout_reaches_the_target_in_the_child():
     assert base.ok and strided.ok and np.array_equal(base.value, strided.value)
     assert fortran.ok and not np.array_equal(base.value, fortran.value)
     assert not missing.ok and not missing.raised and missing.error.startswith("no partner: ")
+
+
+@pytest.mark.parametrize("target,name,want", [
+    ("cnnspec.adapters.jax:conv3d", "conv_transpose3d", "cnnspec.adapters.jax:conv_transpose3d"),
+    ("tests/buggy/transposed_pairs.py:ct_no_kernel_flip", "conv2d", "tests/buggy/transposed_pairs.py:conv2d"),
+    ("mypkg.mod:ops.conv2d", "conv_transpose2d", "mypkg.mod:ops.conv_transpose2d"),   # the owner is kept
+])
+def test_the_partners_target_string_names_where_partner_finds_it(target, name, want):
+    assert beside(target, name) == want
+    if not target.startswith("mypkg"):
+        load_op(target)     # as the child imports it
+        assert load_op(want) is partner(target, name)
