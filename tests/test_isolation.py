@@ -248,6 +248,23 @@ def test_a_crash_in_the_partner_call_leads_with_that_call_and_its_snippet(tmp_pa
     assert alone.returncode == -signal.SIGSEGV, alone.stderr[-2000:]
 
 
+def test_without_a_progress_file_the_worker_runs_and_a_crash_names_no_call(monkeypatch):
+    # where no temporary file can be made the child marks nothing: calls run, a crash is a plain
+    # WorkerFailure (the claim then traces it by halving the batch)
+    import tempfile
+
+    def refuse(*a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with Worker(f"{OPS}:crashes_on_width_3") as worker:
+        (ok,) = worker.call_many([Call((X, W))])
+        assert ok.ok and ok.value.shape == (1, 1, 3, 3)
+        with pytest.raises(WorkerFailure) as e:
+            worker.call_many([Call((np.ones((1, 1, 2, 3)), W))])
+        assert e.value.running is None and not e.value.hung
+
+
 def test_a_crash_is_traced_first_to_the_call_that_was_running():
     # the case whose call the worker died in is run alone first: one fresh worker, no halving
     from types import SimpleNamespace

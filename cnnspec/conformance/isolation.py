@@ -381,7 +381,7 @@ def _decode_results(meta: Any, arrays: list[np.ndarray], n: int,
 
 
 def _child(r: int, w: int, target: str, array: str, dtype: str, device: str, progress: str) -> None:
-    mark = os.open(progress, os.O_WRONLY)
+    mark = os.open(progress, os.O_WRONLY) if progress else -1    # "": the parent made no file
 
     def say(kind: str, message: str = "") -> None:
         wire.send_blocking(w, wire.encode({"kind": kind, "message": message}))
@@ -412,9 +412,11 @@ def _child(r: int, w: int, target: str, array: str, dtype: str, device: str, pro
             return
         results = []
         for i, c in enumerate(calls):
-            os.pwrite(mark, _RUNNING.pack(i, time.monotonic()), 0)   # the call a hang or crash stops in
+            if mark >= 0:
+                os.pwrite(mark, _RUNNING.pack(i, time.monotonic()), 0)   # the call a hang or crash stops in
             results.append(_run_call(fn, ad, c) if c.partner is None else _run_partner(target, c, ad, partners))
-        os.pwrite(mark, _RUNNING.pack(-1, 0.0), 0)
+        if mark >= 0:
+            os.pwrite(mark, _RUNNING.pack(-1, 0.0), 0)
         try:
             data = _encode_results(results)
         except Exception as e:  # noqa: BLE001 - e.g. a value too large: one failing result each
@@ -463,9 +465,13 @@ class Worker:
         self._r = self._w = -1
         self._pending = False           # started, "ready" not read yet
         # the child marks each call of a batch as it starts it: the call a hang stopped in
-        fd, self._progress_path = tempfile.mkstemp(prefix="cnnspec-progress-")
-        self._progress = os.fdopen(fd, "r+b", buffering=0)
-        # removed on close, when the handle is collected, or at the latest when the interpreter exits
+        # (removed on close, when the handle is collected, or at the latest when the interpreter
+        # exits; where no temporary file can be made, failures name their batch only)
+        try:
+            fd, self._progress_path = tempfile.mkstemp(prefix="cnnspec-progress-")
+        except OSError:
+            fd, self._progress_path = -1, ""
+        self._progress = os.fdopen(fd, "r+b", buffering=0) if fd >= 0 else None
         self._drop_progress = weakref.finalize(self, _remove, self._progress, self._progress_path)
         self._start(wait)
 
@@ -523,7 +529,8 @@ class Worker:
         self.calls += len(calls)
         deadline = time.monotonic() + self.timeout
         mark = self.capture.mark()
-        os.pwrite(self._progress.fileno(), _RUNNING.pack(-1, 0.0), 0)
+        if self._progress is not None:
+            os.pwrite(self._progress.fileno(), _RUNNING.pack(-1, 0.0), 0)
         try:
             data = pickle.dumps(list(calls), protocol=pickle.HIGHEST_PROTOCOL)
             wire.write_frame(self._w, wire.header(len(data)) + data, deadline)
@@ -548,7 +555,7 @@ class Worker:
         as started and not finished, if any, and how long ago it started."""
         try:
             i, t0 = _RUNNING.unpack(os.pread(self._progress.fileno(), _RUNNING.size, 0))
-        except (OSError, struct.error):
+        except (OSError, struct.error, AttributeError):     # no progress file
             return {}
         return {"running": calls[i], "running_for": time.monotonic() - t0} if 0 <= i < len(calls) else {}
 
@@ -576,6 +583,8 @@ class Worker:
 
 
 def _remove(file, path: str) -> None:
+    if file is None:
+        return
     file.close()
     try:
         os.unlink(path)
