@@ -137,6 +137,8 @@ def _pool_cases():
          {"output_size": (2, 4), "return_indices": True}),
         ("adaptive_avg_pool2d/uneven", "adaptive_avg_pool2d", (ints(2, 3, 7, 6),), {"output_size": (3, 4)}),
         ("pad/constant", "pad", (ints(2, 3, 4, 5),), {"pad": (1, 2, 0, 3), "value": 2.0}),
+        # torch's negative constant pads crop (here one on each side of the last two axes)
+        ("pad/constant-crop", "pad", (ints(2, 3, 4, 5),), {"pad": (-1, 2, 1, -3), "value": 2.0}),
         ("pad/reflect", "pad", (ints(2, 3, 4, 5),), {"pad": (1, 3, 2, 0), "mode": "reflect"}),
         ("pad/replicate", "pad", (ints(2, 3, 4, 5),), {"pad": (2, 1, 0, 2), "mode": "replicate"}),
         ("pad/circular", "pad", (ints(2, 3, 4, 5),), {"pad": (1, 2, 3, 1), "mode": "circular"}),

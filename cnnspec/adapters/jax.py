@@ -16,7 +16,8 @@ Translations (each the direct reading of the JAX documentation, nothing recomput
 * ``conv_transpose*`` -> the same ``conv_general_dilated`` on the input dilated by the stride
   (``lhs_dilation``), padded by ``d(k-1) - padding`` (plus ``output_padding`` high), with the
   weight's in/out channels swapped per group and its taps flipped;
-* ``pad`` -> ``jnp.pad`` (``replicate`` is NumPy's ``edge``, ``circular`` its ``wrap``);
+* ``pad`` -> ``lax.pad`` in constant mode (a negative width crops, as torch's does), else ``jnp.pad``
+  (``replicate`` is NumPy's ``edge``, ``circular`` its ``wrap``);
 * ``lp_pool*`` -> torch's own definition in ``lax`` primitives: ``(K·avg(x^p))^(1/p)`` with the
   window sums of ``x^p`` from ``lax.reduce_window(x ** p, 0, lax.add, ...)``, the average's divisor
   the reduction over ones (the taps inside the input, as torch's ``avg_pool`` counts them at a
@@ -147,8 +148,9 @@ def _run(req: F.Request):
     if req.family == "pad":
         widths = tuple([(0, 0)] * (x.ndim - req.nd) + list(req.geo))
         mode = _PAD_MODE[req.opts["mode"]]
-        if mode == "constant":
-            return _prog("pad", (widths, mode), lambda x, v: jnp.pad(x, widths, constant_values=v),
+        if mode == "constant":     # lax.pad: a negative width crops, as torch's does
+            edges = tuple((lo, hi, 0) for lo, hi in widths)
+            return _prog("pad", (widths, mode), lambda x, v: lax.pad(x, v, edges),
                          x, _scalar(req.opts["value"], x.dtype))
         return _prog("pad", (widths, mode), lambda x: jnp.pad(x, widths, mode=mode), x)
     win = _window(req)
@@ -204,8 +206,11 @@ def reproduce(op: str, args: tuple, kwargs: dict, expected) -> str:
             s.append(f"got = got + {F.literal(req.b)}.reshape({(1, -1) + (1,) * req.nd!r})\n")
     elif req.family == "pad":
         widths = [(0, 0)] * (req.x.ndim - req.nd) + list(req.geo)
-        kw = f", constant_values={req.opts['value']!r}" if req.opts["mode"] == "constant" else ""
-        s.append(f"got = jnp.pad(x, {widths!r}, mode={_PAD_MODE[req.opts['mode']]!r}{kw})\n")
+        if req.opts["mode"] == "constant":
+            edges = [(lo, hi, 0) for lo, hi in widths]
+            s.append(f"got = lax.pad(x, np.array({req.opts['value']!r}, x.dtype), {edges!r})\n")
+        else:
+            s.append(f"got = jnp.pad(x, {widths!r}, mode={_PAD_MODE[req.opts['mode']]!r})\n")
     else:
         win = _window(req)
         w = ", ".join(f"{k}={v!r}" for k, v in win.items())

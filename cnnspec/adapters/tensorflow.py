@@ -115,7 +115,15 @@ def _plan(req: F.Request) -> str:
         if mode is None:
             raise NotExpressible(NAME, f"mode={req.opts['mode']!r} (tf.pad has CONSTANT, REFLECT, SYMMETRIC)")
         value = f", constant_values={req.opts['value']!r}" if mode == "CONSTANT" else ""
-        return f"got = tf.pad(tf.constant(x), {widths!r}, mode={mode!r}{value}).numpy()\n"
+        # torch's negative (constant) pads crop; tf.pad takes none: pad by the positive ones, then
+        # slice the cropped entries off the padded tensor (a strided slice in TensorFlow)
+        grow = [[max(lo, 0), max(hi, 0)] for lo, hi in widths]
+        if min(map(min, widths)) >= 0 or any(n + lo + hi < 0 for n, (lo, hi) in zip(req.x.shape, widths)):
+            grow = widths     # nothing to crop, or more than the axis: tf.pad says what it says
+        crop = "" if grow is widths else "[" + ", ".join(
+            f"{max(-lo, 0)}:{n + a + b - max(-hi, 0)}"
+            for n, (lo, hi), (a, b) in zip(req.x.shape, widths, grow)) + "]"
+        return f"got = tf.pad(tf.constant(x), {grow!r}, mode={mode!r}{value}){crop}.numpy()\n"
     # a tensor of x's own dtype: tf.nn.max_pool2d given a NumPy bfloat16 array computes in float32
     lines = [f"xt = tf.constant(np.transpose(x, {to!r}))  # NC* -> N*C\n"]
     if req.family == "conv_transpose":
