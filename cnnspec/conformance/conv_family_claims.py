@@ -303,7 +303,7 @@ def pad_expected(c: dict) -> np.ndarray:
 
 
 def _pad_words(ctx: OpContext, c: dict) -> str:
-    return call_words(ctx.op, c, {"pad": c["pad"], **c["kwargs"]}, x=c["x"])
+    return call_words(ctx.op, c, x=c["x"])
 
 
 def _check_pad(c, res, ctx) -> Verdict:

@@ -150,8 +150,11 @@ def fmt(v: Any) -> str:
 
 
 def call_words(op: str, case: dict, kwargs: dict | None = None, **arrays) -> str:
-    """``conv2d(stride=(2, 1), groups=2) x(1,2,5,5) weight(4,1,3,2)``: the call, as passed."""
+    """``conv2d(stride=(2, 1), groups=2) x(1,2,5,5) weight(4,1,3,2)``: the call, as passed (a
+    ``pad`` call's pad tuple first: ``pad(pad=(0, -1), mode='constant') x(1,1,5)``)."""
     kw = case["kwargs"] if kwargs is None else kwargs
+    if "pad" in case and "pad" not in kw:
+        kw = {"pad": tuple(case["pad"]), **kw}
     params = ", ".join(f"{k}={v!r}" for k, v in kw.items())
     shapes = " ".join(f"{name}({','.join(map(str, a.shape))})" for name, a in arrays.items()
                       if isinstance(a, np.ndarray))
