@@ -65,7 +65,6 @@ def test_draw_cases_is_a_function_of_the_seed():
 
 def test_a_pad_calls_words_carry_its_pad_tuple():
     # the pad tuple is a positional argument of pad, not a keyword: every claim's words name it
-    from cnnspec.conformance.properties import call_words
     case = {"pad": [0, -1], "kwargs": {"mode": "constant"}}
     assert call_words("pad", case, x=np.zeros((1, 1, 5))) == "pad(pad=(0, -1), mode='constant') x(1,1,5)"
     assert call_words("conv2d", {"kwargs": {"stride": 2}}, x=np.zeros((1, 1, 5, 5))) == "conv2d(stride=2) x(1,1,5,5)"
