@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from .. import oracle
+from ..adapters._frontend import np_dtype      # bfloat16: ml_dtypes'
 from ..spec.pooling import pool_geometry
 from .isolation import Result
 
@@ -208,17 +209,41 @@ def _same(got: np.ndarray, want: np.ndarray, exact: bool) -> bool:
     return bool(np.allclose(got, want, rtol=1e-3, atol=1e-6, equal_nan=True))
 
 
+def _max_conventions(expected: Callable[[dict], np.ndarray], dtype: str) -> list[tuple[str, Variant]]:
+    """Max pooling's special-value conventions: padding with (or starting the maximum at) the
+    dtype's lowest finite value instead of −inf, so that every −inf output becomes that value
+    (ONNX Runtime's and TensorFlow's CPU kernels; onnx/onnx#4958); ignoring NaN (fmax, not IEEE
+    max; pytorch/pytorch#7645, tensorflow/tensorflow#125965), so that a window's NaN entries count
+    as −inf; and both."""
+    low = float(np.finfo(np_dtype(dtype)).min)
+
+    def fmax(case):
+        x = np.asarray(case["x"], np.float64)
+        return None if not np.isnan(x).any() else expected({**case, "x": np.where(np.isnan(x), -np.inf, x)})
+
+    def both(case):
+        y = fmax(case)
+        return np.maximum(np.asarray(expected(case) if y is None else y, np.float64), low)
+
+    lowest = f"pads (or starts) max pooling with the lowest finite value {low:.7g}, not −inf"
+    nan = "ignores NaN in max pooling (fmax semantics; IEEE max and torch propagate it)"
+    return [(lowest, lambda case: np.maximum(np.asarray(expected(case), np.float64), low)),
+            (nan, fmax), (f"{nan}, and {lowest}", both)]
+
+
 def diagnose(op: str, pairs: list[tuple[dict, Result]], expected: Callable[[dict], np.ndarray],
-             exact: bool = True) -> str:
+             exact: bool = True, dtype: str = "float64") -> str:
     """The first convention that explains every target output and the spec does not, or ``""``.
 
     ``exact=False`` (average pooling, whose division rounds differently across libraries) matches
     a variant to a relative 1e-3: loose enough for rounding, far tighter than any convention's effect.
+    ``dtype``: the run's (the lowest finite value of max pooling's padding is the dtype's).
     """
     usable = [(c, r.value) for c, r in pairs if r.ok]
     if not usable:
         return ""
-    for name, variant in VARIANTS.get(op, []):
+    variants = VARIANTS.get(op, []) + (_max_conventions(expected, dtype) if "max_pool" in op else [])
+    for name, variant in variants:
         explains, differs = True, False
         for case, got in usable:
             try:
@@ -239,7 +264,7 @@ def diagnose(op: str, pairs: list[tuple[dict, Result]], expected: Callable[[dict
 
 def diagnoser(expected: Callable[[dict], np.ndarray], exact: bool = True):
     """A :class:`~.properties.Property` ``diagnose`` hook over the first call of each case."""
-    return lambda pairs, ctx: diagnose(ctx.op, [(c, r[0]) for c, r in pairs], expected, exact)
+    return lambda pairs, ctx: diagnose(ctx.op, [(c, r[0]) for c, r in pairs], expected, exact, ctx.dtype)
 
 
 # --- the pooling family in 1-D to 3-D (cases of cnnspec.strategies.pool_nd_cases / adaptive_cases) ----

@@ -143,7 +143,8 @@ op_claim("conformance.pool_nd.max_values",
 op_claim("conformance.pool_nd.max_special",
          "Special values follow IEEE max: a NaN in a window gives NaN; +inf and −inf are ordinary "
          "extremes.", SRC + "; IEEE 754-2019 §9.6 (maximum propagates NaN)", "exact", MAX_ND + ADA_MAX,
-         Property(lambda ctx: _cases(ctx, special=True), _one, _check_exact, share=HALF))
+         Property(lambda ctx: _cases(ctx, special=True), _one, _check_exact, share=HALF,
+                  diagnose=diagnoser(expected)))
 
 
 def avg_verdict(got: np.ndarray, sums: np.ndarray, div: np.ndarray, abs_sums: np.ndarray, taps: int,

@@ -54,6 +54,17 @@ def max_pool2d_nan_skipped(x, kernel_size, stride=None, padding=0, dilation=1, c
     return S.max_pool2d(low, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
+def max_pool1d_lowest_start(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=False):
+    """The maximum started at (and the padding filled with) the dtype's lowest finite value, not
+    -inf, as ONNX Runtime's and TensorFlow's CPU kernels do: right wherever a window holds an entry
+    above it."""
+    x = np.asarray(x)
+    y = S.max_pool1d(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    low = np.finfo(x.dtype).min
+    return (np.maximum(y[0], low), y[1]) if return_indices else np.maximum(y, low)
+
+
 def max_pool3d_depth_stride_one(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                                 return_indices=False):
     """The depth axis strided by 1 whatever the stride (right when the depth stride is 1)."""
@@ -157,6 +168,7 @@ BUGS = [  # name, op, a simple case on which the bug is right: (input, args, kwa
     ("max_pool2d_last_tie", "max_pool2d", (_RISE, (2,), {"return_indices": True})),
     ("max_pool2d_padded_plane", "max_pool2d", (_RISE, (2,), {"return_indices": True})),
     ("max_pool2d_nan_skipped", "max_pool2d", (_RISE, (3, 1, 1), {"return_indices": True})),
+    ("max_pool1d_lowest_start", "max_pool1d", (np.arange(6.0).reshape(1, 1, 6), (2,), {"return_indices": True})),
     ("max_pool3d_depth_stride_one", "max_pool3d", (np.arange(64.0).reshape(1, 1, 4, 4, 4), ((1, 2, 2),),
                                                    {"return_indices": True})),
     ("max_pool1d_dilation_ignored", "max_pool1d", (np.arange(9.0).reshape(1, 1, 9), (3, 2),
