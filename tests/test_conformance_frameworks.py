@@ -78,3 +78,18 @@ def test_the_pytest_plugin_takes_a_framework_name(tmp_path):
         lacks = run_pytest(tmp_path, "-rs", target="jax", op="max_unpool2d")
         assert lacks.returncode == 0 and "4 skipped" in lacks.stdout, lacks.stdout
         assert "max_unpool2d (JAX has no operator for it) is not expressible in JAX" in lacks.stdout
+
+
+def test_onnx_runtimes_lowest_finite_padding_fails_the_values_claim_named_and_no_other():
+    # ONNX Runtime pads max pooling with -FLT_MAX: a window wholly in the padding (dilation) gives
+    # -3.4e38 where -inf is exact. The values claim fails and names the convention; the monotone
+    # claim, about maps of the input, leaves such windows to it (2*(-FLT_MAX)+1 is no float32)
+    pytest.importorskip("onnxruntime", reason="ONNX Runtime is not installed: pip install 'cnnspec[onnxruntime]'")
+    claims = ["conformance.max_pool.values", "conformance.max_pool.monotone"]
+    results, _ = validate_op("onnxruntime", "max_pool2d", claims=claims, examples=200)
+    status = {r.id: r for r in results}
+    values, monotone = status["conformance.max_pool.values"], status["conformance.max_pool.monotone"]
+    assert values.status == "fail" and "should be -inf" in values.message, values.message
+    assert "diagnosis: the target pads (or starts) max pooling with the lowest finite value -3.402823e+38" \
+        in values.message, values.message
+    assert monotone.status == "pass", monotone.message
