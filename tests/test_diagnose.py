@@ -56,3 +56,18 @@ def test_every_op_has_variants_with_names():
     assert {"conv1d", "conv2d", "max_pool2d", "avg_pool2d"} <= set(VARIANTS) <= set(OPS)
     for op, variants in VARIANTS.items():
         assert variants and all(isinstance(name, str) and callable(fn) for name, fn in variants), op
+
+
+def test_max_pools_lowest_finite_start_is_named_with_the_runs_dtype():
+    # a window wholly in the padding (dilation 3) is -inf exactly; a target that starts its maximum
+    # at the dtype's lowest finite value gives that value instead, and only the run's dtype names it
+    from cnnspec.conformance.pool_claims import expected
+    x = np.array([[[[1.0, 2.0]]]])
+    case = {"size": (1, 2), "x": x, "kernel": (1, 2), "stride": (1, 2), "padding": (0, 1),
+            "dilation": (1, 3), "ceil_mode": False, "kwargs": {}}
+    assert np.isneginf(expected(case)).any()
+    low16 = float(np.finfo(np.float16).min)
+    pairs = [(case, Result(True, np.maximum(expected(case), low16)))]
+    assert diagnose("max_pool2d", pairs, expected, dtype="float16") == \
+        "the target pads (or starts) max pooling with the lowest finite value -65504, not −inf"
+    assert diagnose("max_pool2d", pairs, expected, dtype="float32") == ""
