@@ -331,3 +331,33 @@ def test_a_case_that_hangs_the_worker_is_named_and_the_unfinished_cells_fail(tmp
     assert [c["status"] for c in cells] == ["pass", "fail", "fail"], cells
     assert all(c["diagnosis"] == "worker failed: the worker ran past 10 s on conv3d, case kernel-spans-padding"
                for c in cells[1:]), cells
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None,
+                    reason="TensorFlow is not installed: pip install 'cnnspec[tensorflow]'")
+def test_tensorflow_float16_conv2d_on_asymmetric_dilated_pads_crashes_in_onednn_alone_or_passes():
+    # TensorFlow 2.21's CPU conv2d segfaults at float16 on (lo, hi) pads ((1, 3), (1, 2)) with
+    # dilation (3, 1) over a 1-wide input: that case fails with the crash, the cell's other cases
+    # run, and the native snippet crashes alone, and is exact with oneDNN off (so the crash is
+    # oneDNN's, on any CPU where it happens); a TensorFlow that takes the call passes it
+    import os
+    import subprocess
+    import sys
+    (cell,) = mc.run_framework("tensorflow", ["conv2d"], dtype="float16")
+    rows = {r["case"]: r for r in cell["cases"]}
+    assert set(rows) == {name for name, *_ in mc.cases("conv2d")}, rows
+    assert all(r["status"] == "pass" for name, r in rows.items() if name != "asymmetric-dilated-pads"), rows
+    row = rows["asymmetric-dilated-pads"]
+    if row["status"] == "pass":
+        return
+    assert row["status"] == "fail" and row["message"].endswith(
+        "died on conv2d, case asymmetric-dilated-pads (killed by signal 11, SIGSEGV)"), row
+
+    def alone(**env):
+        return subprocess.run([sys.executable, "-c", row["snippet"]], capture_output=True, text=True,
+                              cwd="/", timeout=300, env={**os.environ, **env})
+    assert alone().returncode == -11
+    off = alone(TF_ENABLE_ONEDNN_OPTS="0")
+    assert off.returncode == 0, off.stderr[-2000:]
+    printed = ad._frontend.parse_output(off.stdout)
+    assert np.array_equal(printed["got"], printed["expected"]), off.stdout

@@ -98,12 +98,19 @@ def cases(op: str) -> list[tuple[str, tuple, dict, bool]]:
         kspan = {1: (4,), 2: (2, 4), 3: (2, 2, 4)}[nd]
         spread = {"stride": (1,) * (nd - 1) + (2,), "padding": (1,) * (nd - 1) + (3,),
                   "dilation": (1,) * (nd - 1) + (3,)}
+        more = []
+        if nd == 2:
+            # (lo, hi) pads, a dilated kernel spanning the padded rows of a 1-wide input: TensorFlow
+            # 2.21's CPU conv2d (oneDNN) segfaults here at float16 and bfloat16 (exact with
+            # TF_ENABLE_ONEDNN_OPTS=0; float32 is exact)
+            more = [("asymmetric-dilated-pads", (_ints(rng, 1, 2, 3, 1), _ints(rng, 1, 2, 3, 1)),
+                     {"padding": ((1, 3), (1, 2)), "dilation": (3, 1)}, False)]
         return [plain,
                 ("stride-pad-bias", (x, w, b), {"stride": 2, "padding": 1, "groups": 2}, False),
                 ("dilation", (x, w), {"dilation": 2 if nd < 3 else 1, "padding": 1, "groups": 2}, False),
                 ("kernel-spans-padding", (_ints(rng, 2, 2, *{1: (4,), 2: (4, 4), 3: (3, 4, 4)}[nd]),
                                           _ints(rng, 3, 2, *kspan)),
-                 spread, False)]
+                 spread, False), *more]
     x = _ints(rng, 2, 3, *sp)
     if op.startswith("max_pool"):
         nan = x.copy()
