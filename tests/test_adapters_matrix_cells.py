@@ -292,26 +292,39 @@ def test_a_case_that_kills_the_worker_fails_alone_and_the_rest_run(tmp_path, mon
     assert crashed["message"] == why and "F.conv3d(" in crashed["snippet"], crashed
 
 
+def _crashed_row(framework: str, op: str, case: str, dtype: str, signal_words: str) -> dict | None:
+    """The row of ``case`` in ``framework``'s ``op`` cell, which a framework crash fails while the
+    cell's other cases run and pass; None where the framework takes the case (it then passes)."""
+    (cell,) = mc.run_framework(framework, [op], dtype=dtype)
+    rows = {r["case"]: r for r in cell["cases"]}
+    assert set(rows) == {name for name, *_ in mc.cases(op)}, rows
+    assert all(r["status"] == "pass" for name, r in rows.items() if name != case), rows
+    if rows[case]["status"] == "pass":
+        return None
+    assert rows[case]["status"] == "fail" and rows[case]["message"].endswith(
+        f"died on {op}, case {case} ({signal_words})"), rows[case]
+    return rows[case]
+
+
+def _alone(snippet: str, **env):
+    import os
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, cwd="/",
+                          timeout=300, env={**os.environ, **env})
+
+
 @JAX
 def test_jax_transposed_conv_on_one_padded_row_aborts_in_xla_alone_or_passes():
     # JAX 0.10.2's XLA CPU aborts (algebraic_simplifier.cc) on the valid lax.conv_general_dilated
     # that torch's conv_transpose2d(x(2,4,1,3), w(4,3,3,2), stride=(1,2), padding=(1,1)) becomes:
     # that case fails with the crash, the cell's other cases still run, and the native snippet
     # (JAX only) aborts the same way alone; a JAX that takes the call passes it
-    import subprocess
-    import sys
-    (cell,) = mc.run_framework("jax", ["conv_transpose2d"])
-    rows = {r["case"]: r for r in cell["cases"]}
-    assert set(rows) == {name for name, *_ in mc.cases("conv_transpose2d")}, rows
-    assert all(r["status"] == "pass" for name, r in rows.items() if name != "one-padded-row"), rows
-    row = rows["one-padded-row"]
-    if row["status"] == "pass":
-        return
-    assert row["status"] == "fail" and row["message"].endswith(
-        "died on conv_transpose2d, case one-padded-row (killed by signal 6, SIGABRT)"), row
-    alone = subprocess.run([sys.executable, "-c", row["snippet"]], capture_output=True, text=True,
-                           cwd="/", timeout=300)
-    assert alone.returncode == -6 and "Window dimensions do not match RHS shape" in alone.stderr, alone.stderr[-2000:]
+    row = _crashed_row("jax", "conv_transpose2d", "one-padded-row", "float32", "killed by signal 6, SIGABRT")
+    if row is not None:
+        alone = _alone(row["snippet"])
+        assert alone.returncode == -6 and "Window dimensions do not match RHS shape" in alone.stderr, \
+            alone.stderr[-2000:]
 
 
 def test_a_case_that_hangs_the_worker_is_named_and_the_unfinished_cells_fail(tmp_path, monkeypatch):
@@ -340,24 +353,10 @@ def test_tensorflow_float16_conv2d_on_asymmetric_dilated_pads_crashes_in_onednn_
     # dilation (3, 1) over a 1-wide input: that case fails with the crash, the cell's other cases
     # run, and the native snippet crashes alone, and is exact with oneDNN off (so the crash is
     # oneDNN's, on any CPU where it happens); a TensorFlow that takes the call passes it
-    import os
-    import subprocess
-    import sys
-    (cell,) = mc.run_framework("tensorflow", ["conv2d"], dtype="float16")
-    rows = {r["case"]: r for r in cell["cases"]}
-    assert set(rows) == {name for name, *_ in mc.cases("conv2d")}, rows
-    assert all(r["status"] == "pass" for name, r in rows.items() if name != "asymmetric-dilated-pads"), rows
-    row = rows["asymmetric-dilated-pads"]
-    if row["status"] == "pass":
-        return
-    assert row["status"] == "fail" and row["message"].endswith(
-        "died on conv2d, case asymmetric-dilated-pads (killed by signal 11, SIGSEGV)"), row
-
-    def alone(**env):
-        return subprocess.run([sys.executable, "-c", row["snippet"]], capture_output=True, text=True,
-                              cwd="/", timeout=300, env={**os.environ, **env})
-    assert alone().returncode == -11
-    off = alone(TF_ENABLE_ONEDNN_OPTS="0")
-    assert off.returncode == 0, off.stderr[-2000:]
-    printed = ad._frontend.parse_output(off.stdout)
-    assert np.array_equal(printed["got"], printed["expected"]), off.stdout
+    row = _crashed_row("tensorflow", "conv2d", "asymmetric-dilated-pads", "float16", "killed by signal 11, SIGSEGV")
+    if row is not None:
+        assert _alone(row["snippet"]).returncode == -11
+        off = _alone(row["snippet"], TF_ENABLE_ONEDNN_OPTS="0")
+        assert off.returncode == 0, off.stderr[-2000:]
+        printed = ad._frontend.parse_output(off.stdout)
+        assert np.array_equal(printed["got"], printed["expected"]), off.stdout
