@@ -232,6 +232,19 @@ def test_a_hang_in_a_batch_names_the_case_that_was_running(tmp_path):
     assert x.shape[-1] == 3 and "hangs_on_width_3" in c["counterexample"]["python"]
 
 
+def test_a_global_average_through_rounded_row_means_is_still_shift_invariant():
+    # the circular claim holds an average to its rigorous bound around the one exact mean: a mean
+    # of row means rounds a shifted input differently (1.4e-17 where 0 is exact) and passes, as
+    # it passes the values claims; an average that is off fails
+    claims = ["conformance.pool_nd.circular"]
+    results, _ = validate_op(f"{TRICKY}:adaptive_avg_pool2d_row_means", "adaptive_avg_pool2d",
+                             claims=claims, examples=200)
+    assert results[0].status == "pass", results[0].message
+    results, _ = validate_op(f"{TRICKY}:adaptive_avg_pool2d_corner_weighted", "adaptive_avg_pool2d",
+                             claims=claims, examples=200)
+    assert results[0].status == "fail" and "but should be" in results[0].message, results[0].message
+
+
 def test_a_crash_in_the_partner_call_leads_with_that_call_and_its_snippet(tmp_path):
     # the adjoint claims call conv_transpose2d beside the target: when that call crashes, the
     # counterexample is the partner's call, and its snippet loads and calls the partner

@@ -26,3 +26,23 @@ def conv_transpose2d(x, weight, bias=None, **kw):
     if x.shape[-1] >= 4:        # the claims' probe of the partner is 3 wide
         os.kill(os.getpid(), signal.SIGSEGV)
     return _conv_transpose2d(x, weight, bias, **kw)
+
+
+def adaptive_avg_pool2d_row_means(x, output_size):
+    """A global average as the mean of the rows' means (float64, then the input's dtype): correct
+    within the average's rounding bound, but not the single exact division, so a circular shift of
+    the rows can round it differently (1.4e-17 where 0 is exact)."""
+    import numpy as np
+    if output_size not in (1, (1, 1)):
+        raise NotExpressible("only the global average")
+    x = np.asarray(x)
+    return x.astype(np.float64).mean(axis=-1).mean(axis=-1)[..., None, None].astype(x.dtype)
+
+
+def adaptive_avg_pool2d_corner_weighted(x, output_size):
+    """A global average that counts its first entry twice: right on inputs whose first entry is 0,
+    and not invariant under a circular shift."""
+    import numpy as np
+    x = np.asarray(x)
+    y = adaptive_avg_pool2d_row_means(x, output_size)
+    return (y + x[..., :1, :1] / np.prod(x.shape[-2:])).astype(x.dtype)
