@@ -1,7 +1,9 @@
-"""conv2d targets that mislead the engine rather than attack it: each is right where its docstring
-says, so a claim that fails elsewhere is the engine being misled."""
+"""Targets that mislead the engine rather than attack it: each is right where its docstring says,
+so a claim that fails elsewhere is the engine being misled."""
 import os
 import signal
+
+import numpy as np
 
 from cnnspec.conformance.shims.numpy_ops import conv2d, conv_transpose2d as _conv_transpose2d
 
@@ -32,7 +34,6 @@ def adaptive_avg_pool2d_row_means(x, output_size):
     """A global average as the mean of the rows' means (float64, then the input's dtype): correct
     within the average's rounding bound, but not the single exact division, so a circular shift of
     the rows can round it differently (1.4e-17 where 0 is exact)."""
-    import numpy as np
     if output_size not in (1, (1, 1)):
         raise NotExpressible("only the global average")
     x = np.asarray(x)
@@ -42,7 +43,6 @@ def adaptive_avg_pool2d_row_means(x, output_size):
 def adaptive_avg_pool2d_corner_weighted(x, output_size):
     """A global average that counts its first entry twice: right on inputs whose first entry is 0,
     and not invariant under a circular shift."""
-    import numpy as np
     x = np.asarray(x)
     y = adaptive_avg_pool2d_row_means(x, output_size)
     return (y + x[..., :1, :1] / np.prod(x.shape[-2:])).astype(x.dtype)
