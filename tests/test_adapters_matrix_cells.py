@@ -17,6 +17,8 @@ TINYGRAD = pytest.mark.skipif(importlib.util.find_spec("tinygrad") is None,
                               reason="tinygrad is not installed: pip install 'cnnspec[tinygrad]'")
 ORT = pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None,
                          reason="ONNX Runtime is not installed: pip install 'cnnspec[onnxruntime]'")
+TF = pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None,
+                        reason="TensorFlow is not installed: pip install 'cnnspec[tensorflow]'")
 
 
 @pytest.mark.parametrize("op", [op for op in ad.FRAMEWORKS["torch"].ops if mc.cases(op)])
@@ -346,8 +348,7 @@ def test_a_case_that_hangs_the_worker_is_named_and_the_unfinished_cells_fail(tmp
                for c in cells[1:]), cells
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None,
-                    reason="TensorFlow is not installed: pip install 'cnnspec[tensorflow]'")
+@TF
 def test_tensorflow_float16_conv2d_on_asymmetric_dilated_pads_crashes_in_onednn_alone_or_passes():
     # TensorFlow 2.21's CPU conv2d segfaults at float16 on (lo, hi) pads ((1, 3), (1, 2)) with
     # dilation (3, 1) over a 1-wide input: that case fails with the crash, the cell's other cases

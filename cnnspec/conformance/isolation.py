@@ -553,9 +553,11 @@ class Worker:
     def _running(self, calls: list[Call]) -> dict:
         """``running`` and ``running_for`` of :class:`WorkerFailure`: the call the child had marked
         as started and not finished, if any, and how long ago it started."""
+        if self._progress is None:      # no progress file: nothing was marked
+            return {}
         try:
             i, t0 = _RUNNING.unpack(os.pread(self._progress.fileno(), _RUNNING.size, 0))
-        except (OSError, struct.error, AttributeError):     # no progress file
+        except (OSError, struct.error):
             return {}
         return {"running": calls[i], "running_for": time.monotonic() - t0} if 0 <= i < len(calls) else {}
 
