@@ -18,9 +18,13 @@ the median of each and the ratio's median over rounds (the per-round ratio is lo
 its interquartile range. Both run on one thread by default (``--threads``) and are timed by the
 process's CPU time (``--clock cpu``): on a shared machine, elapsed time and multi-threaded pools
 measure the neighbours. The header states torch's thread count, parallel backend and kernels, and
-NumPy's BLAS with the thread count its own pool reports (threadpoolctl when installed, else the
-OpenBLAS library's ``openblas_get_num_threads``); each table ends with the geometric mean of the
-per-shape median ratios. ``--runs`` repeats the whole table (three consecutive runs whose geometric
+NumPy's BLAS with the kernels it runs and the thread count its own pool reports (threadpoolctl
+when installed, else the OpenBLAS library's own ``openblas_get_corename`` and
+``openblas_get_num_threads``), and names an ``OPENBLAS_CORETYPE`` or ``OPENBLAS_L2_SIZE`` in the
+environment, which make OpenBLAS run other kernels than those it detects for the CPU (on an AVX-512
+machine, its Haswell kernels ran this benchmark's GEMM shapes 1.3-2.0x slower than its SkylakeX
+ones, measured on an AMD EPYC of family 26); each table
+ends with the geometric mean of the per-shape median ratios. ``--runs`` repeats the whole table (three consecutive runs whose geometric
 means agree within 10% make the figure trustworthy) and prints each run's mean, their spread and the
 load average before and after.
 """
@@ -118,8 +122,9 @@ def blas_info() -> str:
         from threadpoolctl import threadpool_info
         pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
         if pools:
-            return "; ".join(f"{p['internal_api']} {p.get('version')}: {p['num_threads']} threads"
-                             for p in pools)
+            return "; ".join(f"{p['internal_api']} {p.get('version')}"
+                             f"{', kernels ' + p['architecture'] if p.get('architecture') else ''}: "
+                             f"{p['num_threads']} threads" for p in pools)
     except ImportError:
         pass
     try:   # OpenBLAS as NumPy's wheels bundle it: ask the loaded library itself (Linux)
@@ -130,13 +135,16 @@ def blas_info() -> str:
     for path in libs:
         lib = ctypes.CDLL(path)
         for pre, suf in (("", ""), ("scipy_", "64_"), ("", "64_"), ("scipy_", "")):
-            threads, config = (getattr(lib, f"{pre}openblas_get_{what}{suf}", None)
-                               for what in ("num_threads", "config"))
+            threads, config, core = (getattr(lib, f"{pre}openblas_get_{what}{suf}", None)
+                                     for what in ("num_threads", "config", "corename"))
             if threads is not None:
                 threads.restype, version = ctypes.c_int, ""
                 if config is not None:
                     config.restype = ctypes.c_char_p
                     version = " ".join(config().decode().split()[:2]) + ", "
+                if core is not None:
+                    core.restype = ctypes.c_char_p
+                    version += f"kernels {core().decode()}, "
                 return f"{version}{threads()} threads (openblas_get_num_threads)"
     return f"BLAS threads unknown (OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']})"
 
@@ -245,6 +253,11 @@ def main() -> None:
     print(torch_info())
     print(f"numpy {np.__version__}, BLAS {blas_info()}; {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs")
+    forced = {v: os.environ[v] for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ}
+    if forced:
+        print("note: " + ", ".join(f"{k}={v}" for k, v in forced.items()) + " in the "
+              "environment: OpenBLAS runs those kernels, not the ones it detects for this CPU "
+              "(unset both for this command to measure those)")
     print(f"{args.clock} clock; 2-D batch {args.batch}; warm-up {args.warmup}; {args.repeat} interleaved "
           f"rounds; medians [interquartile range of the per-round ratio]")
     means, loads = [], [os.getloadavg()[0]]

@@ -32,6 +32,7 @@ from ..errors import UsageError
 from . import jit
 from .core import _pairs, as_arith, exact_arith, require_finite
 from .padding import CONV_PADDING_MODES, conv_pads, pad_pairs
+from .workspace import scratch
 
 def _blas_threads() -> int:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -165,10 +166,11 @@ def _im2col_kmajor(x: np.ndarray, w: np.ndarray, b, pads, s, d, groups: int, y: 
     wg = w.reshape(groups, og, kk)
     step = block(n, kk * groups * mm)
     q = m[0] if step > 1 else block(m[0], kk * groups * per_row)   # output rows per slab
-    xp = np.zeros((step, c, *[a + lo + hi for a, (lo, hi) in zip(size, pads)]), dtype=w.dtype)
+    xp = scratch("conv.xp", (step, c, *[a + lo + hi for a, (lo, hi) in zip(size, pads)]), w.dtype,
+                 zero=any(lo or hi for lo, hi in pads))                # the border stays zero
     inner = tuple(slice(lo, lo + a) for a, (lo, _) in zip(size, pads))
-    cols = np.empty(groups * kk * step * q * per_row, dtype=w.dtype)
-    acc = np.empty(groups * og * step * q * per_row, dtype=w.dtype)
+    cols = scratch("conv.cols", groups * kk * step * q * per_row, w.dtype)
+    acc = scratch("conv.acc", groups * og * step * q * per_row, w.dtype)
     # (B, g, C_in/g, *m, *k) -> (g, C_in/g, *k, B, *m)
     order = (1, 2, *range(3 + nd, 3 + 2 * nd), 0, *range(3, 3 + nd))
     yf = y.reshape(n, co, m[0], per_row)
@@ -206,10 +208,10 @@ def _kmajor_flat(x, wg, b, xp, inner, grid, length, k, d, groups, y) -> None:
     cg = c // groups
     step = block(n, kk * groups * length)
     if step > xp.shape[0]:
-        xp = np.zeros((step, *xp.shape[1:]), dtype=xp.dtype)
+        xp = scratch("conv.xp", (step, *xp.shape[1:]), xp.dtype, zero=True)
     it = xp.itemsize
-    cols = np.empty((groups, cg, *k, step, length), dtype=xp.dtype)
-    acc = np.empty((groups, og, step * length), dtype=xp.dtype)
+    cols = scratch("conv.cols", (groups, cg, *k, step, length), xp.dtype)
+    acc = scratch("conv.acc", (groups, og, step * length), xp.dtype)
     for i in range(0, n, step):
         nb = min(step, n - i)
         xp[(slice(0, nb), slice(None), *inner)] = x[i:i + nb]
@@ -250,7 +252,7 @@ def _depthwise(x: np.ndarray, w: np.ndarray, b, pads, s, d, y: np.ndarray) -> No
     inner = tuple(slice(lo, lo + a) for a, (lo, _) in zip(size, pads))
     if not all(v == 1 for v in s):
         step = block(n, c * plane * (len(taps) + 2))
-        xp = np.zeros((step, c, *padded), dtype=w.dtype)     # reused; its border stays zero
+        xp = scratch("conv.xp", (step, c, *padded), w.dtype, zero=True)   # its border stays zero
         wb = wt.reshape(c, *[1] * nd, -1)
         for i in range(0, n, step):
             nb = min(step, n - i)
@@ -269,9 +271,9 @@ def _depthwise(x: np.ndarray, w: np.ndarray, b, pads, s, d, y: np.ndarray) -> No
     grid = [math.prod(padded[a + 1:]) for a in range(nd)]
     offsets = [sum(ji * di * gi for ji, di, gi in zip(j, d, grid)) for j in taps]
     step = block(n, 3 * c * plane)                       # the block, its sum and one product
-    xp = np.zeros((c, step, *padded), dtype=w.dtype)     # reused; its border stays zero
-    acc = np.empty((c, step * plane), dtype=w.dtype)
-    tmp = np.empty_like(acc)
+    xp = scratch("conv.xp", (c, step, *padded), w.dtype, zero=True)   # its border stays zero
+    acc = scratch("conv.acc", (c, step * plane), w.dtype)
+    tmp = scratch("conv.tmp", (c, step * plane), w.dtype)
     for i in range(0, n, step):
         nb = min(step, n - i)
         xp[(slice(None), slice(0, nb), *inner)] = np.moveaxis(x[i:i + nb], 1, 0)
@@ -345,8 +347,8 @@ def _depthwise_compiled(x: np.ndarray, w: np.ndarray, b, pads, d, y: np.ndarray)
                      for r in itertools.product(*map(range, m[:-1]))], dtype=np.int64)
     span = int(rows[-1]) + m[-1]
     step = block(n, 2 * c * plane)
-    run = np.zeros(max(lead + step * c * plane, (step * c - 1) * plane + span + int(offsets[-1])),
-                   dtype=w.dtype)                     # reused; its borders stay zero
+    size_run = max(lead + step * c * plane, (step * c - 1) * plane + span + int(offsets[-1]))
+    run = scratch("conv.xp", size_run, w.dtype, zero=True)     # its borders stay zero
     planes = run[lead:lead + step * c * plane].reshape(step * c, *dims)
     inner = tuple(slice(0, a) for a in size)
     wt = np.ascontiguousarray(w.reshape(c, -1))

@@ -40,6 +40,7 @@ from . import jit
 from .conv import block, gemm, unbatched
 from .core import _pairs, as_arith, exact_arith, require_finite
 from .padding import conv_pads
+from .workspace import scratch
 
 
 COMPILED_MIN = 1 << 18     # products (N·Πn·Πk·C_out) from which the taps are added by the compiled
@@ -132,8 +133,8 @@ def _scatter_gemm(x: np.ndarray, w: np.ndarray, b, s, d, op, pads, groups: int,
     full = [(a - 1) * si + di * (ki - 1) + 1 + o for a, si, di, ki, o in zip(size, s, d, k, op)]
     crop = tuple(slice(lo, lo + mi) for (lo, _), mi in zip(pads, y.shape[2:]))
     step = block(n, cg_out * (taps * math.prod(size) + math.prod(full)))
-    xc = np.empty((step, *size, cpg), dtype=w.dtype)
-    cols = np.empty((step * math.prod(size), taps * cg_out), dtype=w.dtype)
+    xc = scratch("tconv.xc", (step, *size, cpg), w.dtype)
+    cols = scratch("tconv.cols", (step * math.prod(size), taps * cg_out), w.dtype)
     shuffle = list(k) == list(s) and all(v == 1 for v in d) and not any(op) \
         and not any(lo or hi for lo, hi in pads)
     scatter = None if n * math.prod(size) * taps * cg_out * groups < COMPILED_MIN \
@@ -141,7 +142,7 @@ def _scatter_gemm(x: np.ndarray, w: np.ndarray, b, s, d, op, pads, groups: int,
     if scatter is not None:
         lands = _destinations(size, k, s, d, pads, y.shape[2:])
         bias = np.zeros(y.shape[1], w.dtype) if b is None else np.ascontiguousarray(b, w.dtype)
-    out = None if scatter is not None or shuffle else np.zeros((step, *full, cg_out), dtype=w.dtype)
+    out = None if scatter is not None or shuffle else scratch("tconv.out", (step, *full, cg_out), w.dtype)
     for g in range(groups):
         # (C_in/g, C_out/g, *k) -> (C_in/g, *k, C_out/g): the columns in (tap, channel) order
         wg = np.ascontiguousarray(np.moveaxis(w[g * cpg:(g + 1) * cpg], 1, -1)).reshape(cpg, -1)
