@@ -161,10 +161,12 @@ def torch_info() -> str:
 
 
 def gemm_operands(rng, op, x, w, kw):
-    """Random operands of the GEMM the oracle runs for this layer (its unavoidable work):
-    ``(C_out/g, K)`` times ``(K, N·Πm)`` for a convolution, ``(N·Πn, C_in/g)`` times
-    ``(C_in/g, Πk·C_out/g)`` for a transposed one; ``None`` for a depthwise convolution, which
-    the oracle sums tap by tap without a GEMM."""
+    """Random operands of the layer's whole GEMM, in one call: ``(C_out/g, K)`` times
+    ``(K, N·Πm)`` for a convolution, ``(N·Πn, C_in/g)`` times ``(C_in/g, Πk·C_out/g)`` for a
+    transposed one; ``None`` for a depthwise convolution, which the oracle sums tap by tap without
+    a GEMM. The oracle itself runs this product in cache-sized blocks (with the columns of a
+    stride-1 convolution's padded grid), which can take less time than the one call: the figure
+    is the product's cost at the BLAS's one-call speed, not a lower bound of the oracle's."""
     n, g = x.shape[0], kw.get("groups", 1)
     k = math.prod(w.shape[2:])
     transposed = op.startswith("conv_transpose")
@@ -229,8 +231,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1, help="consecutive tables (default 1; 3 to check "
                                                         "that their geometric means agree)")
     ap.add_argument("--floor", action="store_true",
-                    help="also time the oracle's GEMM alone on operands of the layer's shapes "
-                         "(interleaved with torch): the part no data movement can remove")
+                    help="also time the layer's whole GEMM as one BLAS call on random operands "
+                         "(interleaved with torch): the product's cost without the im2col copies; "
+                         "the oracle's cache-blocked GEMMs can run faster than that one call")
     ap.add_argument("--only", default=None, help="run the shapes whose name contains this text")
     ap.add_argument("--threads", type=int, default=1,
                     help="threads of torch and of NumPy's BLAS alike (default 1: on a shared machine "
