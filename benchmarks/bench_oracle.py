@@ -15,9 +15,12 @@ How the figures are made trustworthy on a shared machine: ``--warmup`` untimed c
 first (allocator, BLAS threads, oneDNN primitive caches); then ``--repeat`` rounds, each timing the
 oracle and torch back to back, in alternating order, so that both see the same load; each row gives
 the median of each and the ratio's median over rounds (the per-round ratio is load-robust) with
-its interquartile range. Both run on one thread by default (``--threads``) and are timed by the
-process's CPU time (``--clock cpu``): on a shared machine, elapsed time and multi-threaded pools
-measure the neighbours. The header states torch's thread count, parallel backend and kernels, and
+its interquartile range, and each one's median minor page faults per call (a call that takes
+memory the allocator had handed back to the kernel pays for a zeroed page at each first touch:
+torch's ResNet stage1 convolution ran 10-11 ms in processes where it took no page faults and
+26-38 ms in those where it took about 11,000 a call). Both run on one thread by default
+(``--threads``) and are timed by the process's CPU time (``--clock cpu``): on a shared machine,
+elapsed time and multi-threaded pools measure the neighbours. The header states torch's thread count, parallel backend and kernels, and
 NumPy's BLAS with the kernels it runs and the thread count its own pool reports (threadpoolctl
 when installed, else the OpenBLAS library's own ``openblas_get_corename`` and
 ``openblas_get_num_threads``), and names an ``OPENBLAS_CORETYPE`` or ``OPENBLAS_L2_SIZE`` in the
@@ -36,6 +39,7 @@ import math
 import os
 import platform
 import re
+import resource
 import sys
 import time
 
@@ -88,14 +92,18 @@ CLOCK = {"cpu": time.process_time, "wall": time.perf_counter}
 clock = time.process_time
 
 
-def timed(fn) -> float:
-    t0 = clock()
+def timed(fn) -> tuple[float, int]:
+    """The call's time and its minor page faults (memory the allocator took back from the kernel:
+    each first touch of a page costs the kernel a zeroed page)."""
+    f0, t0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, clock()
     fn()
-    return clock() - t0
+    t = clock() - t0
+    return t, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
 
 
-def interleaved(f_oracle, f_torch, warmup: int, repeat: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-round times of both, back to back, the order alternating round by round."""
+def interleaved(f_oracle, f_torch, warmup: int, repeat: int):
+    """Per-round times of both, back to back, the order alternating round by round, and each
+    one's median page faults per call."""
     for _ in range(warmup):
         f_oracle()
         f_torch()
@@ -107,7 +115,8 @@ def interleaved(f_oracle, f_torch, warmup: int, repeat: int) -> tuple[np.ndarray
         else:
             to.append(timed(f_oracle))
             tt.append(timed(f_torch))
-    return np.array(to), np.array(tt)
+    (to, fo), (tt, ft) = zip(*to), zip(*tt)
+    return np.array(to), np.array(tt), int(np.median(fo)), int(np.median(ft))
 
 
 def arrays(rng, op, cin, size, cout, k, groups, batch):
@@ -190,7 +199,7 @@ def gemm_only(fn, a, b, out) -> None:
 def run_table(args, rng) -> list[float]:
     """One table: every shape, interleaved rounds; returns the per-shape median ratios."""
     print(f"{'layer':34} {'oracle ms':>10} {'torch ms':>10} {'ratio':>7} {'IQR':>13}  exact"
-          + ("  GEMM alone / torch" if args.floor else ""))
+          f"  {'page faults':>13}" + ("  GEMM alone / torch" if args.floor else ""))
     ratios = []
     for name, op, (cin, size), (cout, k), kw, batch in SHAPES:
         if args.only and args.only not in name:
@@ -198,7 +207,7 @@ def run_table(args, rng) -> list[float]:
         x, w = arrays(rng, op, cin, size, cout, k, kw.get("groups", 1), batch or args.batch)
         tx, tw = torch.from_numpy(x), torch.from_numpy(w)
         with torch.no_grad():
-            to, tt = interleaved(lambda: ORACLE[op](x, w, None, **kw), lambda: TORCH[op](tx, tw, None, **kw),
+            to, tt, fo, ft = interleaved(lambda: ORACLE[op](x, w, None, **kw), lambda: TORCH[op](tx, tw, None, **kw),
                                  args.warmup, args.repeat)
             same = np.array_equal(ORACLE[op](x, w, None, **kw), TORCH[op](tx, tw, None, **kw).numpy())
         r = to / tt
@@ -210,11 +219,11 @@ def run_table(args, rng) -> list[float]:
             if operands is None:
                 floor = "      no GEMM"
             else:
-                tg, tt2 = interleaved(lambda: gemm_only(*operands), lambda: TORCH[op](tx, tw, None, **kw),
+                tg, tt2, _, _ = interleaved(lambda: gemm_only(*operands), lambda: TORCH[op](tx, tw, None, **kw),
                                       args.warmup, args.repeat)
                 floor = f"  {np.median(tg / tt2):7.2f}"
         print(f"{name:34} {np.median(to) * 1e3:10.2f} {np.median(tt) * 1e3:10.2f} {med:7.2f} "
-              f"[{q1:5.2f}, {q3:5.2f}]  {same}{floor}")
+              f"[{q1:5.2f}, {q3:5.2f}]  {same!s:5}  {fo:6d} {ft:6d}{floor}")
     print(f"{'geometric mean of the median ratios':45} {geomean(ratios):18.2f}  (worst {max(ratios):.2f})")
     return ratios
 
