@@ -20,21 +20,21 @@ memory the allocator had handed back to the kernel pays for a zeroed page at eac
 torch's ResNet stage1 convolution ran 10-11 ms in processes where it took no page faults and
 26-38 ms in those where it took about 11,000 a call). Both run on one thread by default
 (``--threads``) and are timed by the process's CPU time (``--clock cpu``): on a shared machine,
-elapsed time and multi-threaded pools measure the neighbours. The header states torch's thread count, parallel backend and kernels, and
-NumPy's BLAS with the kernels it runs and the thread count its own pool reports (threadpoolctl
-when installed, else the OpenBLAS library's own ``openblas_get_corename`` and
-``openblas_get_num_threads``), and names an ``OPENBLAS_CORETYPE`` or ``OPENBLAS_L2_SIZE`` in the
-environment, which make OpenBLAS run other kernels than those it detects for the CPU (on an AVX-512
-machine, its Haswell kernels ran this benchmark's GEMM shapes 1.3-2.0x slower than its SkylakeX
-ones, measured on an AMD EPYC of family 26); each table
-ends with the geometric mean of the per-shape median ratios. ``--runs`` repeats the whole table (three consecutive runs whose geometric
-means agree within 10% make the figure trustworthy) and prints each run's mean, their spread and the
-load average before and after.
+elapsed time and multi-threaded pools measure the neighbours.
+
+The header states torch's thread count, parallel backend and kernels, and NumPy's BLAS with the
+kernels it runs and the threads its pool uses (threadpoolctl, as every report's environment states
+them), and names an ``OPENBLAS_CORETYPE`` or ``OPENBLAS_L2_SIZE`` in the environment: they make
+OpenBLAS run other kernels than those it detects for the CPU (on an AVX-512 machine, an AMD EPYC of
+family 26, its Haswell kernels ran this benchmark's GEMM shapes 1.3-2.0x slower than the SkylakeX
+ones it detects). Each table ends with the geometric mean of the per-shape median ratios.
+``--runs`` repeats the whole table (three consecutive runs whose geometric means agree within 10%
+make the figure trustworthy) and prints each run's mean, their spread and the load average before
+and after.
 """
 from __future__ import annotations
 
 import argparse
-import ctypes
 import math
 import os
 import platform
@@ -66,6 +66,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from cnnspec import oracle  # noqa: E402
 from cnnspec.oracle.conv import gemm  # noqa: E402
+from cnnspec.report import schema as report_schema  # noqa: E402
 
 # name, op, (C_in, spatial), (C_out, kernel), kwargs, batch (None: --batch)
 SHAPES = [
@@ -126,36 +127,12 @@ def arrays(rng, op, cin, size, cout, k, groups, batch):
 
 
 def blas_info() -> str:
-    """NumPy's BLAS and the threads its pool uses now (not the environment variable's request)."""
-    try:
-        from threadpoolctl import threadpool_info
-        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-        if pools:
-            return "; ".join(f"{p['internal_api']} {p.get('version')}"
-                             f"{', kernels ' + p['architecture'] if p.get('architecture') else ''}: "
-                             f"{p['num_threads']} threads" for p in pools)
-    except ImportError:
-        pass
-    try:   # OpenBLAS as NumPy's wheels bundle it: ask the loaded library itself (Linux)
-        with open("/proc/self/maps") as f:
-            libs = sorted(set(re.findall(r"(/\S*openblas\S*\.so\S*)", f.read())))
-    except OSError:
-        libs = []
-    for path in libs:
-        lib = ctypes.CDLL(path)
-        for pre, suf in (("", ""), ("scipy_", "64_"), ("", "64_"), ("scipy_", "")):
-            threads, config, core = (getattr(lib, f"{pre}openblas_get_{what}{suf}", None)
-                                     for what in ("num_threads", "config", "corename"))
-            if threads is not None:
-                threads.restype, version = ctypes.c_int, ""
-                if config is not None:
-                    config.restype = ctypes.c_char_p
-                    version = " ".join(config().decode().split()[:2]) + ", "
-                if core is not None:
-                    core.restype = ctypes.c_char_p
-                    version += f"kernels {core().decode()}, "
-                return f"{version}{threads()} threads (openblas_get_num_threads)"
-    return f"BLAS threads unknown (OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']})"
+    """NumPy's BLAS, the kernels it runs and the threads its pool uses now (not the environment
+    variable's request), as the reports state them (:func:`cnnspec.report.schema.blas_info`)."""
+    b = report_schema.blas_info()
+    if b is None:
+        return f"unknown to threadpoolctl (OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']})"
+    return f"{b['library']} {b['version']}, kernels {b['kernels']}: {b['threads']} threads"
 
 
 def torch_info() -> str:
@@ -265,11 +242,11 @@ def main() -> None:
     print(torch_info())
     print(f"numpy {np.__version__}, BLAS {blas_info()}; {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs")
-    forced = {v: os.environ[v] for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ}
+    forced = (report_schema.blas_info() or {}).get("overrides")
     if forced:
-        print("note: " + ", ".join(f"{k}={v}" for k, v in forced.items()) + " in the "
+        print(f"note: {forced} in the "
               "environment: OpenBLAS runs those kernels, not the ones it detects for this CPU "
-              "(unset both for this command to measure those)")
+              "(unset them for this command to measure those)")
     print(f"{args.clock} clock; 2-D batch {args.batch}; warm-up {args.warmup}; {args.repeat} interleaved "
           f"rounds; medians [interquartile range of the per-round ratio]")
     means, loads = [], [os.getloadavg()[0]]

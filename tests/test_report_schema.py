@@ -166,3 +166,30 @@ def test_the_environment_names_the_byte_the_workers_perturbed_memory_with(monkey
     assert environment()["worker_malloc_perturb"] == "165"
     monkeypatch.setenv("MALLOC_PERTURB_", "0")          # the user's choice: off
     assert environment()["worker_malloc_perturb"] == "0"
+
+
+def test_the_environment_names_numpys_blas_its_kernels_and_what_overrides_them(monkeypatch):
+    """The oracle's speed is NumPy's BLAS kernels': the report says which run, and names the
+    variables that made OpenBLAS run others than it would pick (a machine may set them)."""
+    from threadpoolctl import threadpool_info
+
+    from cnnspec.report.html import _environment_rows
+    from cnnspec.report.schema import BLAS_OVERRIDES, blas_info, environment
+
+    for var in BLAS_OVERRIDES:
+        monkeypatch.delenv(var, raising=False)
+    info = blas_info()
+    numpy_pools = [p for p in threadpool_info() if p["user_api"] == "blas" and "numpy" in p["filepath"]]
+    if numpy_pools:                      # NumPy's wheels bundle OpenBLAS
+        assert info["library"] == numpy_pools[0]["internal_api"] == "openblas"
+        assert info["kernels"] and info["version"] and info["threads"] >= 1
+    assert info is None or info["overrides"] is None
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.setenv("OPENBLAS_L2_SIZE", "512")
+    env = environment()
+    if info is not None:
+        assert env["blas"]["overrides"] == "OPENBLAS_CORETYPE=Haswell OPENBLAS_L2_SIZE=512"
+        row = dict(_environment_rows(env))["blas"]
+        assert f"kernels {info['kernels']}" in row and "overrides OPENBLAS_CORETYPE=Haswell" in row
+    rep = json.loads(dumps(build_report("prove", [], env=env)))
+    assert schema_errors(rep) == []

@@ -280,7 +280,7 @@ def _meta(report: dict) -> list[tuple[str, Any]]:
 
 # The environment block, in this order; whatever else a report holds follows.
 _ENV_ORDER = ("python", "torch", "torch_backends", "torch_threads", "hypothesis", "numpy", "scipy", "sympy",
-              "cnnspec", "git_commit", "cpu", "device", "seed", "platform")
+              "cnnspec", "git_commit", "cpu", "blas", "device", "seed", "platform")
 
 
 def _environment_rows(env: dict) -> list[tuple[str, str]]:

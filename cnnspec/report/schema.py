@@ -63,8 +63,9 @@ def _seconds(r: Result) -> float:
 
 def environment(device: str = "cpu", seed: int | None = 0, **extra: Any) -> dict[str, Any]:
     """Where a report was made: Python, torch (backends, threads), hypothesis, numpy/scipy/sympy,
-    cnnspec's git commit (``None`` outside a checkout), the CPU model, the device, the seed and the
-    ``MALLOC_PERTURB_`` byte of the workers (:func:`cnnspec.targets.worker_env`).
+    cnnspec's git commit (``None`` outside a checkout), the CPU model, NumPy's BLAS and its kernels
+    (:func:`blas_info`), the device, the seed and the ``MALLOC_PERTURB_`` byte of the workers
+    (:func:`cnnspec.targets.worker_env`).
 
     torch is imported unless the caller blocked it (``sys.modules["torch"] = None``, the runner's way
     of not paying torch's import in a process that does not use it); then only its version is read.
@@ -78,7 +79,7 @@ def environment(device: str = "cpu", seed: int | None = 0, **extra: Any) -> dict
                    sympy=sympy.__version__)
     except ImportError:  # pragma: no cover - all four are dependencies
         pass
-    env.update(cnnspec=__version__, git_commit=git_commit(), cpu=cpu_model(),
+    env.update(cnnspec=__version__, git_commit=git_commit(), cpu=cpu_model(), blas=blas_info(),
                worker_malloc_perturb=worker_env(dict(os.environ))["MALLOC_PERTURB_"])
     env.update(extra)
     return env
@@ -113,6 +114,34 @@ def git_commit() -> str | None:
         return None
     sha = r.stdout.strip()
     return sha if r.returncode == 0 and len(sha) == 40 else None
+
+
+# Variables that make OpenBLAS run other kernels than those it detects for the CPU, or block them
+# otherwise: OPENBLAS_CORETYPE (OpenBLAS docs/faq.md, "runtime CPU detection"), OPENBLAS_L2_SIZE
+# (read in kernel/setparam-ref.c), OPENBLAS_BLOCK_FACTOR (driver/others/openblas_env.c). Some
+# machines set them to avoid bugs of older OpenBLAS builds on newer CPUs.
+BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_BLOCK_FACTOR")
+
+
+def blas_info() -> dict[str, Any] | None:
+    """NumPy's BLAS in this process, as threadpoolctl reads it from the loaded library: its name,
+    version, the kernels it runs (OpenBLAS's core type, e.g. ``SkylakeX``), its threads, and the
+    environment variables that override its choice of kernels or their blocking (``overrides``;
+    ``None`` when none is set). The exact oracle's GEMMs run there, so its speed is these
+    kernels'. ``None`` where NumPy's BLAS is not one threadpoolctl knows."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:     # pragma: no cover - a dependency
+        return None
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    if not pools:
+        return None
+    # scipy may load a BLAS of its own beside NumPy's: the oracle uses NumPy's
+    pool = next((p for p in pools if "numpy" in str(p.get("filepath", ""))), pools[0])
+    forced = " ".join(f"{v}={os.environ[v]}" for v in BLAS_OVERRIDES if v in os.environ)
+    return {"library": pool.get("internal_api"), "version": pool.get("version"),
+            "kernels": pool.get("architecture"), "threads": pool.get("num_threads"),
+            "overrides": forced or None}
 
 
 @lru_cache(maxsize=1)
