@@ -126,10 +126,9 @@ def arrays(rng, op, cin, size, cout, k, groups, batch):
     return x, rng.integers(-3, 4, wshape).astype(np.float32)
 
 
-def blas_info() -> str:
+def blas_info(b: dict | None) -> str:
     """NumPy's BLAS, the kernels it runs and the threads its pool uses now (not the environment
-    variable's request), as the reports state them (:func:`cnnspec.report.schema.blas_info`)."""
-    b = report_schema.blas_info()
+    variable's request), from :func:`cnnspec.report.schema.blas_info`, as the reports state them."""
     if b is None:
         return f"unknown to threadpoolctl (OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']})"
     return f"{b['library']} {b['version']}, kernels {b['kernels']}: {b['threads']} threads"
@@ -240,9 +239,10 @@ def main() -> None:
     clock = CLOCK[args.clock]
     torch.set_num_threads(args.threads)
     print(torch_info())
-    print(f"numpy {np.__version__}, BLAS {blas_info()}; {platform.processor() or platform.machine()}, "
+    blas = report_schema.blas_info()
+    print(f"numpy {np.__version__}, BLAS {blas_info(blas)}; {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs")
-    forced = (report_schema.blas_info() or {}).get("overrides")
+    forced = (blas or {}).get("overrides")
     if forced:
         print(f"note: {forced} in the "
               "environment: OpenBLAS runs those kernels, not the ones it detects for this CPU "
